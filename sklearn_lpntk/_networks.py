@@ -1,0 +1,164 @@
+"""The network the pruner trains briefly: default MLP and skorch wiring."""
+
+import copy
+import inspect
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
+
+DEFAULT_MAX_EPOCHS = 10
+DEFAULT_LR = 1e-3
+DEFAULT_BATCH_SIZE = 128
+
+
+class LogitMLP(torch.nn.Module):
+    """A multi-layer perceptron that returns logits.
+
+    Inputs of any shape (n, ...) are flattened, so the module also takes small
+    images. No softmax is applied: the lpNTK differentiates raw logits.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features after flattening.
+    n_classes : int
+        Number of output logits.
+    hidden_units : tuple of int, default=(256,)
+        Width of each hidden layer (ReLU activations).
+    """
+
+    def __init__(self, n_inputs=1, n_classes=2, hidden_units=(256,)):
+        super().__init__()
+        layers = [torch.nn.Flatten()]
+        width = n_inputs
+        for units in hidden_units:
+            layers += [torch.nn.Linear(width, units), torch.nn.ReLU()]
+            width = units
+        layers.append(torch.nn.Linear(width, n_classes))
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class EpochProgress(Callback):
+    """A tqdm bar over training epochs, showing the training loss."""
+
+    def __init__(self, desc="lpNTK: training"):
+        self.desc = desc
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1].get("train_loss")
+        if loss is not None:
+            self.bar_.set_postfix(loss=f"{loss:.4f}")
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.bar_.close()
+
+
+_SIZE_ARGS = (("n_inputs", "n_classes"), ("input_units", "output_units"))
+
+
+def _size_kwargs(module_cls, n_inputs, n_classes, already_set):
+    """module__ keyword arguments for input/output sizes the class accepts."""
+    try:
+        params = inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for in_name, out_name in _SIZE_ARGS:
+        if in_name in params and f"module__{in_name}" not in already_set:
+            out[f"module__{in_name}"] = n_inputs
+        if out_name in params and f"module__{out_name}" not in already_set:
+            out[f"module__{out_name}"] = n_classes
+    return out
+
+
+def _is_module_class(obj):
+    return inspect.isclass(obj) and issubclass(obj, torch.nn.Module)
+
+
+def check_net(net):
+    """Raise a TypeError unless ``net`` is one of the supported forms."""
+    ok = (
+        net is None
+        or isinstance(net, NeuralNet)
+        or isinstance(net, torch.nn.Module)
+        or _is_module_class(net)
+    )
+    if not ok:
+        raise TypeError(
+            "net must be None (default MLP), a skorch NeuralNetClassifier, or a "
+            f"torch.nn.Module class or instance returning logits; got {net!r} of type "
+            f"{type(net).__name__}."
+        )
+
+
+def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, verbose):
+    """A fresh, unfitted skorch classifier for the pruner's brief training.
+
+    ``net`` is never modified: a skorch net is cloned, a module instance is
+    deep-copied. ``max_epochs``, ``lr`` and ``batch_size`` override the
+    skorch net's own values only when they are not None.
+    """
+    check_net(net)
+    overrides = {"device": str(device), "verbose": int(verbose >= 2)}
+    for name, value in (("max_epochs", max_epochs), ("lr", lr), ("batch_size", batch_size)):
+        if value is not None:
+            overrides[name] = value
+    callbacks = [("lpntk_progress", EpochProgress())] if verbose else []
+
+    if isinstance(net, NeuralNet):
+        built = clone(net)
+        user_params = built.get_params(deep=False)
+        if _is_module_class(built.module):
+            overrides.update(_size_kwargs(built.module, n_inputs, n_classes, user_params))
+        if callbacks:
+            overrides["callbacks"] = list(built.callbacks or []) + callbacks
+        built.set_params(**overrides)
+        if isinstance(built.criterion, type) and issubclass(built.criterion, torch.nn.NLLLoss):
+            warnings.warn(
+                "The skorch net uses NLLLoss, the convention in which the module returns "
+                "probabilities. The lpNTK differentiates the module's raw output, which "
+                "must be logits: use criterion=torch.nn.CrossEntropyLoss and no softmax.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return built
+
+    defaults = {
+        "max_epochs": DEFAULT_MAX_EPOCHS,
+        "lr": DEFAULT_LR,
+        "batch_size": DEFAULT_BATCH_SIZE,
+    }
+    defaults.update(overrides)
+    if net is None:
+        module, module_kwargs = LogitMLP, {"module__n_inputs": n_inputs, "module__n_classes": n_classes}
+    elif _is_module_class(net):
+        module, module_kwargs = net, _size_kwargs(net, n_inputs, n_classes, ())
+    else:
+        module, module_kwargs = copy.deepcopy(net), {}
+    return NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        train_split=None,
+        iterator_train__shuffle=True,
+        callbacks=callbacks or None,
+        **module_kwargs,
+        **defaults,
+    )
+
+
+def n_inputs_of(X):
+    """Number of input features after flattening each sample."""
+    return int(np.prod(X.shape[1:]))

@@ -1,0 +1,383 @@
+"""LpNTKPruner: a scikit-learn / imbalanced-learn sampler that prunes with lpNTK."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from imblearn.base import BaseSampler
+from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._engine import check_logits, iter_class_kernels, resolve_device
+from ._engine import ERROR_WEIGHTINGS
+from ._networks import build_net, check_net, n_inputs_of
+from ._progress import Stopwatch, progress_bar
+from ._selection import KEEP_RULES, n_to_keep, select_from_kernel
+
+_NO_TRANSFORM = (
+    "LpNTKPruner has no {name}: pruning removes training rows, which only makes "
+    "sense while fitting, and unseen data must never be pruned. Use "
+    "fit_resample(X, y) (or fit_transform(X, y)) to get the kept (X, y), "
+    "sklearn_lpntk.make_pipeline(...) to prune inside a pipeline, or "
+    "sklearn_lpntk.PrunedClassifier(estimator, pruner) inside a scikit-learn Pipeline."
+)
+
+
+def _hint(message):
+    """Add the fix to a validation message, keeping the original text."""
+    hints = (
+        (("NaN", "infinity", "inf"), "Drop or impute non-finite values in X first "
+         "(e.g. sklearn.impute.SimpleImputer)."),
+        (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
+         "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
+        (("inconsistent numbers of samples",), "X and y must have one label per row."),
+        (("minimum of",), "LpNTKPruner needs at least 2 samples."),
+    )
+    for keys, hint in hints:
+        if any(k in message for k in keys):
+            return f"{message} {hint}"
+    return message
+
+
+def _take_rows(a, indices):
+    """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
+    if isinstance(a, torch.Tensor):
+        return a[torch.as_tensor(indices, device=a.device)]
+    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)) or sp.issparse(a):
+        return _safe_indexing(a, indices)
+    return _safe_indexing(np.asarray(a), indices)
+
+
+class LpNTKPruner(BaseSampler):
+    """Prune a classification training set with the labelled pseudo NTK.
+
+    A small network is trained briefly on ``(X, y)``; the lpNTK between every
+    two samples of the same class is computed from one labelled gradient per
+    sample; each class is clustered by farthest-first traversal on the raw
+    lpNTK similarity, and ``floor(n_c * (1 - prune_ratio))`` rows (at least
+    one) of each class are kept (Guo et al., ICLR 2024).
+
+    Read more in ``docs/algorithm.md`` and ``docs/parameters.md``.
+
+    Parameters
+    ----------
+    prune_ratio : float in [0, 1), default=0.3
+        Fraction of each class that is removed.
+    net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \
+            default=None
+        The network trained briefly before the kernel is computed. None builds
+        a :class:`~sklearn_lpntk.LogitMLP` (one hidden layer of 256 ReLU
+        units) trained with Adam and cross-entropy. A module class receives
+        ``n_inputs``/``n_classes`` (or ``input_units``/``output_units``) when
+        its constructor takes them. A skorch net is cloned and a module
+        instance deep-copied: the argument itself is never modified. The module
+        must return logits (no softmax).
+    max_epochs : int, default=None
+        Training epochs. None: 10 for a net built here, the skorch net's own
+        value otherwise. 0 computes the kernel at initialisation.
+    lr : float, default=None
+        Learning rate. None: 1e-3 (Adam) for a net built here, the skorch
+        net's own value otherwise.
+    batch_size : int, default=None
+        Training batch size. None: 128 for a net built here, the skorch net's
+        own value otherwise.
+    feature_batch_size : int, default=64
+        Samples per chunk of per-sample gradients when computing the kernel;
+        peak memory of a chunk is about ``3 * feature_batch_size * P`` floats
+        for a network of P parameters.
+    keep : {"centres", "random_member", "thin_largest"}, default="centres"
+        Which rows of each class survive. "centres": the farthest-first
+        centres (the paper's default). "random_member": one random member of
+        each cluster. "thin_largest": cluster into ``cluster_ratio * k_c``
+        clusters and remove random members of the largest clusters until
+        ``k_c`` rows remain (de-biasing).
+    cluster_ratio : float in (0, 1], default=0.5
+        Only for ``keep="thin_largest"``: clusters per kept row.
+    normalize : {None, "K", "cosine"}, default=None
+        Kernel scaling: none (official code), divide by the number of classes,
+        or cosine (unit self-similarity).
+    error_weighting : {"sign", "full"}, default="sign"
+        "sign": the paper's label-sign vector ``2 e_y - 1``. "full": the exact
+        first-order error ``e_y - softmax(z)`` (gradient inner product of the
+        log-likelihood).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where training and the kernel run. "auto" uses CUDA when present.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network initialisation, the training order and the random
+        keep-rules. The same value gives the same ``sample_indices_`` on the
+        same machine.
+    verbose : int, default=0
+        0: silent. 1: progress bars for training, features and selection, and
+        a timing summary. 2: also the skorch training log.
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of shape (n_kept,)
+        Kept row indices into the training data, ascending.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        Number of features seen in ``fit`` (size of the second axis).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    net_ : skorch.NeuralNetClassifier
+        The briefly trained network whose kernel was used.
+    cluster_labels_ : ndarray of shape (n_samples,)
+        For every training row, the row index of its cluster centre.
+    centres_ : ndarray
+        Row indices of all cluster centres, ascending.
+    self_kernel_ : ndarray of shape (n_samples,)
+        lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
+    timings_ : dict
+        Seconds spent in validation, training, kernel and selection.
+
+    See Also
+    --------
+    sklearn_lpntk.make_pipeline : a pipeline that prunes training folds.
+    sklearn_lpntk.PrunedClassifier : prune, then fit a classifier.
+    sklearn_lpntk.lpntk_kernel : the kernel on its own.
+
+    Notes
+    -----
+    The pruner has ``fit_resample`` and ``fit_transform``, both returning the
+    kept ``(X, y)``, but no ``transform``: data seen after fitting (test folds,
+    new data) is never pruned.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_lpntk import LpNTKPruner
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_kept, y_kept = LpNTKPruner(prune_ratio=0.3, max_epochs=2,
+    ...                              random_state=0).fit_resample(X, y)
+    >>> X_kept.shape
+    (1254, 64)
+    """
+
+    _sampling_type = "bypass"
+
+    _parameter_constraints = {
+        "prune_ratio": [Interval(Real, 0, 1, closed="left")],
+        "net": "no_validation",  # checked by check_net, with a precise message
+        "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
+        "lr": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "feature_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "keep": [StrOptions(set(KEEP_RULES))],
+        "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
+        "normalize": [None, StrOptions({"K", "cosine"})],
+        "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        prune_ratio=0.3,
+        *,
+        net=None,
+        max_epochs=None,
+        lr=None,
+        batch_size=None,
+        feature_batch_size=64,
+        keep="centres",
+        cluster_ratio=0.5,
+        normalize=None,
+        error_weighting="sign",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.prune_ratio = prune_ratio
+        self.net = net
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.feature_batch_size = feature_batch_size
+        self.keep = keep
+        self.cluster_ratio = cluster_ratio
+        self.normalize = normalize
+        self.error_weighting = error_weighting
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input
+    def _validate_input(self, X, y):
+        if y is None:
+            raise ValueError(
+                "y is required: LpNTKPruner prunes labelled data per class. Call "
+                "fit_resample(X, y)."
+            )
+        try:
+            X, y = validate_data(
+                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
+                allow_nd=True, ensure_min_samples=2, dtype="numeric",
+            )
+        except ValueError as exc:
+            raise ValueError(_hint(str(exc))) from exc
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"y must hold class labels of a single classification target; got "
+                f"target type {target_type!r}. LpNTKPruner prunes classification data."
+            )
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); LpNTKPruner needs at least two "
+                "classes, because the lpNTK is defined through the labels."
+            )
+        X_net = X.toarray() if sp.issparse(X) else X
+        return np.asarray(X_net, dtype=np.float32), classes, y_encoded.astype(np.int64)
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network, compute the lpNTK per class and choose the kept rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
+            Numeric training inputs. Sparse input is densified for the network.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two classes.
+
+        Returns
+        -------
+        self : LpNTKPruner
+            The fitted pruner.
+        """
+        watch = Stopwatch()
+        with watch.phase("validation"):
+            check_net(self.net)
+            device = resolve_device(self.device)
+            X_net, self.classes_, y_enc = self._validate_input(X, y)
+            rng = check_random_state(self.random_state)
+            torch_seed = int(rng.randint(np.iinfo(np.int32).max))
+            class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(self.classes_))
+            net = build_net(
+                self.net, n_inputs=n_inputs_of(X_net), n_classes=len(self.classes_),
+                max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
+                device=device, verbose=self.verbose,
+            )
+        rng_devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(torch_seed)
+            with watch.phase("validation"):
+                net.initialize()
+                n_out = check_logits(net.module_, X_net, device=device)
+                if n_out != len(self.classes_):
+                    raise ValueError(
+                        f"The network returns {n_out} logits but y has "
+                        f"{len(self.classes_)} classes; its last layer must have one "
+                        "output per class."
+                    )
+            with watch.phase("training"):
+                net.partial_fit(X_net, y_enc)
+        self.net_ = net
+        self._select(X_net, y_enc, device, class_seeds, watch)
+        self.timings_ = dict(watch.seconds)
+        if self.verbose:
+            print(watch.summary(f"LpNTKPruner kept {len(self.sample_indices_)} of "
+                                f"{len(y_enc)} rows"))
+        return self
+
+    def _select(self, X_net, y_enc, device, class_seeds, watch):
+        n = len(y_enc)
+        kept, centres = [], []
+        self.cluster_labels_ = np.empty(n, dtype=np.intp)
+        self.self_kernel_ = np.empty(n, dtype=np.float64)
+        rows = progress_bar(n, "lpNTK: features", "row", bool(self.verbose))
+        kernels = iter_class_kernels(
+            self.net_.module_, X_net, y_enc, normalize=self.normalize,
+            error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
+            device=device, progress=rows.update,
+        )
+        with rows:
+            while True:
+                with watch.phase("kernel"):
+                    item = next(kernels, None)
+                if item is None:
+                    break
+                label, idx, kernel = item
+                with watch.phase("selection"):
+                    local_kept, local_centres, assignment = select_from_kernel(
+                        kernel, n_to_keep(len(idx), self.prune_ratio), keep=self.keep,
+                        cluster_ratio=self.cluster_ratio, random_state=class_seeds[label],
+                    )
+                    kept.append(idx[local_kept])
+                    centres.append(idx[local_centres])
+                    self.cluster_labels_[idx] = idx[assignment]
+                    self.self_kernel_[idx] = np.diagonal(kernel)
+        self.sample_indices_ = np.sort(np.concatenate(kept))
+        self.centres_ = np.sort(np.concatenate(centres))
+
+    # -------------------------------------------------------------- resample
+    def fit_resample(self, X, y, **params):
+        """Fit, then return the kept rows of ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **params : dict
+            Not used; accepted for compatibility with imbalanced-learn.
+
+        Returns
+        -------
+        X_kept : same container as X, of shape (n_kept, ...)
+            ``X[sample_indices_]``: a DataFrame keeps its index and columns,
+            arrays keep their dtype, a list stays a list.
+        y_kept : same container as y, of shape (n_kept,)
+            ``y[sample_indices_]``.
+        """
+        return self._fit_resample(X, y)
+
+    def _fit_resample(self, X, y):
+        self.fit(X, y)
+        return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
+
+    def fit_transform(self, X, y=None, **params):
+        """Same as :meth:`fit_resample`: returns the kept ``(X, y)``.
+
+        Offered so that ``pruner.fit_transform(X, y)`` works on arrays. Inside
+        a pipeline use :func:`sklearn_lpntk.make_pipeline`, which calls
+        ``fit_resample``.
+        """
+        return self.fit_resample(X, y, **params)
+
+    def get_support(self, indices=False):
+        """Mask (or indices) of the kept training rows.
+
+        Parameters
+        ----------
+        indices : bool, default=False
+            Return indices instead of a boolean mask.
+        """
+        check_is_fitted(self, "sample_indices_")
+        if indices:
+            return self.sample_indices_.copy()
+        mask = np.zeros(len(self.cluster_labels_), dtype=bool)
+        mask[self.sample_indices_] = True
+        return mask
+
+    def __getattr__(self, name):
+        if name in ("transform", "inverse_transform"):
+            raise AttributeError(_NO_TRANSFORM.format(name=name))
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.sampler_tags.sample_indices = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
