@@ -1,16 +1,37 @@
-"""sklearn-lpntk: prune training data with the labelled pseudo Neural Tangent Kernel."""
+"""sklearn-lpntk: prune training data with the labelled pseudo Neural Tangent Kernel.
+
+Public API
+----------
+LpNTKPruner
+    The pruner (an imbalanced-learn sampler with ``fit_resample``).
+make_pipeline, Pipeline
+    Pipelines in which pruners resample only the training folds.
+PrunedClassifier
+    Prune then fit a classifier; for plain scikit-learn pipelines.
+lpntk_kernel
+    The lpNTK matrix of a torch model on labelled samples.
+farthest_first_traversal
+    The clustering used to choose what is kept.
+LogitMLP
+    The default network.
+"""
 
 from ._engine import lpntk_kernel
 from ._networks import LogitMLP
+from ._pruned_classifier import PrunedClassifier
 from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
+from .pipeline import Pipeline, make_pipeline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LogitMLP",
     "LpNTKPruner",
+    "Pipeline",
+    "PrunedClassifier",
     "farthest_first_traversal",
     "lpntk_kernel",
+    "make_pipeline",
     "__version__",
 ]

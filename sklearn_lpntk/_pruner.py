@@ -6,10 +6,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from imblearn.base import BaseSampler
+from imblearn.utils import check_target_type
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import check_logits, iter_class_kernels, resolve_device
@@ -47,7 +48,9 @@ def _take_rows(a, indices):
     """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
     if isinstance(a, torch.Tensor):
         return a[torch.as_tensor(indices, device=a.device)]
-    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)) or sp.issparse(a):
+    if sp.issparse(a):
+        return _safe_indexing(a if a.format in ("csr", "csc") else a.tocsr(), indices)
+    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)):
         return _safe_indexing(a, indices)
     return _safe_indexing(np.asarray(a), indices)
 
@@ -130,6 +133,8 @@ class LpNTKPruner(BaseSampler):
         For every training row, the row index of its cluster centre.
     centres_ : ndarray
         Row indices of all cluster centres, ascending.
+    sampling_strategy_ : dict
+        Number of rows kept per class label (imbalanced-learn's attribute).
     self_kernel_ : ndarray of shape (n_samples,)
         lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
     timings_ : dict
@@ -211,23 +216,24 @@ class LpNTKPruner(BaseSampler):
     def _validate_input(self, X, y):
         if y is None:
             raise ValueError(
-                "y is required: LpNTKPruner prunes labelled data per class. Call "
-                "fit_resample(X, y)."
+                "LpNTKPruner requires y to be passed, but the target y is None. It "
+                "prunes labelled data class by class: call fit_resample(X, y)."
             )
-        try:
-            X, y = validate_data(
-                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
-                allow_nd=True, ensure_min_samples=2, dtype="numeric",
-            )
-        except ValueError as exc:
-            raise ValueError(_hint(str(exc))) from exc
-        target_type = type_of_target(y)
-        if target_type not in ("binary", "multiclass"):
+        target_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
                 f"y must hold class labels of a single classification target; got "
                 f"target type {target_type!r}. LpNTKPruner prunes classification data."
             )
-        check_classification_targets(y)
+        # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
+        y, _ = check_target_type(y, indicate_one_vs_all=True)
+        try:
+            X, y = validate_data(
+                self, X, y, reset=True, accept_sparse=True,
+                allow_nd=True, ensure_min_samples=2, dtype="numeric",
+            )
+        except ValueError as exc:
+            raise ValueError(_hint(str(exc))) from exc
         classes, y_encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -317,6 +323,10 @@ class LpNTKPruner(BaseSampler):
                     self.cluster_labels_[idx] = idx[assignment]
                     self.self_kernel_[idx] = np.diagonal(kernel)
         self.sample_indices_ = np.sort(np.concatenate(kept))
+        self.sampling_strategy_ = {
+            label: int(np.count_nonzero(y_enc[self.sample_indices_] == i))
+            for i, label in enumerate(self.classes_)
+        }
         self.centres_ = np.sort(np.concatenate(centres))
 
     # -------------------------------------------------------------- resample

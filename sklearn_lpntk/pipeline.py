@@ -1,0 +1,135 @@
+"""A pipeline in which pruning steps resample the training data.
+
+:class:`Pipeline` is imbalanced-learn's pipeline with one rule changed: a step
+that can ``fit_resample`` is always resampled while fitting, even when it also
+offers ``fit_transform`` (as :class:`~sklearn_lpntk.LpNTKPruner` does, so that
+``pruner.fit_transform(X, y)`` returns the kept ``(X, y)`` on arrays).
+Everything else is imbalanced-learn's behaviour: samplers act only when the
+pipeline is fitted, and ``predict``, ``score`` and ``transform`` pass every
+row of new data through the remaining steps.
+"""
+
+from imblearn import pipeline as _imb_pipeline
+from sklearn import pipeline as _sk_pipeline
+from sklearn.base import clone
+from sklearn.utils.validation import check_memory
+
+try:  # the helper moved between versions; imblearn re-exports a compatible one
+    from sklearn_compat.utils._user_interface import _print_elapsed_time
+except ImportError:  # pragma: no cover
+    from sklearn.utils._user_interface import _print_elapsed_time
+
+__all__ = ["Pipeline", "make_pipeline"]
+
+
+def _is_sampler(step):
+    return hasattr(step, "fit_resample")
+
+
+class Pipeline(_imb_pipeline.Pipeline):
+    """Chain transformers, samplers (pruners) and a final estimator.
+
+    Identical to :class:`imblearn.pipeline.Pipeline` except that a step with
+    ``fit_resample`` is treated as a sampler even if it also has
+    ``fit_transform``. Samplers change the rows (and labels) only during
+    ``fit``; at prediction time they are skipped, so every test row is scored.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        The steps, the last one being the final estimator.
+    memory : None, str or object with the joblib.Memory interface, default=None
+        Caches fitted transformers and samplers.
+    transform_input : list of str, default=None
+        See :class:`imblearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        Print the time taken by each step.
+
+    Attributes
+    ----------
+    named_steps : Bunch
+        Access to the steps by name.
+    """
+
+    def _validate_steps(self):
+        names, estimators = zip(*self.steps)
+        self._validate_names(names)
+        for t in estimators[:-1]:
+            if t is None or t == "passthrough":
+                continue
+            if not (_is_sampler(t) or (hasattr(t, "fit") and hasattr(t, "transform"))):
+                raise TypeError(
+                    "All intermediate steps of the chain should be estimators that "
+                    "implement fit and transform, or fit_resample, or be the string "
+                    f"'passthrough'. '{t}' (type {type(t)}) doesn't."
+                )
+            if isinstance(t, _sk_pipeline.Pipeline):
+                raise TypeError("All intermediate steps of the chain should not be Pipelines")
+        last = estimators[-1]
+        if last is not None and last != "passthrough" and not hasattr(last, "fit"):
+            raise TypeError(
+                "Last step of Pipeline should implement fit or be the string "
+                f"'passthrough'. '{last}' (type {type(last)}) doesn't."
+            )
+
+    def _fit(self, X, y=None, routed_params=None, raw_params=None):
+        self.steps = list(self.steps)
+        self._validate_steps()
+        memory = check_memory(self.memory)
+        fit_transform_one = memory.cache(_imb_pipeline._fit_transform_one)
+        fit_resample_one = memory.cache(_imb_pipeline._fit_resample_one)
+        for step_idx, name, step in self._iter(
+            with_final=False, filter_passthrough=False, filter_resample=False
+        ):
+            if step is None or step == "passthrough":
+                with _print_elapsed_time("Pipeline", self._log_message(step_idx)):
+                    continue
+            # like imblearn: no clone when caching is disabled
+            no_cache = hasattr(memory, "location") and memory.location is None
+            step = step if no_cache else clone(step)
+            message = self._log_message(step_idx)
+            if _is_sampler(step):  # the changed rule: resample first
+                X, y, fitted = fit_resample_one(
+                    step, X, y, message_clsname="Pipeline", message=message,
+                    params=routed_params[name],
+                )
+            else:
+                X, fitted = fit_transform_one(
+                    step, X, y, weight=None, message_clsname="Pipeline", message=message,
+                    params=self._get_metadata_for_step(
+                        step_idx=step_idx, step_params=routed_params[name],
+                        all_params=raw_params,
+                    ),
+                )
+            self.steps[step_idx] = (name, fitted)
+        return X, y
+
+
+def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
+    """Build a :class:`Pipeline` from estimators, naming each step after its class.
+
+    ``make_pipeline(LpNTKPruner(), LogisticRegression())`` names the steps
+    ``"lpntkpruner"`` and ``"logisticregression"``, so a grid over the prune
+    ratio uses the key ``"lpntkpruner__prune_ratio"``.
+
+    Parameters
+    ----------
+    *steps : estimators
+        Transformers, samplers and a final estimator.
+    memory : None, str or joblib.Memory, default=None
+        Caches fitted steps.
+    transform_input : list of str, default=None
+        See :class:`imblearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        Print the time taken by each step.
+
+    Returns
+    -------
+    pipeline : Pipeline
+    """
+    return Pipeline(
+        _sk_pipeline._name_estimators(steps),
+        memory=memory,
+        transform_input=transform_input,
+        verbose=verbose,
+    )
