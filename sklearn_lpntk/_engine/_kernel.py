@@ -20,16 +20,19 @@ def _check_normalize(normalize):
 def gram(phi, block_size=4096):
     """Symmetric Gram matrix ``phi @ phi.T``, built block row by block row.
 
-    Only the upper block triangle is multiplied; the lower one is mirrored, so
-    the result is exactly symmetric.
+    Only the upper triangle is multiplied out block row by block row; the lower
+    triangle is its mirror image, so the result is exactly symmetric.
     """
     n = phi.shape[0]
     out = torch.empty(n, n, dtype=phi.dtype, device=phi.device)
     for i in range(0, n, block_size):
         rows = phi[i : i + block_size]
+        b = len(rows)
         block = rows @ phi[i:].T
-        out[i : i + len(rows), i:] = block
-        out[i:, i : i + len(rows)] = block.T
+        diag = torch.triu(block[:, :b])
+        block[:, :b] = diag + torch.triu(diag, 1).T
+        out[i : i + b, i:] = block
+        out[i + b :, i : i + b] = block[:, b:].T
     return out
 
 

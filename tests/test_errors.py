@@ -1,0 +1,157 @@
+"""Every documented error: raised before any training, with a useful message."""
+
+from unittest import mock
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from skorch import NeuralNetClassifier
+
+from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+
+X = np.random.default_rng(0).normal(size=(20, 4))
+y = np.repeat([0, 1], 10)
+
+
+@pytest.fixture
+def no_training():
+    """Fail the test if a network starts training."""
+    with mock.patch.object(NeuralNetClassifier, "partial_fit",
+                           side_effect=AssertionError("training started")) as m:
+        yield m
+
+
+@pytest.mark.parametrize("bad, fix", [(np.nan, "impute"), (np.inf, "impute")])
+def test_non_finite_X(no_training, bad, fix):
+    Xb = X.copy()
+    Xb[3, 1] = bad
+    with pytest.raises(ValueError, match=r"(?i)X contains (NaN|infinity)") as exc:
+        LpNTKPruner().fit(Xb, y)
+    assert fix in str(exc.value).lower()
+
+
+def test_single_class(no_training):
+    with pytest.raises(ValueError, match="single class .* at least two classes"):
+        LpNTKPruner().fit(X, np.zeros(20))
+
+
+def test_too_few_samples(no_training):
+    with pytest.raises(ValueError, match="minimum of 2 is required.*at least 2 samples"):
+        LpNTKPruner().fit(X[:1], y[:1])
+
+
+def test_length_mismatch(no_training):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples.*one label per row"):
+        LpNTKPruner().fit(X, y[:-1])
+
+
+def test_y_missing(no_training):
+    with pytest.raises(ValueError, match="requires y to be passed.*fit_resample"):
+        LpNTKPruner().fit(X, None)
+
+
+def test_continuous_y(no_training):
+    with pytest.raises(ValueError, match="target type .continuous.*classification"):
+        LpNTKPruner().fit(X, np.linspace(0, 1, 20))
+
+
+def test_multilabel_y(no_training):
+    Y = np.ones((20, 2), dtype=int)
+    with pytest.raises(ValueError, match="(?i)multilabel"):
+        LpNTKPruner().fit(X, Y)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.0, 1.5])
+def test_prune_ratio_out_of_range(no_training, ratio):
+    with pytest.raises(ValueError, match=r"'prune_ratio' parameter of LpNTKPruner must be a "
+                                         r"float in the range \[0.0, 1.0\)"):
+        LpNTKPruner(prune_ratio=ratio).fit(X, y)
+
+
+@pytest.mark.parametrize("name, value", [("keep", "heads"), ("normalize", "l2"),
+                                         ("error_weighting", "magnitude")])
+def test_unknown_options(no_training, name, value):
+    with pytest.raises(ValueError, match=f"'{name}' parameter of LpNTKPruner must be"):
+        LpNTKPruner(**{name: value}).fit(X, y)
+
+
+def test_unknown_options_in_kernel():
+    model = torch.nn.Linear(4, 2)
+    with pytest.raises(ValueError, match="normalize='l2' is not supported"):
+        lpntk_kernel(model, X, y, normalize="l2")
+    with pytest.raises(ValueError, match="error_weighting='x' is not supported"):
+        lpntk_kernel(model, X, y, error_weighting="x")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        lpntk_kernel(model, X, y, batch_size=0)
+
+
+def test_sparse_is_supported_by_densifying():
+    pruner = LpNTKPruner(max_epochs=1, random_state=0)
+    X_res, _ = pruner.fit_resample(sp.csr_matrix(X), y)
+    assert sp.issparse(X_res) and X_res.shape == (14, 4)
+
+
+def test_non_numeric_X(no_training):
+    Xs = np.array([["a", "b"]] * 20, dtype=object)
+    with pytest.raises(ValueError, match="X must be numeric.*OneHotEncoder"):
+        LpNTKPruner().fit(Xs, y)
+
+
+class WrongShape(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 6)
+
+    def forward(self, x):
+        return self.lin(x).reshape(len(x), 2, 3)
+
+
+class WrongWidth(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_module_output_not_logits(no_training):
+    with pytest.raises(ValueError, match=r"logits of shape \(n_samples, n_classes\).*\(2, 2, 3\)"):
+        LpNTKPruner(net=WrongShape).fit(X, y)
+    with pytest.raises(ValueError, match="returns 5 logits but y has 2 classes"):
+        LpNTKPruner(net=WrongWidth()).fit(X, y)
+    with pytest.raises(ValueError, match="logits of shape"):
+        lpntk_kernel(WrongShape(), X, y)
+
+
+def test_kernel_labels_out_of_range():
+    with pytest.raises(ValueError, match=r"class indices in \[0, 5\)"):
+        lpntk_kernel(WrongWidth(), X, np.full(20, 7))
+
+
+def test_bad_net_type(no_training):
+    with pytest.raises(TypeError, match="net must be None.*got 'mlp'"):
+        LpNTKPruner(net="mlp").fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda(no_training):
+    with pytest.raises(ValueError, match="device='cuda'.*CUDA is not available.*device='auto'"):
+        LpNTKPruner(device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        lpntk_kernel(torch.nn.Linear(4, 2), X, y, device="cuda")
+
+
+def test_unknown_device_string(no_training):
+    with pytest.raises(ValueError, match="device='gpu0' is not a device torch understands"):
+        LpNTKPruner(device="gpu0").fit(X, y)
+
+
+def test_errors_leave_inputs_untouched(no_training):
+    Xb = X.copy()
+    Xb[0, 0] = np.nan
+    before = Xb.copy()
+    with pytest.raises(ValueError):
+        LpNTKPruner().fit(Xb, y)
+    np.testing.assert_array_equal(Xb, before)
