@@ -1,0 +1,77 @@
+"""Quickstart: prune 30 % of scikit-learn's digits with lpNTK and compare.
+
+Run with ``python examples/quickstart.py``. It trains a downstream classifier
+on the full training split, on the rows LpNTKPruner keeps, and on a random
+stratified subset of the same size, and prints test accuracy and time for
+each, over a few seeds. Everything runs on the CPU in well under a minute.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_lpntk import LpNTKPruner, make_pipeline
+
+
+def downstream(seed):
+    return MLPClassifier(hidden_layer_sizes=(128,), max_iter=400, random_state=seed)
+
+
+def random_subset(y, sizes, seed):
+    """Stratified random rows with the same per-class counts as the pruner kept."""
+    sampler = RandomUnderSampler(sampling_strategy=sizes, random_state=seed)
+    sampler.fit_resample(np.zeros((len(y), 1)), y)
+    return sampler.sample_indices_
+
+
+def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="centres"):
+    X, y = load_digits(return_X_y=True)
+    results = {"full": [], "lpNTK-pruned": [], "random-pruned": []}
+    for seed in seeds:
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                  random_state=seed)
+        t0 = time.perf_counter()
+        full = make_pipeline(StandardScaler(), downstream(seed)).fit(X_tr, y_tr)
+        results["full"].append((full.score(X_te, y_te), time.perf_counter() - t0, len(y_tr)))
+
+        t0 = time.perf_counter()
+        pruned = make_pipeline(StandardScaler(),
+                               LpNTKPruner(prune_ratio=prune_ratio, keep=keep,
+                                           random_state=seed),
+                               downstream(seed)).fit(X_tr, y_tr)
+        pruner = pruned.named_steps["lpntkpruner"]
+        results["lpNTK-pruned"].append(
+            (pruned.score(X_te, y_te), time.perf_counter() - t0, len(pruner.sample_indices_)))
+
+        t0 = time.perf_counter()
+        rows = random_subset(y_tr, pruner.sampling_strategy_, seed)
+        rand = make_pipeline(StandardScaler(), downstream(seed)).fit(X_tr[rows], y_tr[rows])
+        results["random-pruned"].append((rand.score(X_te, y_te), time.perf_counter() - t0,
+                                         len(rows)))
+
+    print(f"digits: {len(y)} samples, test split 30 %, prune_ratio={prune_ratio}, "
+          f"keep={keep!r}, seeds {list(seeds)}; downstream MLPClassifier(128)")
+    print(f"{'training set':<15s} {'rows':>6s} {'test accuracy':>18s} {'time (s)':>9s}")
+    for name, runs in results.items():
+        acc = np.array([r[0] for r in runs])
+        sec = np.mean([r[1] for r in runs])
+        rows = int(np.mean([r[2] for r in runs]))
+        print(f"{name:<15s} {rows:>6d} {acc.mean():>11.4f} ± {acc.std():.4f} {sec:>9.2f}")
+    print("time for lpNTK-pruned includes the pruning itself "
+          "(brief network training, kernel and clustering).")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prune-ratio", type=float, default=0.3)
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds")
+    parser.add_argument("--keep", default="centres",
+                        choices=["centres", "random_member", "thin_largest"])
+    args = parser.parse_args()
+    main(args.prune_ratio, tuple(range(args.seeds)), args.keep)
