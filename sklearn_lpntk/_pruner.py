@@ -138,7 +138,10 @@ class LpNTKPruner(BaseSampler):
     self_kernel_ : ndarray of shape (n_samples,)
         lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
     timings_ : dict
-        Seconds spent in validation, training, kernel and selection.
+        Wall-clock seconds per phase: "setup" (input validation, building and
+        initialising the network; the first fit in a process also pays torch's
+        one-time warm-up here), "training", "kernel" (per-sample gradients
+        and Gram matrices) and "selection" (traversal and keep-rule).
 
     See Also
     --------
@@ -160,7 +163,7 @@ class LpNTKPruner(BaseSampler):
     >>> X_kept, y_kept = LpNTKPruner(prune_ratio=0.3, max_epochs=2,
     ...                              random_state=0).fit_resample(X, y)
     >>> X_kept.shape
-    (1254, 64)
+    (1253, 64)
     """
 
     _sampling_type = "bypass"
@@ -261,7 +264,7 @@ class LpNTKPruner(BaseSampler):
             The fitted pruner.
         """
         watch = Stopwatch()
-        with watch.phase("validation"):
+        with watch.phase("setup"):
             check_net(self.net)
             device = resolve_device(self.device)
             X_net, self.classes_, y_enc = self._validate_input(X, y)
@@ -276,7 +279,7 @@ class LpNTKPruner(BaseSampler):
         rng_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(torch_seed)
-            with watch.phase("validation"):
+            with watch.phase("setup"):
                 net.initialize()
                 n_out = check_logits(net.module_, X_net, device=device)
                 if n_out != len(self.classes_):

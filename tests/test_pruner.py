@@ -50,7 +50,7 @@ def test_fitted_attributes_are_consistent(small_digits):
     # every row's centre has its label (clustering is per class)
     np.testing.assert_array_equal(y[pruner.cluster_labels_], y)
     assert np.all(pruner.self_kernel_ > 0)
-    assert set(pruner.timings_) == {"validation", "training", "kernel", "selection"}
+    assert set(pruner.timings_) == {"setup", "training", "kernel", "selection"}
     mask = pruner.get_support()
     assert mask.sum() == len(pruner.sample_indices_)
     np.testing.assert_array_equal(pruner.get_support(indices=True), pruner.sample_indices_)
@@ -239,3 +239,28 @@ def test_full_error_weighting_and_normalizations_run(small_digits):
         assert len(pruner.sample_indices_) == sum(expected_counts(y[:200], 0.3).values())
     cos = fast_pruner(normalize="cosine").fit(X[:200], y[:200])
     np.testing.assert_allclose(cos.self_kernel_, 1.0, rtol=1e-5)
+
+
+def test_kernel_at_initialisation_and_chunking_does_not_matter(small_digits):
+    X, y = small_digits
+    at_init = fast_pruner(max_epochs=0).fit(X, y)
+    assert len(at_init.net_.history) == 0
+    a = fast_pruner(feature_batch_size=7).fit(X, y)
+    b = fast_pruner(feature_batch_size=500).fit(X, y)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    np.testing.assert_allclose(a.self_kernel_, b.self_kernel_, rtol=1e-5)
+    assert not np.array_equal(at_init.self_kernel_, a.self_kernel_)
+
+
+def test_skorch_classifier_downstream_in_pipeline(small_digits):
+    from sklearn_lpntk import make_pipeline
+
+    X, y = small_digits
+    X32 = (X / 16.0).astype(np.float32)
+    clf = NeuralNetClassifier(LogitMLP, module__n_inputs=64, module__n_classes=10,
+                              criterion=torch.nn.CrossEntropyLoss, max_epochs=20, lr=0.5,
+                              train_split=None, verbose=0)
+    pipe = make_pipeline(fast_pruner(prune_ratio=0.3), clf).fit(X32, y.astype(np.int64))
+    assert len(pipe.named_steps["neuralnetclassifier"].history) == 20
+    assert pipe.predict(X32).shape == (len(y),)
+    assert pipe.score(X32, y) > 0.5
