@@ -30,7 +30,7 @@ def random_subset(y, sizes, seed):
     return sampler.sample_indices_
 
 
-def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="centres"):
+def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="centres", normalize=None):
     X, y = load_digits(return_X_y=True)
     results = {"full": [], "lpNTK-pruned": [], "random-pruned": []}
     for seed in seeds:
@@ -43,7 +43,7 @@ def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="centres"):
         t0 = time.perf_counter()
         pruned = make_pipeline(StandardScaler(),
                                LpNTKPruner(prune_ratio=prune_ratio, keep=keep,
-                                           random_state=seed),
+                                           normalize=normalize, random_state=seed),
                                downstream(seed)).fit(X_tr, y_tr)
         pruner = pruned.named_steps["lpntkpruner"]
         results["lpNTK-pruned"].append(
@@ -56,7 +56,8 @@ def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="centres"):
                                          len(rows)))
 
     print(f"digits: {len(y)} samples, test split 30 %, prune_ratio={prune_ratio}, "
-          f"keep={keep!r}, seeds {list(seeds)}; downstream MLPClassifier(128)")
+          f"keep={keep!r}, normalize={normalize!r}, seeds {list(seeds)}; "
+          "downstream MLPClassifier(128)")
     print(f"{'training set':<15s} {'rows':>6s} {'test accuracy':>18s} {'time (s)':>9s}")
     for name, runs in results.items():
         acc = np.array([r[0] for r in runs])
@@ -73,5 +74,6 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds")
     parser.add_argument("--keep", default="centres",
                         choices=["centres", "random_member", "thin_largest"])
+    parser.add_argument("--normalize", default=None, choices=["K", "cosine"])
     args = parser.parse_args()
-    main(args.prune_ratio, tuple(range(args.seeds)), args.keep)
+    main(args.prune_ratio, tuple(range(args.seeds)), args.keep, args.normalize)

@@ -267,12 +267,12 @@ class LpNTKPruner(BaseSampler):
         with watch.phase("setup"):
             check_net(self.net)
             device = resolve_device(self.device)
-            X_net, self.classes_, y_enc = self._validate_input(X, y)
+            X_net, classes, y_enc = self._validate_input(X, y)
             rng = check_random_state(self.random_state)
             torch_seed = int(rng.randint(np.iinfo(np.int32).max))
-            class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(self.classes_))
+            class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
             net = build_net(
-                self.net, n_inputs=n_inputs_of(X_net), n_classes=len(self.classes_),
+                self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
                 max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
                 device=device, verbose=self.verbose,
             )
@@ -282,30 +282,39 @@ class LpNTKPruner(BaseSampler):
             with watch.phase("setup"):
                 net.initialize()
                 n_out = check_logits(net.module_, X_net, device=device)
-                if n_out != len(self.classes_):
+                if n_out != len(classes):
                     raise ValueError(
-                        f"The network returns {n_out} logits but y has "
-                        f"{len(self.classes_)} classes; its last layer must have one "
-                        "output per class."
+                        f"The network returns {n_out} logits but y has {len(classes)} "
+                        "classes; its last layer must have one output per class."
                     )
             with watch.phase("training"):
                 net.partial_fit(X_net, y_enc)
+        selection = self._select(net.module_, X_net, y_enc, device, class_seeds, watch)
+
+        # fitted state is assigned only once everything has succeeded
+        self.classes_ = classes
         self.net_ = net
-        self._select(X_net, y_enc, device, class_seeds, watch)
+        self.sample_indices_ = selection["kept"]
+        self.centres_ = selection["centres"]
+        self.cluster_labels_ = selection["cluster_labels"]
+        self.self_kernel_ = selection["self_kernel"]
+        kept_per_class = np.bincount(y_enc[self.sample_indices_], minlength=len(classes))
+        self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
         self.timings_ = dict(watch.seconds)
         if self.verbose:
             print(watch.summary(f"LpNTKPruner kept {len(self.sample_indices_)} of "
                                 f"{len(y_enc)} rows"))
         return self
 
-    def _select(self, X_net, y_enc, device, class_seeds, watch):
+    def _select(self, module, X_net, y_enc, device, class_seeds, watch):
+        """Per class: kernel from the engine, then traversal and keep-rule."""
         n = len(y_enc)
         kept, centres = [], []
-        self.cluster_labels_ = np.empty(n, dtype=np.intp)
-        self.self_kernel_ = np.empty(n, dtype=np.float64)
+        cluster_labels = np.empty(n, dtype=np.intp)
+        self_kernel = np.empty(n, dtype=np.float64)
         rows = progress_bar(n, "lpNTK: features", "row", bool(self.verbose))
         kernels = iter_class_kernels(
-            self.net_.module_, X_net, y_enc, normalize=self.normalize,
+            module, X_net, y_enc, normalize=self.normalize,
             error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
             device=device, progress=rows.update,
         )
@@ -323,14 +332,14 @@ class LpNTKPruner(BaseSampler):
                     )
                     kept.append(idx[local_kept])
                     centres.append(idx[local_centres])
-                    self.cluster_labels_[idx] = idx[assignment]
-                    self.self_kernel_[idx] = np.diagonal(kernel)
-        self.sample_indices_ = np.sort(np.concatenate(kept))
-        self.sampling_strategy_ = {
-            label: int(np.count_nonzero(y_enc[self.sample_indices_] == i))
-            for i, label in enumerate(self.classes_)
+                    cluster_labels[idx] = idx[assignment]
+                    self_kernel[idx] = np.diagonal(kernel)
+        return {
+            "kept": np.sort(np.concatenate(kept)),
+            "centres": np.sort(np.concatenate(centres)),
+            "cluster_labels": cluster_labels,
+            "self_kernel": self_kernel,
         }
-        self.centres_ = np.sort(np.concatenate(centres))
 
     # -------------------------------------------------------------- resample
     def fit_resample(self, X, y, **params):

@@ -155,3 +155,12 @@ def test_errors_leave_inputs_untouched(no_training):
     with pytest.raises(ValueError):
         LpNTKPruner().fit(Xb, y)
     np.testing.assert_array_equal(Xb, before)
+
+
+def test_failed_refit_leaves_previous_fit_intact():
+    pruner = LpNTKPruner(max_epochs=1, random_state=0).fit(X, y)
+    before = pruner.sample_indices_.copy(), pruner.classes_.copy()
+    with pytest.raises(ValueError, match="returns 5 logits"):
+        pruner.set_params(net=WrongWidth()).fit(X, y)
+    np.testing.assert_array_equal(pruner.sample_indices_, before[0])
+    np.testing.assert_array_equal(pruner.classes_, before[1])

@@ -1,0 +1,29 @@
+"""The examples run and print what they promise (short settings)."""
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quickstart_prints_accuracy_and_time_with_and_without_pruning(capsys):
+    _load("quickstart").main(prune_ratio=0.3, seeds=(0,))
+    out = capsys.readouterr().out
+    for row in ("full", "lpNTK-pruned", "random-pruned"):
+        line = next(ln for ln in out.splitlines() if ln.startswith(row + " "))
+        rows, acc, _, _, sec = line.split()[1:]
+        assert 0.5 < float(acc) <= 1.0 and float(sec) > 0
+    assert "1257" in out and "873" in out  # 70 % of 1797 rows, then 30 % pruned
+
+
+def test_images_example(capsys):
+    _load("images_cnn").main()
+    out = capsys.readouterr().out
+    assert "kept 896 of 1797 images, shape (1, 8, 8)" in out
