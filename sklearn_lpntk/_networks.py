@@ -142,7 +142,8 @@ def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, v
     }
     defaults.update(overrides)
     if net is None:
-        module, module_kwargs = LogitMLP, {"module__n_inputs": n_inputs, "module__n_classes": n_classes}
+        module = LogitMLP
+        module_kwargs = {"module__n_inputs": n_inputs, "module__n_classes": n_classes}
     elif _is_module_class(net):
         module, module_kwargs = net, _size_kwargs(net, n_inputs, n_classes, ())
     else:

@@ -13,9 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import check_logits, iter_class_kernels, resolve_device
-from ._engine import ERROR_WEIGHTINGS
-from ._networks import build_net, check_net, n_inputs_of
+from ._engine import ERROR_WEIGHTINGS, check_logits, iter_class_kernels, resolve_device
+from ._networks import build_net, n_inputs_of
 from ._progress import Stopwatch, progress_bar
 from ._selection import KEEP_RULES, n_to_keep, select_from_kernel
 
@@ -265,7 +264,6 @@ class LpNTKPruner(BaseSampler):
         """
         watch = Stopwatch()
         with watch.phase("setup"):
-            check_net(self.net)
             device = resolve_device(self.device)
             X_net, classes, y_enc = self._validate_input(X, y)
             rng = check_random_state(self.random_state)

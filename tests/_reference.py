@@ -16,7 +16,7 @@ def explicit_jacobian(model, X):
     def logits(*flat):
         saved = [p.data for p in params]
         # substitute the parameters by the differentiable copies
-        for (name, p), value in zip(zip(names, params), flat):
+        for name, value in zip(names, flat):
             _set(model, name, value)
         out = model(X)
         for name, value in zip(names, saved):
