@@ -231,7 +231,7 @@ class LpNTKPruner(BaseSampler):
         y, _ = check_target_type(y, indicate_one_vs_all=True)
         try:
             X, y = validate_data(
-                self, X, y, reset=True, accept_sparse=True,
+                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
                 allow_nd=True, ensure_min_samples=2, dtype="numeric",
             )
         except ValueError as exc:
@@ -311,12 +311,14 @@ class LpNTKPruner(BaseSampler):
         cluster_labels = np.empty(n, dtype=np.intp)
         self_kernel = np.empty(n, dtype=np.float64)
         rows = progress_bar(n, "lpNTK: features", "row", bool(self.verbose))
+        done = progress_bar(len(class_seeds), "lpNTK: classes clustered", "class",
+                            bool(self.verbose))
         kernels = iter_class_kernels(
             module, X_net, y_enc, normalize=self.normalize,
             error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
             device=device, progress=rows.update,
         )
-        with rows:
+        with rows, done:
             while True:
                 with watch.phase("kernel"):
                     item = next(kernels, None)
@@ -332,6 +334,7 @@ class LpNTKPruner(BaseSampler):
                     centres.append(idx[local_centres])
                     cluster_labels[idx] = idx[assignment]
                     self_kernel[idx] = np.diagonal(kernel)
+                done.update(1)
         return {
             "kept": np.sort(np.concatenate(kept)),
             "centres": np.sort(np.concatenate(centres)),

@@ -1,6 +1,7 @@
 """scikit-learn's and imbalanced-learn's own estimator checks."""
 
-from imblearn.utils.estimator_checks import parametrize_with_checks as imblearn_checks
+import pytest
+from imblearn.utils.estimator_checks import _get_check_estimator_ids, estimator_checks_generator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
@@ -27,6 +28,11 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-@imblearn_checks([_pruner()])
+# imbalanced-learn's parametrize_with_checks hands pytest a generator; a list is the
+# same checks without pytest's deprecation warning.
+IMBLEARN_CHECKS = list(estimator_checks_generator(_pruner()))
+
+
+@pytest.mark.parametrize("estimator, check", IMBLEARN_CHECKS, ids=_get_check_estimator_ids)
 def test_imblearn_sampler_checks(estimator, check):
     check(estimator)
