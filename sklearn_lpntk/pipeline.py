@@ -78,14 +78,14 @@ class Pipeline(_imb_pipeline.Pipeline):
         memory = check_memory(self.memory)
         fit_transform_one = memory.cache(_imb_pipeline._fit_transform_one)
         fit_resample_one = memory.cache(_imb_pipeline._fit_resample_one)
+        # like imbalanced-learn: steps are cloned only when caching is enabled
+        no_cache = hasattr(memory, "location") and memory.location is None
         for step_idx, name, step in self._iter(
             with_final=False, filter_passthrough=False, filter_resample=False
         ):
             if step is None or step == "passthrough":
                 with _print_elapsed_time("Pipeline", self._log_message(step_idx)):
                     continue
-            # like imblearn: no clone when caching is disabled
-            no_cache = hasattr(memory, "location") and memory.location is None
             step = step if no_cache else clone(step)
             message = self._log_message(step_idx)
             if _is_sampler(step):  # the changed rule: resample first

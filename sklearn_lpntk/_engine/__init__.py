@@ -10,7 +10,6 @@ from ._features import (
     LabelledGradientFeatures,
     check_logits,
     eval_mode,
-    n_parameters,
 )
 from ._kernel import NORMALIZATIONS, gram, iter_class_kernels, lpntk_kernel, normalize_kernel
 
@@ -23,7 +22,6 @@ __all__ = [
     "gram",
     "iter_class_kernels",
     "lpntk_kernel",
-    "n_parameters",
     "normalize_kernel",
     "resolve_device",
 ]

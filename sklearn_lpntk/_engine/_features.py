@@ -69,11 +69,6 @@ def parameter_dtype(model):
     return next(iter(params.values())).dtype
 
 
-def n_parameters(model):
-    """Number of scalar trainable parameters P, the length of phi."""
-    return sum(p.numel() for p in trainable_parameters(model).values())
-
-
 def check_logits(model, X, y=None, *, device="auto", n_probe=2):
     """Run a forward pass on a few rows and check the output is 2-D logits.
 
