@@ -174,3 +174,25 @@ def test_pipeline_set_output_pandas():
 def test_pipeline_validation_messages():
     with pytest.raises(TypeError, match="fit_resample"):
         make_pipeline(object(), LogisticRegression()).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+
+
+def test_parallel_grid_search_gives_the_same_scores(small_digits):
+    X, y = small_digits
+    pipe = make_pipeline(StandardScaler(), fast_pruner(max_epochs=1),
+                         LogisticRegression(max_iter=300))
+    grid = {"lpntkpruner__prune_ratio": [0.2, 0.6]}
+    serial = GridSearchCV(pipe, grid, cv=2, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)  # pickled into workers
+    np.testing.assert_array_equal(serial.cv_results_["mean_test_score"],
+                                  parallel.cv_results_["mean_test_score"])
+
+
+def test_pipeline_with_metadata_routing_enabled(small_digits):
+    import sklearn
+
+    X, y = small_digits
+    pipe = make_pipeline(fast_pruner(max_epochs=1), LogisticRegression(max_iter=300))
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y)
+        assert len(pipe.named_steps["lpntkpruner"].sample_indices_) == kept_count(y, 0.3)
+        assert cross_val_score(pipe, X, y, cv=2).shape == (2,)
