@@ -77,8 +77,7 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : PrunedClassifier
         """
         self._validate_params()
-        pruner = LpNTKPruner() if self.pruner is None else self.pruner
-        self.pruner_ = clone(pruner)
+        self.pruner_ = clone(self._pruner())
         X_kept, y_kept = self.pruner_.fit_resample(X, y)
         self.estimator_ = clone(self.estimator).fit(X_kept, y_kept, **fit_params)
         self.classes_ = self.estimator_.classes_
@@ -87,6 +86,9 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = self.pruner_.feature_names_in_
         self.sample_indices_ = self.pruner_.sample_indices_
         return self
+
+    def _pruner(self):
+        return LpNTKPruner() if self.pruner is None else self.pruner
 
     def _fitted_estimator(self):
         check_is_fitted(self, "estimator_")
@@ -114,7 +116,6 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        pruner = LpNTKPruner() if self.pruner is None else self.pruner
-        tags.input_tags.sparse = pruner.__sklearn_tags__().input_tags.sparse
+        tags.input_tags.sparse = self._pruner().__sklearn_tags__().input_tags.sparse
         tags.input_tags.allow_nan = False
         return tags

@@ -27,6 +27,9 @@ _NO_TRANSFORM = (
 )
 
 
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
 def _hint(message):
     """Add the fix to a validation message, keeping the original text."""
     hints = (
@@ -262,6 +265,19 @@ class LpNTKPruner(BaseSampler):
         self : LpNTKPruner
             The fitted pruner.
         """
+        # validate_data sets n_features_in_ / feature_names_in_ at once; put the
+        # previous values back if the fit fails, so a failed refit leaves the
+        # earlier fit whole (every other fitted attribute is set at the end)
+        saved = {k: self.__dict__[k] for k in _INPUT_ATTRIBUTES if k in self.__dict__}
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            for k in _INPUT_ATTRIBUTES:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y):
         watch = Stopwatch()
         with watch.phase("setup"):
             device = resolve_device(self.device)
@@ -289,7 +305,7 @@ class LpNTKPruner(BaseSampler):
                 net.partial_fit(X_net, y_enc)
         selection = self._select(net.module_, X_net, y_enc, device, class_seeds, watch)
 
-        # fitted state is assigned only once everything has succeeded
+        # the fitted state is assigned only once everything has succeeded
         self.classes_ = classes
         self.net_ = net
         self.sample_indices_ = selection["kept"]

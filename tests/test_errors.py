@@ -160,7 +160,11 @@ def test_errors_leave_inputs_untouched(no_training):
 def test_failed_refit_leaves_previous_fit_intact():
     pruner = LpNTKPruner(max_epochs=1, random_state=0).fit(X, y)
     before = pruner.sample_indices_.copy(), pruner.classes_.copy()
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra")
+    named = pd.DataFrame(X, columns=["a", "b", "c", "d"])
     with pytest.raises(ValueError, match="returns 5 logits"):
-        pruner.set_params(net=WrongWidth()).fit(X, y)
+        pruner.set_params(net=WrongWidth()).fit(named, y)
     np.testing.assert_array_equal(pruner.sample_indices_, before[0])
     np.testing.assert_array_equal(pruner.classes_, before[1])
+    # what input validation had already recorded is rolled back too
+    assert pruner.n_features_in_ == 4 and not hasattr(pruner, "feature_names_in_")

@@ -10,8 +10,8 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_lpntk import LpNTKPruner, Pipeline, PrunedClassifier, make_pipeline
-from sklearn_lpntk._selection import n_to_keep
 
+from ._counts import expected_counts, kept_count
 from .conftest import fast_pruner
 
 CALLS = []
@@ -33,12 +33,8 @@ class SpyClassifier(ClassifierMixin, BaseEstimator):
         return self.model_.predict(X)
 
 
-def kept_count(y_train, prune_ratio):
-    return sum(n_to_keep(c, prune_ratio) for c in np.unique(y_train, return_counts=True)[1])
-
-
 def balanced_count(y_train, prune_ratio):
-    counts = [n_to_keep(c, prune_ratio) for c in np.unique(y_train, return_counts=True)[1]]
+    counts = list(expected_counts(y_train, prune_ratio).values())
     return min(counts) * len(counts)
 
 

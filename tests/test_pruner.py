@@ -11,14 +11,9 @@ from sklearn.base import clone
 from skorch import NeuralNetClassifier
 
 from sklearn_lpntk import LogitMLP, LpNTKPruner
-from sklearn_lpntk._selection import n_to_keep
 
+from ._counts import expected_counts
 from .conftest import fast_pruner
-
-
-def expected_counts(y, prune_ratio):
-    labels, counts = np.unique(y, return_counts=True)
-    return {lab: n_to_keep(c, prune_ratio) for lab, c in zip(labels, counts)}
 
 
 @pytest.mark.parametrize("prune_ratio", [0.0, 0.1, 0.5, 0.9])
