@@ -168,3 +168,11 @@ def test_failed_refit_leaves_previous_fit_intact():
     np.testing.assert_array_equal(pruner.classes_, before[1])
     # what input validation had already recorded is rolled back too
     assert pruner.n_features_in_ == 4 and not hasattr(pruner, "feature_names_in_")
+
+
+def test_module_that_cannot_take_the_input(no_training):
+    wide = np.random.default_rng(1).normal(size=(20, 6))
+    with pytest.raises(ValueError, match=r"could not be applied to inputs of shape \(6,\)"):
+        LpNTKPruner(net=WrongWidth()).fit(wide, y)
+    with pytest.raises(ValueError, match="could not be applied"):
+        lpntk_kernel(WrongWidth(), wide, y)

@@ -81,8 +81,15 @@ def check_logits(model, X, y=None, *, device="auto", n_probe=2):
     params = {n: p.detach().to(device) for n, p in model.named_parameters()}
     buffers = {n: b.to(device) for n, b in model.named_buffers()}
     xb = _as_tensor(X[:n_probe], dtype=dtype, device=device)
-    with torch.no_grad(), eval_mode(model):
-        out = functional_call(model, (params, buffers), (xb,))
+    try:
+        with torch.no_grad(), eval_mode(model):
+            out = functional_call(model, (params, buffers), (xb,))
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"The model could not be applied to inputs of shape {tuple(xb.shape[1:])} "
+            f"per sample ({type(exc).__name__}: {exc}). Make its input layer match "
+            "the data, or reshape X (e.g. images as (n, channels, height, width))."
+        ) from exc
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
