@@ -21,6 +21,10 @@ class Stopwatch:
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
+    def add(self, name, seconds):
+        """Count ``seconds`` spent elsewhere (e.g. in a parallel job) towards ``name``."""
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
     def summary(self, title):
         total = sum(self.seconds.values())
         lines = [f"{title}: {total:.2f} s in total"]

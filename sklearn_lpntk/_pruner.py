@@ -1,5 +1,6 @@
 """LpNTKPruner: a scikit-learn / imbalanced-learn sampler that prunes with lpNTK."""
 
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -7,13 +8,21 @@ import scipy.sparse as sp
 import torch
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import ERROR_WEIGHTINGS, check_logits, iter_class_kernels, resolve_device
+from ._engine import (
+    DTYPES,
+    ERROR_WEIGHTINGS,
+    STRATEGIES,
+    LpNTKEngine,
+    check_logits,
+    resolve_device,
+)
 from ._networks import build_net, n_inputs_of
 from ._progress import Stopwatch, progress_bar
 from ._selection import KEEP_RULES, n_to_keep, select_from_kernel
@@ -44,6 +53,30 @@ def _hint(message):
         if any(k in message for k in keys):
             return f"{message} {hint}"
     return message
+
+
+def _prune_class(engine, X, y, plan, n_keep, keep, cluster_ratio, seed, progress=None):
+    """Kernel, traversal and keep-rule of one class (a joblib task).
+
+    Returns the kept rows, centres and assignment as indices into the class,
+    the kernel's diagonal and the seconds spent on the kernel and the selection.
+    """
+    start = time.perf_counter()
+    kernel = engine.class_kernel(X, y, plan, random_state=seed, progress=progress)
+    if kernel.lazy:
+        source, diagonal = kernel, kernel.diagonal()
+    else:
+        source = kernel.matrix()
+        diagonal = np.diagonal(source).astype(np.float64)
+        del kernel  # the stored gradients are no longer needed
+    middle = time.perf_counter()
+    kept, centres, assignment = select_from_kernel(
+        source, n_keep, keep=keep, cluster_ratio=cluster_ratio, random_state=seed,
+    )
+    return {
+        "kept": kept, "centres": centres, "assignment": assignment, "diagonal": diagonal,
+        "kernel_s": middle - start, "selection_s": time.perf_counter() - middle,
+    }
 
 
 def _take_rows(a, indices):
@@ -90,10 +123,40 @@ class LpNTKPruner(BaseSampler):
     batch_size : int, default=None
         Training batch size. None: 128 for a net built here, the skorch net's
         own value otherwise.
-    feature_batch_size : int, default=64
-        Samples per chunk of per-sample gradients when computing the kernel;
-        peak memory of a chunk is about ``3 * feature_batch_size * P`` floats
-        for a network of P parameters.
+    feature_batch_size : int, default=None
+        Largest chunk of samples differentiated at once when computing the
+        kernel (None: 64 for the features strategy, 256 otherwise). Chunks are
+        made smaller when ``memory_budget`` requires it. Does not change the
+        result.
+    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
+        How the kernel is computed. "features": per-sample gradients with
+        ``torch.func`` and a matrix product. "factorized": one batched
+        backward pass per chunk; Linear and convolution layers contribute
+        factorised ("ghost") inner products or their small per-sample
+        gradients, other layers per-sample autograd. "projection": a count
+        sketch of the gradients to ``projection_dim`` numbers (approximate).
+        "auto": factorized when layer rules cover at least half of the
+        parameters, else features; a projection (with a warning) only when
+        the exact kernel cannot fit in ``memory_budget``. See
+        ``docs/performance.md``.
+    projection_dim : int, default=4096
+        Sketch dimension of the projection strategy. The typical error of a
+        kernel entry is about ``sqrt(2 / projection_dim)`` of
+        ``sqrt(k_ii k_jj)``.
+    memory_budget : "auto", None, int or str, default="auto"
+        Memory the kernel computation may hold at once, e.g. "4GB" or
+        "512MiB" or a number of bytes, on the device where it runs (divided
+        between parallel jobs). Chunk sizes follow from it; a class whose Gram
+        matrix does not fit is clustered from rows computed on demand. "auto"
+        is half of the free memory; None means no limit. A budget too small
+        for the work raises ``MemoryBudgetError`` (a ValueError) before
+        training, naming the budget needed.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the kernel computation.
+    n_jobs : int or None, default=None
+        Classes processed in parallel through joblib (so any joblib backend,
+        e.g. Dask or Ray, can run them). None means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all processors.
     keep : {"centres", "random_member", "thin_largest"}, default="centres"
         Which rows of each class survive. "centres": the farthest-first
         centres (the paper's default). "random_member": one random member of
@@ -117,7 +180,8 @@ class LpNTKPruner(BaseSampler):
         same machine.
     verbose : int, default=0
         0: silent. 1: progress bars for training, features and selection, and
-        a timing summary. 2: also the skorch training log.
+        a timing summary. 2: also the skorch training log and the plan of
+        each class (chunk size, lazy rows).
 
     Attributes
     ----------
@@ -139,11 +203,18 @@ class LpNTKPruner(BaseSampler):
         Number of rows kept per class label (imbalanced-learn's attribute).
     self_kernel_ : ndarray of shape (n_samples,)
         lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
+    strategy_ : str
+        The strategy used: "features", "factorized" or "projection".
+    lazy_classes_ : list
+        Class labels whose Gram matrix did not fit in ``memory_budget`` and
+        were clustered from rows computed on demand.
     timings_ : dict
         Wall-clock seconds per phase: "setup" (input validation, building and
-        initialising the network; the first fit in a process also pays torch's
-        one-time warm-up here), "training", "kernel" (per-sample gradients
-        and Gram matrices) and "selection" (traversal and keep-rule).
+        initialising the network, planning memory; the first fit in a process
+        also pays torch's one-time warm-up here), "training", "kernel"
+        (per-sample gradients and Gram matrices, summed over classes) and
+        "selection" (traversal and keep-rule, including rows computed on
+        demand; summed over classes).
 
     See Also
     --------
@@ -176,7 +247,12 @@ class LpNTKPruner(BaseSampler):
         "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "feature_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions(set(DTYPES))],
+        "n_jobs": [Integral, None],
         "keep": [StrOptions(set(KEEP_RULES))],
         "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
         "normalize": [None, StrOptions({"K", "cosine"})],
@@ -194,7 +270,12 @@ class LpNTKPruner(BaseSampler):
         max_epochs=None,
         lr=None,
         batch_size=None,
-        feature_batch_size=64,
+        feature_batch_size=None,
+        strategy="auto",
+        projection_dim=4096,
+        memory_budget="auto",
+        dtype="float32",
+        n_jobs=None,
         keep="centres",
         cluster_ratio=0.5,
         normalize=None,
@@ -209,6 +290,11 @@ class LpNTKPruner(BaseSampler):
         self.lr = lr
         self.batch_size = batch_size
         self.feature_batch_size = feature_batch_size
+        self.strategy = strategy
+        self.projection_dim = projection_dim
+        self.memory_budget = memory_budget
+        self.dtype = dtype
+        self.n_jobs = n_jobs
         self.keep = keep
         self.cluster_ratio = cluster_ratio
         self.normalize = normalize
@@ -301,13 +387,23 @@ class LpNTKPruner(BaseSampler):
                         f"The network returns {n_out} logits but y has {len(classes)} "
                         "classes; its last layer must have one output per class."
                     )
+                # plan the kernel's memory now, so that a budget too small fails
+                # before training; the untrained network has the trained one's shapes
+                engine = self._make_engine(net.module_, device)
+                engine.probe(X_net, y_enc)
+                sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
+                n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
+                plans = engine.plan(sizes, n_jobs=n_jobs)
             with watch.phase("training"):
                 net.partial_fit(X_net, y_enc)
-        selection = self._select(net.module_, X_net, y_enc, device, class_seeds, watch)
+        engine.reload()
+        selection = self._select(engine, plans, n_jobs, X_net, y_enc, class_seeds, watch)
 
         # the fitted state is assigned only once everything has succeeded
         self.classes_ = classes
         self.net_ = net
+        self.strategy_ = engine.strategy
+        self.lazy_classes_ = [classes[c] for c, plan in enumerate(plans) if plan.lazy]
         self.sample_indices_ = selection["kept"]
         self.centres_ = selection["centres"]
         self.cluster_labels_ = selection["cluster_labels"]
@@ -317,40 +413,56 @@ class LpNTKPruner(BaseSampler):
         self.timings_ = dict(watch.seconds)
         if self.verbose:
             print(watch.summary(f"LpNTKPruner kept {len(self.sample_indices_)} of "
-                                f"{len(y_enc)} rows"))
+                                f"{len(y_enc)} rows ({engine.strategy} strategy)"))
         return self
 
-    def _select(self, module, X_net, y_enc, device, class_seeds, watch):
+    def _make_engine(self, module, device):
+        return LpNTKEngine(
+            module, strategy=self.strategy, normalize=self.normalize,
+            error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
+            projection_dim=self.projection_dim, memory_budget=self.memory_budget,
+            device=device, dtype=self.dtype,
+        )
+
+    def _select(self, engine, plans, n_jobs, X_net, y_enc, class_seeds, watch):
         """Per class: kernel from the engine, then traversal and keep-rule."""
         n = len(y_enc)
+        members = [np.flatnonzero(y_enc == label) for label in range(len(plans))]
+        tasks = [
+            (engine, X_net[idx], y_enc[idx], plan, n_to_keep(len(idx), self.prune_ratio),
+             self.keep, self.cluster_ratio, int(class_seeds[label]))
+            for label, (idx, plan) in enumerate(zip(members, plans))
+        ]
+        if self.verbose >= 2:
+            for label, plan in enumerate(plans):
+                print(f"class {label}: {plan.n_samples} rows, chunks of {plan.chunk_size}, "
+                      f"{'lazy rows' if plan.lazy else 'full Gram'}, "
+                      f"about {plan.bytes_needed / 1e6:.0f} MB")
+        done = progress_bar(len(plans), "lpNTK: classes", "class", bool(self.verbose))
+        if n_jobs == 1:
+            rows = progress_bar(n, "lpNTK: gradients", "row", bool(self.verbose))
+            with rows, done:
+                results = []
+                for task in tasks:
+                    results.append(_prune_class(*task, progress=rows.update))
+                    done.update(1)
+        else:
+            with done:
+                results = []
+                parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+                for result in parallel(delayed(_prune_class)(*task) for task in tasks):
+                    results.append(result)
+                    done.update(1)
         kept, centres = [], []
         cluster_labels = np.empty(n, dtype=np.intp)
         self_kernel = np.empty(n, dtype=np.float64)
-        rows = progress_bar(n, "lpNTK: features", "row", bool(self.verbose))
-        done = progress_bar(len(class_seeds), "lpNTK: classes clustered", "class",
-                            bool(self.verbose))
-        kernels = iter_class_kernels(
-            module, X_net, y_enc, normalize=self.normalize,
-            error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
-            device=device, progress=rows.update,
-        )
-        with rows, done:
-            while True:
-                with watch.phase("kernel"):
-                    item = next(kernels, None)
-                if item is None:
-                    break
-                label, idx, kernel = item
-                with watch.phase("selection"):
-                    local_kept, local_centres, assignment = select_from_kernel(
-                        kernel, n_to_keep(len(idx), self.prune_ratio), keep=self.keep,
-                        cluster_ratio=self.cluster_ratio, random_state=class_seeds[label],
-                    )
-                    kept.append(idx[local_kept])
-                    centres.append(idx[local_centres])
-                    cluster_labels[idx] = idx[assignment]
-                    self_kernel[idx] = np.diagonal(kernel)
-                done.update(1)
+        for idx, result in zip(members, results):
+            kept.append(idx[result["kept"]])
+            centres.append(idx[result["centres"]])
+            cluster_labels[idx] = idx[result["assignment"]]
+            self_kernel[idx] = result["diagonal"]
+            watch.add("kernel", result["kernel_s"])
+            watch.add("selection", result["selection_s"])
         return {
             "kept": np.sort(np.concatenate(kept)),
             "centres": np.sort(np.concatenate(centres)),

@@ -224,7 +224,7 @@ def test_verbose_reports_progress_and_timing(small_digits, capsys):
     assert "LpNTKPruner kept" in out.out
     for phase in ("training", "kernel", "selection"):
         assert phase in out.out
-    assert "lpNTK: features" in out.err and "lpNTK: classes clustered" in out.err
+    assert "lpNTK: gradients" in out.err and "lpNTK: classes" in out.err
 
 
 def test_full_error_weighting_and_normalizations_run(small_digits):

@@ -5,23 +5,45 @@ Nothing in this subpackage imports scikit-learn; it works on tensors and
 """
 
 from ._device import resolve_device
+from ._factorized import FactorizedGradients
 from ._features import (
     ERROR_WEIGHTINGS,
     LabelledGradientFeatures,
     check_logits,
     eval_mode,
 )
-from ._kernel import NORMALIZATIONS, gram, iter_class_kernels, lpntk_kernel, normalize_kernel
+from ._kernel import (
+    DTYPES,
+    NORMALIZATIONS,
+    STRATEGIES,
+    ClassKernel,
+    LpNTKEngine,
+    lpntk_kernel,
+    normalize_kernel,
+)
+from ._layers import register_rule
+from ._plan import MemoryBudgetError, format_bytes, parse_memory_budget
+from ._store import CountSketch, FactorStore, gram
 
 __all__ = [
+    "DTYPES",
     "ERROR_WEIGHTINGS",
     "NORMALIZATIONS",
+    "STRATEGIES",
+    "ClassKernel",
+    "CountSketch",
+    "FactorStore",
+    "FactorizedGradients",
     "LabelledGradientFeatures",
+    "LpNTKEngine",
+    "MemoryBudgetError",
     "check_logits",
     "eval_mode",
+    "format_bytes",
     "gram",
-    "iter_class_kernels",
     "lpntk_kernel",
     "normalize_kernel",
+    "parse_memory_budget",
+    "register_rule",
     "resolve_device",
 ]

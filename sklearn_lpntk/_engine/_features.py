@@ -53,6 +53,29 @@ def _as_tensor(a, *, dtype=None, device=None):
     return torch.as_tensor(a, dtype=dtype, device=device)
 
 
+def _cast(t, dtype, device):
+    """Detached copy of ``t`` on ``device``; floating tensors also cast to ``dtype``."""
+    t = t.detach()
+    return t.to(device=device, dtype=dtype) if t.is_floating_point() else t.to(device)
+
+
+def label_weights(y, n_classes, error_weighting, dtype):
+    """The constant vector w contracted with the logits, one row per label.
+
+    ``2 e_y - 1`` for "sign"; ``e_y`` for "full", where it selects
+    ``log softmax(z)_y`` (see :func:`contract_logits`).
+    """
+    onehot = torch.nn.functional.one_hot(y, n_classes).to(dtype)
+    return 2.0 * onehot - 1.0 if error_weighting == "sign" else onehot
+
+
+def contract_logits(z, w, error_weighting):
+    """The scalar whose parameter gradient is phi, summed over the rows of ``z``."""
+    if error_weighting == "full":
+        z = torch.log_softmax(z, dim=-1)
+    return (w * z).sum()
+
+
 def trainable_parameters(model):
     """Names and tensors of the parameters the kernel differentiates."""
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -120,41 +143,48 @@ class LabelledGradientFeatures:
         The vector w contracted with the logits (module docstring).
     device : str or torch.device
         Where the gradients are computed.
+    dtype : torch.dtype or None
+        Floating dtype of the computation; None keeps the parameters' dtype.
+    names : collection of str or None
+        Differentiate only these trainable parameters (the others are held
+        constant); None means all of them.
     """
 
-    def __init__(self, model, *, error_weighting="sign", device="auto"):
+    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None,
+                 names=None):
         _check_error_weighting(error_weighting)
         self.model = model
         self.error_weighting = error_weighting
         self.device = resolve_device(device)
-        self.dtype = parameter_dtype(model)
-        self._params = {
-            n: p.detach().to(self.device) for n, p in trainable_parameters(model).items()
+        self.dtype = parameter_dtype(model) if dtype is None else dtype
+        trainable = trainable_parameters(model)
+        if names is not None:
+            trainable = {n: p for n, p in trainable.items() if n in set(names)}
+        self._params = {n: _cast(p, self.dtype, self.device) for n, p in trainable.items()}
+        self._buffers = {
+            n: _cast(b, self.dtype, self.device) for n, b in model.named_buffers()
         }
-        frozen = {
-            n: p.detach().to(self.device)
+        self._buffers.update({
+            n: _cast(p, self.dtype, self.device)
             for n, p in model.named_parameters()
-            if not p.requires_grad
-        }
-        self._buffers = {n: b.to(self.device) for n, b in model.named_buffers()}
-        self._buffers.update(frozen)
+            if n not in self._params
+        })
         self.sizes = [p.numel() for p in self._params.values()]
         self.n_features = sum(self.sizes)
 
         def objective(params, x, w):
-            z = functional_call(model, (params, self._buffers), (x.unsqueeze(0),))[0]
-            if error_weighting == "full":
-                z = torch.log_softmax(z, dim=-1)
-            return (w * z).sum()
+            z = functional_call(model, (params, self._buffers), (x.unsqueeze(0),))
+            return contract_logits(z, w, error_weighting)
 
         self._per_sample_grad = vmap(grad(objective), in_dims=(None, 0, 0))
 
     def weights(self, y, n_classes):
-        """The constant vector w per sample (sign form); None for "full"."""
-        onehot = torch.nn.functional.one_hot(y, n_classes).to(self.dtype)
-        if self.error_weighting == "sign":
-            return 2.0 * onehot - 1.0
-        return onehot  # log_softmax(z)_y is selected by the one-hot vector
+        """The constant vector contracted with the logits, one row per sample."""
+        return label_weights(y, n_classes, self.error_weighting, self.dtype)
+
+    def pieces(self, X, y, n_classes):
+        """phi of one chunk as a list holding one dense (len(X), n_features) tensor."""
+        return [self.chunk(X, y, n_classes)]
 
     def chunk(self, X, y, n_classes, out=None):
         """phi for one chunk: a tensor of shape (len(X), n_features).

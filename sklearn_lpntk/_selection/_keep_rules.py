@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._farthest_first import farthest_first_traversal
+from ._farthest_first import as_lazy_kernel, farthest_first_traversal
 
 KEEP_RULES = ("centres", "random_member", "thin_largest")
 
@@ -49,8 +49,9 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
 
     Parameters
     ----------
-    kernel : ndarray of shape (n, n)
-        Similarity (lpNTK) between the samples of one class.
+    kernel : ndarray of shape (n, n), or a lazy kernel
+        Similarity (lpNTK) between the samples of one class; a lazy kernel
+        (``shape``, ``diagonal()``, ``row(i)``) has only the rows it needs read.
     n_keep : int
         Number of rows to keep, 1 <= n_keep <= n.
     keep : {"centres", "random_member", "thin_largest"}, default="centres"
@@ -77,7 +78,8 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     """
     if keep not in KEEP_RULES:
         raise ValueError(f"keep={keep!r} is not supported; use one of {KEEP_RULES}.")
-    n = len(kernel)
+    kernel = as_lazy_kernel(kernel)
+    n = kernel.shape[0]
     if not 1 <= n_keep <= n:
         raise ValueError(f"n_keep must be in [1, {n}], got {n_keep}.")
     rng = np.random.default_rng(random_state)

@@ -1,0 +1,133 @@
+"""Labelled gradients of a chunk from one batched forward and backward pass.
+
+Layers with a rule in :mod:`._layers` (Linear, Conv1d, Conv2d) have their
+inputs captured by forward hooks and the gradients of ``sum_i w_i^T z(x_i)``
+with respect to their outputs captured by tensor hooks. In eval mode the
+samples of a batch do not interact, so the gradient at sample i's output is
+exactly that sample's own. Each rule turns its (A, D) into ghost factors or
+dense per-sample gradients. Trainable parameters of any other module are
+differentiated per sample with ``torch.func`` (the features path), so every
+model is covered exactly.
+"""
+
+import torch
+from torch.func import functional_call
+
+from ._device import resolve_device
+from ._features import (
+    LabelledGradientFeatures,
+    _cast,
+    _check_error_weighting,
+    contract_logits,
+    eval_mode,
+    label_weights,
+    parameter_dtype,
+    trainable_parameters,
+)
+from ._layers import rule_for
+
+
+class FactorizedGradients:
+    """Produce the pieces of phi for chunks of samples, layer by layer.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Logit model; read, never modified; evaluated in eval mode.
+    error_weighting : {"sign", "full"}
+    device : str or torch.device
+    dtype : torch.dtype or None
+    """
+
+    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None):
+        _check_error_weighting(error_weighting)
+        self.model = model
+        self.error_weighting = error_weighting
+        self.device = resolve_device(device)
+        self.dtype = parameter_dtype(model) if dtype is None else dtype
+        trainable = trainable_parameters(model)
+        names_of = {id(p): n for n, p in trainable.items()}
+        self.rules = []
+        covered = set()
+        for module in model.modules():
+            rule = rule_for(module)
+            if rule is None or not rule.parameters():
+                continue
+            names = [names_of[id(p)] for p in rule.parameters() if id(p) in names_of]
+            if not names or covered.intersection(names):
+                continue  # a parameter shared with another layer: leave it to autograd
+            covered.update(names)
+            self.rules.append((module, rule))
+        self.covered = [n for n in trainable if n in covered]
+        self.fallback_names = [n for n in trainable if n not in covered]
+        self.n_features = sum(p.numel() for p in trainable.values())
+        self.n_covered = sum(trainable[n].numel() for n in self.covered)
+        self._params = {n: _cast(p, self.dtype, self.device) for n, p in trainable.items()}
+        self._constants = {
+            n: _cast(b, self.dtype, self.device) for n, b in model.named_buffers()
+        }
+        self._constants.update({
+            n: _cast(p, self.dtype, self.device)
+            for n, p in model.named_parameters()
+            if n not in self._params
+        })
+        self._fallback = None
+        if self.fallback_names:
+            self._fallback = LabelledGradientFeatures(
+                model, error_weighting=error_weighting, device=self.device,
+                dtype=self.dtype, names=self.fallback_names,
+            )
+
+    def _capture(self, X, y, n_classes):
+        """Inputs and output gradients of every ruled layer, per call."""
+        inputs = {id(m): [] for m, _ in self.rules}
+        grads = {id(m): {} for m, _ in self.rules}
+
+        def forward_hook(module, args, output):
+            calls = inputs[id(module)]
+            k = len(calls)
+            calls.append(args[0].detach())
+
+            def keep(g, k=k):
+                grads[id(module)][k] = g.detach()
+
+            output.register_hook(keep)
+
+        handles = [m.register_forward_hook(forward_hook) for m, _ in self.rules]
+        params = {n: p.detach().requires_grad_(n in self.covered)
+                  for n, p in self._params.items()}
+        try:
+            with eval_mode(self.model), torch.enable_grad():
+                z = functional_call(self.model, (params, self._constants), (X,))
+                w = label_weights(y, n_classes, self.error_weighting, self.dtype)
+                objective = contract_logits(z, w, self.error_weighting)
+                leaves = [params[n] for n in self.covered]
+                torch.autograd.grad(objective, leaves, allow_unused=True)
+        finally:
+            for h in handles:
+                h.remove()
+        return inputs, grads
+
+    def pieces(self, X, y, n_classes):
+        """phi of one chunk as a list of dense tensors and ghost factors."""
+        out = []
+        work = 0  # numbers alive for this chunk, to size chunks from a budget
+        if self.rules:
+            inputs, grads = self._capture(X, y, n_classes)
+            for module, rule in self.rules:
+                calls, g = inputs[id(module)], grads[id(module)]
+                if not calls:  # the layer was not used: its gradient is zero
+                    size = sum(p.numel() for p in rule.parameters())
+                    out.append(X.new_zeros(len(X), size, dtype=self.dtype))
+                    continue
+                positions = [rule.positions(a, g[k]) for k, a in enumerate(calls)]
+                A = torch.cat([p[0] for p in positions], dim=1)
+                D = torch.cat([p[1] for p in positions], dim=1)
+                work += sum(a.numel() + g[k].numel() for k, a in enumerate(calls))
+                work += A.numel() + D.numel()
+                out.extend(rule.pieces_from_positions(A, D))
+        if self._fallback is not None:
+            out.extend(self._fallback.pieces(X, y, n_classes))
+            work += 3 * out[-1].numel()  # vmap's per-sample gradients and copies
+        self.work_numbers = work
+        return out

@@ -1,0 +1,161 @@
+"""Per-layer rules for the labelled gradient of one layer, without autograd per sample.
+
+For a layer whose output at position t is ``W a_t + b`` (a Linear layer, or a
+convolution once its input is unfolded into patches a_t), the gradient of the
+scalar ``w^T z(x)`` with respect to ``W`` is ``sum_t d_t a_t^T``, where d_t is
+the gradient with respect to the layer's output at t. One batched forward and
+backward pass therefore gives every sample's (A, D) = ({a_t}, {d_t}), from which
+the layer's share of the lpNTK follows in one of two forms:
+
+* **ghost** (factorised): ``<G_i, G_j> = sum_{t,s} (a_it . a_js)(d_it . d_js)``,
+  costing T^2 (d_in + d_out) per pair and storing T (d_in + d_out) per sample;
+* **dense**: the per-sample gradient ``G_i = D_i^T A_i`` itself, costing
+  d_in * d_out per pair and per sample.
+
+A rule picks the cheaper form from the shapes alone. A trainable bias joins
+the ghost form as a constant 1 appended to every a_t (and the dense form as
+``sum_t d_t``).
+
+Rules are registered per module type (:func:`register_rule`); parameters of
+modules without a rule are handled by the per-sample autograd path.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_RULES = {}
+
+
+def register_rule(*module_types):
+    """Class decorator registering a rule for the given module types."""
+
+    def decorate(rule):
+        for t in module_types:
+            _RULES[t] = rule
+        return rule
+
+    return decorate
+
+
+def rule_for(module):
+    """The rule instance for ``module``, or None when it has none or does not qualify."""
+    rule = _RULES.get(type(module))
+    if rule is None or not rule.supports(module):
+        return None
+    return rule(module)
+
+
+class GhostPiece:
+    """A layer's factors: A of shape (n, T, d_in [+1]) and D of shape (n, T, d_out)."""
+
+    __slots__ = ("A", "D")
+
+    def __init__(self, A, D):
+        self.A, self.D = A, D
+
+
+class _PositionalRule:
+    """Shared logic of layers computing ``W a_t + b`` at positions t."""
+
+    def __init__(self, module):
+        self.module = module
+        self.weight = module.weight.requires_grad
+        self.bias = module.bias is not None and module.bias.requires_grad
+
+    @classmethod
+    def supports(cls, module):
+        return True
+
+    def parameters(self):
+        """The trainable parameters this rule accounts for."""
+        out = []
+        if self.weight:
+            out.append(self.module.weight)
+        if self.bias:
+            out.append(self.module.bias)
+        return out
+
+    def positions(self, activation, grad_output):
+        """(A, D) as (n, T, d_in) and (n, T, d_out)."""
+        raise NotImplementedError
+
+    def use_ghost(self, n_positions, d_in, d_out):
+        """Ghost form when its cost per pair is below the dense form's."""
+        return self.weight and n_positions**2 * (d_in + d_out) < d_in * d_out
+
+    def pieces_from_positions(self, A, D):
+        """The layer's share of phi for a chunk: dense tensors and/or a GhostPiece."""
+        n, T, d_in = A.shape
+        d_out = D.shape[2]
+        out = []
+        if self.use_ghost(T, d_in + self.bias, d_out):
+            if self.bias:
+                A = torch.cat([A, A.new_ones(n, T, 1)], dim=2)
+            out.append(GhostPiece(A, D))
+            return out
+        if self.weight:
+            out.append(torch.bmm(D.transpose(1, 2), A).reshape(n, d_out * d_in))
+        if self.bias:
+            out.append(D.sum(dim=1))
+        return out
+
+
+@register_rule(nn.Linear)
+class LinearRule(_PositionalRule):
+    """``nn.Linear`` on inputs of shape (n, ..., d_in): every leading index is a position."""
+
+    def positions(self, activation, grad_output):
+        n = activation.shape[0]
+        A = activation.reshape(n, -1, activation.shape[-1])
+        D = grad_output.reshape(n, -1, grad_output.shape[-1])
+        return A, D
+
+
+@register_rule(nn.Conv1d, nn.Conv2d)
+class ConvRule(_PositionalRule):
+    """``nn.Conv1d`` / ``nn.Conv2d`` with one group, zero padding given as numbers.
+
+    The input is unfolded into patches of C_in * prod(kernel_size) numbers, one
+    per output position.
+    """
+
+    @classmethod
+    def supports(cls, module):
+        return (
+            module.groups == 1
+            and module.padding_mode == "zeros"
+            and not isinstance(module.padding, str)
+        )
+
+    def positions(self, activation, grad_output):
+        m = self.module
+        n = activation.shape[0]
+        if isinstance(m, nn.Conv1d):
+            activation = activation.unsqueeze(2)
+            geometry = {
+                "kernel_size": (1, m.kernel_size[0]),
+                "dilation": (1, m.dilation[0]),
+                "padding": (0, m.padding[0]),
+                "stride": (1, m.stride[0]),
+            }
+        else:
+            geometry = {
+                "kernel_size": m.kernel_size,
+                "dilation": m.dilation,
+                "padding": m.padding,
+                "stride": m.stride,
+            }
+        patches = F.unfold(activation, **geometry)  # (n, C_in * k, T)
+        A = patches.transpose(1, 2)
+        D = grad_output.reshape(n, grad_output.shape[1], -1).transpose(1, 2)
+        return A, D
+
+
+def piece_size(piece):
+    """Numbers stored per sample for one piece."""
+    if isinstance(piece, GhostPiece):
+        return math.prod(piece.A.shape[1:]) + math.prod(piece.D.shape[1:])
+    return piece.shape[1]

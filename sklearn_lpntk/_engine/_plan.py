@@ -1,0 +1,130 @@
+"""Memory budgets: parsing them and planning each class's work to fit one.
+
+The work on a class of n samples needs, in bytes (``b`` bytes per number):
+
+* the stored phi: ``n * s * b``, with ``s`` numbers per sample (P for the
+  features strategy, the factor sizes for the factorised one, ``projection_dim``
+  for a projection);
+* one chunk of ``c`` samples being differentiated: ``c * w * b``, with ``w``
+  measured on a probe chunk (every captured activation, output gradient and
+  per-sample gradient, times a safety factor);
+* the Gram matrix ``n^2 * b`` and its temporaries, unless the rows are computed
+  lazily, in which case only a few vectors of length n are needed.
+
+:func:`plan_class` chooses the chunk size and whether the Gram matrix is formed
+so that the sum stays within the budget, and says so when nothing fits.
+"""
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+
+_UNITS = {
+    "": 1, "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+#: Share of the free memory that ``memory_budget="auto"`` allows.
+AUTO_SHARE = 0.5
+#: Safety factor on the measured per-sample working memory of a chunk.
+WORK_FACTOR = 3
+#: Vectors of length n kept by the lazy traversal (diagonal, best, assignment...).
+LAZY_VECTORS = 8
+
+
+class MemoryBudgetError(ValueError):
+    """The requested work cannot fit in ``memory_budget``."""
+
+
+def format_bytes(n):
+    """Human-readable size, e.g. ``'1.5 GB'``."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def available_memory(device):
+    """Free memory in bytes on ``device`` (host RAM for the CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 10**9  # unknown platform: assume a modest machine
+
+
+def parse_memory_budget(budget, device="cpu"):
+    """Bytes allowed by ``budget``: None (no limit), "auto", an int, or a string.
+
+    Strings are a number and a unit: "512MB", "4GB", "1.5 GiB" (decimal kB/MB/GB
+    and binary KiB/MiB/GiB). "auto" is half of the memory free on ``device``.
+    """
+    if budget is None:
+        return None
+    if isinstance(budget, str):
+        if budget.strip().lower() == "auto":
+            return int(AUTO_SHARE * available_memory(device))
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", budget)
+        if match is None or match.group(2).lower() not in _UNITS:
+            raise ValueError(
+                f"memory_budget={budget!r} is not a size; write e.g. '512MB', '4GB' or "
+                "'1.5GiB', give a number of bytes, 'auto' (half the free memory) or None."
+            )
+        return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+        raise ValueError(
+            f"memory_budget must be a positive number of bytes, a string such as "
+            f"'4GB', 'auto' or None; got {budget!r}."
+        )
+    return int(budget)
+
+
+@dataclass
+class ClassPlan:
+    """How one class's kernel is computed."""
+
+    n_samples: int
+    chunk_size: int
+    lazy: bool
+    bytes_needed: int
+
+
+def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budget,
+               max_chunk):
+    """Chunk size and lazy flag for a class of ``n`` samples.
+
+    Prefers forming the Gram matrix with the largest chunk (up to ``max_chunk``);
+    then the Gram with smaller chunks; then lazy rows. Returns None when even
+    lazy rows with a chunk of one sample do not fit.
+    """
+    store = n * store_numbers * itemsize
+    gram = n * n * itemsize * (1 + gram_matrices)
+    lazy = n * LAZY_VECTORS * 8
+    work = work_numbers * itemsize * WORK_FACTOR
+    if budget is None:
+        return ClassPlan(n, max_chunk, False, store + gram + max_chunk * work)
+    for extra, is_lazy in ((gram, False), (lazy, True)):
+        room = budget - store - extra
+        if room >= work:
+            chunk = int(min(max_chunk, room // work))
+            return ClassPlan(n, chunk, is_lazy, store + extra + chunk * work)
+    return None
+
+
+def minimum_bytes(n, *, store_numbers, work_numbers, itemsize):
+    """The smallest budget in which a class of ``n`` samples fits (lazy, chunk 1)."""
+    return (n * store_numbers * itemsize + n * LAZY_VECTORS * 8
+            + math.ceil(work_numbers * itemsize * WORK_FACTOR))
