@@ -1,0 +1,166 @@
+"""Shared pieces of the benchmarks: models, data, memory and timing helpers.
+
+Not part of the package. Data is generated locally (no downloads).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class LeNet(nn.Module):
+    """conv32-conv64-maxpool-fc128-fc10 on 1x28x28 inputs: 1,199,882 parameters."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 64, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1 = nn.Linear(64 * 12 * 12, 128)
+        self.fc2 = nn.Linear(128, n_classes)
+
+    def forward(self, x):
+        h = torch.relu(self.conv1(x))
+        h = self.pool(torch.relu(self.conv2(h)))
+        return self.fc2(torch.relu(self.fc1(torch.flatten(h, 1))))
+
+
+def digits_mlp(seed=0, epochs=5):
+    """The digits MLP (64-256-10) trained briefly with Adam, and the digits data."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    _train(model, torch.as_tensor(X), torch.as_tensor(y), epochs=epochs)
+    return model.eval(), X, y.astype(np.int64)
+
+
+def _train(model, X, y, epochs, batch_size=128, lr=1e-3):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(X), generator=g).split(batch_size):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(X[idx]), y[idx]).backward()
+            opt.step()
+
+
+def images_28(n, seed=0):
+    """``n`` 28x28 ten-class images made from scikit-learn's digits.
+
+    Each image is a digit upscaled from 8x8 to 20x20, placed at a random offset
+    in a 28x28 canvas, with random contrast and Gaussian noise: MNIST-shaped
+    data generated offline. Returns float32 (n, 1, 28, 28) in [0, 1] and labels.
+    """
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(y), size=n)
+    base = torch.as_tensor(X[pick] / 16.0, dtype=torch.float32).reshape(n, 1, 8, 8)
+    big = nn.functional.interpolate(base, size=(20, 20), mode="bilinear", align_corners=False)
+    out = torch.zeros(n, 1, 28, 28)
+    offsets = rng.integers(0, 9, size=(n, 2))
+    for dy in range(9):
+        for dx in range(9):
+            rows = np.flatnonzero((offsets[:, 0] == dy) & (offsets[:, 1] == dx))
+            if len(rows):
+                out[rows, :, dy : dy + 20, dx : dx + 20] = big[rows]
+    contrast = torch.as_tensor(rng.uniform(0.6, 1.0, size=(n, 1, 1, 1)), dtype=torch.float32)
+    noise = torch.as_tensor(rng.normal(0, 0.05, size=out.shape), dtype=torch.float32)
+    return (out * contrast + noise).clamp_(0, 1).numpy(), y[pick].astype(np.int64)
+
+
+def rss_bytes():
+    """(current, peak) resident set size of this process, in bytes."""
+    values = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def reset_peak_rss():
+    """Make the peak RSS start from the current RSS (Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+class Measure:
+    """Wall time and extra peak RSS of a block: ``with Measure() as m: ...``."""
+
+    def __enter__(self):
+        reset_peak_rss()
+        self.rss0, _ = rss_bytes()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        self.extra_peak = max(0, rss_bytes()[1] - self.rss0)
+
+
+def run_child(script, args, timeout=3600):
+    """Run ``python script args`` in a fresh process; return the JSON it printed last."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, timeout=timeout,
+        env=env,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def matmul_gflops(n=4096, repeats=3, dtype=torch.float32):
+    """Best-of-``repeats`` throughput of a square matrix product, in GFLOP/s."""
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def gram_gflops(rows, cols, repeats=3, dtype=torch.float32):
+    """Throughput of ``A @ A.T`` for A of shape (rows, cols), in GFLOP/s."""
+    a = torch.randn(rows, cols, dtype=dtype)
+    a @ a.T
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ a.T
+        best = min(best, time.perf_counter() - t0)
+    return 2 * rows * rows * cols / best / 1e9
+
+
+def machine():
+    """One line describing this machine."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {gpu}")
