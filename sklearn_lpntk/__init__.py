@@ -10,24 +10,27 @@ PrunedClassifier
     Prune then fit a classifier; for plain scikit-learn pipelines.
 lpntk_kernel
     The lpNTK matrix of a torch model on labelled samples.
+MemoryBudgetError
+    Raised (a ValueError) when the work cannot fit in ``memory_budget``.
 farthest_first_traversal
     The clustering used to choose what is kept.
 LogitMLP
     The default network.
 """
 
-from ._engine import lpntk_kernel
+from ._engine import MemoryBudgetError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
 from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
 from .pipeline import Pipeline, make_pipeline
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "LogitMLP",
     "LpNTKPruner",
+    "MemoryBudgetError",
     "Pipeline",
     "PrunedClassifier",
     "farthest_first_traversal",

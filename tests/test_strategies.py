@@ -196,3 +196,16 @@ def test_dtype_float64_on_request_from_a_float32_model():
     assert k64.dtype == torch.float64
     ref = lpntk_kernel(model.double(), X, y, strategy="features")
     torch.testing.assert_close(k64, ref, rtol=RTOL, atol=1e-12)
+
+
+def test_projection_selection_overlaps_the_exact_one(small_digits):
+    """At projection_dim=4096 the kept rows mostly agree with the exact kernel's
+    (docs/performance.md reports the overlap; a random subset would overlap 0.5)."""
+    from .conftest import fast_pruner
+
+    X, y = small_digits
+    exact = fast_pruner(prune_ratio=0.5).fit(X, y)
+    proj = fast_pruner(prune_ratio=0.5, strategy="projection", projection_dim=4096).fit(X, y)
+    assert proj.strategy_ == "projection" and exact.strategy_ == "factorized"
+    overlap = len(np.intersect1d(exact.sample_indices_, proj.sample_indices_))
+    assert overlap / len(exact.sample_indices_) >= 0.8

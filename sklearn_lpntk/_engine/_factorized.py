@@ -79,19 +79,19 @@ class FactorizedGradients:
             )
 
     def _capture(self, X, y, n_classes):
-        """Inputs and output gradients of every ruled layer, per call."""
-        inputs = {id(m): [] for m, _ in self.rules}
-        grads = {id(m): {} for m, _ in self.rules}
+        """Inputs and output gradients of every ruled layer, one pair per call.
+
+        A forward hook records each call's input and output and hands the next
+        layer a copy of the output, so that in-place operations downstream (e.g.
+        ``ReLU(inplace=True)``) cannot alter the recorded tensor. The backward
+        pass asks only for the gradients at the recorded outputs, so no
+        parameter gradient is ever computed.
+        """
+        calls = {id(m): [] for m, _ in self.rules}
 
         def forward_hook(module, args, output):
-            calls = inputs[id(module)]
-            k = len(calls)
-            calls.append(args[0].detach())
-
-            def keep(g, k=k):
-                grads[id(module)][k] = g.detach()
-
-            output.register_hook(keep)
+            calls[id(module)].append((args[0].detach(), output))
+            return output.clone()
 
         handles = [m.register_forward_hook(forward_hook) for m, _ in self.rules]
         params = {n: p.detach().requires_grad_(n in self.covered)
@@ -101,29 +101,40 @@ class FactorizedGradients:
                 z = functional_call(self.model, (params, self._constants), (X,))
                 w = label_weights(y, n_classes, self.error_weighting, self.dtype)
                 objective = contract_logits(z, w, self.error_weighting)
-                leaves = [params[n] for n in self.covered]
-                torch.autograd.grad(objective, leaves, allow_unused=True)
+                outputs = [out for m, _ in self.rules for _, out in calls[id(m)]]
+                grads = torch.autograd.grad(objective, outputs, allow_unused=True)
         finally:
             for h in handles:
                 h.remove()
-        return inputs, grads
+        grads = iter(grads)
+        captured = {}
+        for m, _ in self.rules:
+            pairs = []
+            for inp, out in calls[id(m)]:
+                g = next(grads)
+                pairs.append((inp, torch.zeros_like(out) if g is None else g))
+            captured[id(m)] = pairs
+        return captured
 
     def pieces(self, X, y, n_classes):
         """phi of one chunk as a list of dense tensors and ghost factors."""
         out = []
         work = 0  # numbers alive for this chunk, to size chunks from a budget
         if self.rules:
-            inputs, grads = self._capture(X, y, n_classes)
+            captured = self._capture(X, y, n_classes)
             for module, rule in self.rules:
-                calls, g = inputs[id(module)], grads[id(module)]
-                if not calls:  # the layer was not used: its gradient is zero
+                pairs = captured[id(module)]
+                if not pairs:  # the layer was not used: its gradient is zero
                     size = sum(p.numel() for p in rule.parameters())
                     out.append(X.new_zeros(len(X), size, dtype=self.dtype))
                     continue
-                positions = [rule.positions(a, g[k]) for k, a in enumerate(calls)]
-                A = torch.cat([p[0] for p in positions], dim=1)
-                D = torch.cat([p[1] for p in positions], dim=1)
-                work += sum(a.numel() + g[k].numel() for k, a in enumerate(calls))
+                work += sum(a.numel() + g.numel() for a, g in pairs)
+                positions = [rule.positions(a, g) for a, g in pairs]
+                if len(positions) == 1:
+                    (A, D), = positions
+                else:  # a layer used several times: its calls are extra positions
+                    A = torch.cat([p[0] for p in positions], dim=1)
+                    D = torch.cat([p[1] for p in positions], dim=1)
                 work += A.numel() + D.numel()
                 out.extend(rule.pieces_from_positions(A, D))
         if self._fallback is not None:
