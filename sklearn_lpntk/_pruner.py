@@ -4,17 +4,11 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from imblearn.base import BaseSampler
-from imblearn.utils import check_target_type
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import _fit_context
-from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import BasePruner
 from ._engine import (
     DTYPES,
     ERROR_WEIGHTINGS,
@@ -24,35 +18,8 @@ from ._engine import (
     resolve_device,
 )
 from ._networks import build_net, n_inputs_of
-from ._progress import Stopwatch, progress_bar
-from ._selection import KEEP_RULES, n_to_keep, select_from_kernel
-
-_NO_TRANSFORM = (
-    "LpNTKPruner has no {name}: pruning removes training rows, which only makes "
-    "sense while fitting, and unseen data must never be pruned. Use "
-    "fit_resample(X, y) (or fit_transform(X, y)) to get the kept (X, y), "
-    "sklearn_lpntk.make_pipeline(...) to prune inside a pipeline, or "
-    "sklearn_lpntk.PrunedClassifier(estimator, pruner) inside a scikit-learn Pipeline."
-)
-
-
-_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
-
-
-def _hint(message):
-    """Add the fix to a validation message, keeping the original text."""
-    hints = (
-        (("NaN", "infinity", "inf"), "Drop or impute non-finite values in X first "
-         "(e.g. sklearn.impute.SimpleImputer)."),
-        (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
-         "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
-        (("inconsistent numbers of samples",), "X and y must have one label per row."),
-        (("minimum of",), "LpNTKPruner needs at least 2 samples."),
-    )
-    for keys, hint in hints:
-        if any(k in message for k in keys):
-            return f"{message} {hint}"
-    return message
+from ._progress import progress_bar
+from ._selection import KEEP_RULES, select_from_kernel
 
 
 def _prune_class(engine, X, y, plan, n_keep, keep, cluster_ratio, seed, progress=None):
@@ -79,18 +46,7 @@ def _prune_class(engine, X, y, plan, n_keep, keep, cluster_ratio, seed, progress
     }
 
 
-def _take_rows(a, indices):
-    """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
-    if isinstance(a, torch.Tensor):
-        return a[torch.as_tensor(indices, device=a.device)]
-    if sp.issparse(a):
-        return _safe_indexing(a if a.format in ("csr", "csc") else a.tocsr(), indices)
-    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)):
-        return _safe_indexing(a, indices)
-    return _safe_indexing(np.asarray(a), indices)
-
-
-class LpNTKPruner(BaseSampler):
+class LpNTKPruner(BasePruner):
     """Prune a classification training set with the labelled pseudo NTK.
 
     A small network is trained briefly on ``(X, y)``; the lpNTK between every
@@ -239,10 +195,8 @@ class LpNTKPruner(BaseSampler):
     (1253, 64)
     """
 
-    _sampling_type = "bypass"
-
     _parameter_constraints = {
-        "prune_ratio": [Interval(Real, 0, 1, closed="left")],
+        **BasePruner._parameter_constraints,
         "net": "no_validation",  # checked by check_net, with a precise message
         "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither"), None],
@@ -258,8 +212,6 @@ class LpNTKPruner(BaseSampler):
         "normalize": [None, StrOptions({"K", "cosine"})],
         "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
         "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -303,74 +255,11 @@ class LpNTKPruner(BaseSampler):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ input
-    def _validate_input(self, X, y):
-        if y is None:
-            raise ValueError(
-                "LpNTKPruner requires y to be passed, but the target y is None. It "
-                "prunes labelled data class by class: call fit_resample(X, y)."
-            )
-        target_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(
-                f"y must hold class labels of a single classification target; got "
-                f"target type {target_type!r}. LpNTKPruner prunes classification data."
-            )
-        # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
-        y, _ = check_target_type(y, indicate_one_vs_all=True)
-        try:
-            X, y = validate_data(
-                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
-                allow_nd=True, ensure_min_samples=2, dtype="numeric",
-            )
-        except ValueError as exc:
-            raise ValueError(_hint(str(exc))) from exc
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has a single class ({classes[0]!r}); LpNTKPruner needs at least two "
-                "classes, because the lpNTK is defined through the labels."
-            )
-        X_net = X.toarray() if sp.issparse(X) else X
-        return np.asarray(X_net, dtype=np.float32), classes, y_encoded.astype(np.int64)
-
-    # ------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network, compute the lpNTK per class and choose the kept rows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
-            Numeric training inputs. Sparse input is densified for the network.
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings), at least two classes.
-
-        Returns
-        -------
-        self : LpNTKPruner
-            The fitted pruner.
-        """
-        # validate_data sets n_features_in_ / feature_names_in_ at once; put the
-        # previous values back if the fit fails, so a failed refit leaves the
-        # earlier fit whole (every other fitted attribute is set at the end)
-        saved = {k: self.__dict__[k] for k in _INPUT_ATTRIBUTES if k in self.__dict__}
-        try:
-            return self._fit(X, y)
-        except BaseException:
-            for k in _INPUT_ATTRIBUTES:
-                self.__dict__.pop(k, None)
-            self.__dict__.update(saved)
-            raise
-
-    def _fit(self, X, y):
-        watch = Stopwatch()
+    def _select_rows(self, X_net, y_enc, classes, n_keep, rng, watch):
+        device = resolve_device(self.device)
+        torch_seed = int(rng.randint(np.iinfo(np.int32).max))
+        class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
         with watch.phase("setup"):
-            device = resolve_device(self.device)
-            X_net, classes, y_enc = self._validate_input(X, y)
-            rng = check_random_state(self.random_state)
-            torch_seed = int(rng.randint(np.iinfo(np.int32).max))
-            class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
             net = build_net(
                 self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
                 max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
@@ -397,24 +286,18 @@ class LpNTKPruner(BaseSampler):
             with watch.phase("training"):
                 net.partial_fit(X_net, y_enc)
         engine.reload()
-        selection = self._select(engine, plans, n_jobs, X_net, y_enc, class_seeds, watch)
-
-        # the fitted state is assigned only once everything has succeeded
-        self.classes_ = classes
-        self.net_ = net
-        self.strategy_ = engine.strategy
-        self.lazy_classes_ = [classes[c] for c, plan in enumerate(plans) if plan.lazy]
-        self.sample_indices_ = selection["kept"]
-        self.centres_ = selection["centres"]
-        self.cluster_labels_ = selection["cluster_labels"]
-        self.self_kernel_ = selection["self_kernel"]
-        kept_per_class = np.bincount(y_enc[self.sample_indices_], minlength=len(classes))
-        self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
-        self.timings_ = dict(watch.seconds)
-        if self.verbose:
-            print(watch.summary(f"LpNTKPruner kept {len(self.sample_indices_)} of "
-                                f"{len(y_enc)} rows ({engine.strategy} strategy)"))
-        return self
+        selection = self._select(engine, plans, n_jobs, X_net, y_enc, n_keep, class_seeds,
+                                 watch)
+        return {
+            "kept": selection["kept"],
+            "net_": net,
+            "strategy_": engine.strategy,
+            "lazy_classes_": [classes[c] for c, plan in enumerate(plans) if plan.lazy],
+            "centres_": selection["centres"],
+            "cluster_labels_": selection["cluster_labels"],
+            "self_kernel_": selection["self_kernel"],
+            "summary": f" ({engine.strategy} strategy)",
+        }
 
     def _make_engine(self, module, device):
         return LpNTKEngine(
@@ -424,12 +307,12 @@ class LpNTKPruner(BaseSampler):
             device=device, dtype=self.dtype,
         )
 
-    def _select(self, engine, plans, n_jobs, X_net, y_enc, class_seeds, watch):
+    def _select(self, engine, plans, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
         """Per class: kernel from the engine, then traversal and keep-rule."""
         n = len(y_enc)
         members = [np.flatnonzero(y_enc == label) for label in range(len(plans))]
         tasks = [
-            (engine, X_net[idx], y_enc[idx], plan, n_to_keep(len(idx), self.prune_ratio),
+            (engine, X_net[idx], y_enc[idx], plan, int(n_keep[label]),
              self.keep, self.cluster_ratio, int(class_seeds[label]))
             for label, (idx, plan) in enumerate(zip(members, plans))
         ]
@@ -469,66 +352,3 @@ class LpNTKPruner(BaseSampler):
             "cluster_labels": cluster_labels,
             "self_kernel": self_kernel,
         }
-
-    # -------------------------------------------------------------- resample
-    def fit_resample(self, X, y, **params):
-        """Fit, then return the kept rows of ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
-            Training inputs.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        **params : dict
-            Not used; accepted for compatibility with imbalanced-learn.
-
-        Returns
-        -------
-        X_kept : same container as X, of shape (n_kept, ...)
-            ``X[sample_indices_]``: a DataFrame keeps its index and columns,
-            arrays keep their dtype, a list stays a list.
-        y_kept : same container as y, of shape (n_kept,)
-            ``y[sample_indices_]``.
-        """
-        return self._fit_resample(X, y)
-
-    def _fit_resample(self, X, y):
-        self.fit(X, y)
-        return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
-
-    def fit_transform(self, X, y=None, **params):
-        """Same as :meth:`fit_resample`: returns the kept ``(X, y)``.
-
-        Offered so that ``pruner.fit_transform(X, y)`` works on arrays. Inside
-        a pipeline use :func:`sklearn_lpntk.make_pipeline`, which calls
-        ``fit_resample``.
-        """
-        return self.fit_resample(X, y, **params)
-
-    def get_support(self, indices=False):
-        """Mask (or indices) of the kept training rows.
-
-        Parameters
-        ----------
-        indices : bool, default=False
-            Return indices instead of a boolean mask.
-        """
-        check_is_fitted(self, "sample_indices_")
-        if indices:
-            return self.sample_indices_.copy()
-        mask = np.zeros(len(self.cluster_labels_), dtype=bool)
-        mask[self.sample_indices_] = True
-        return mask
-
-    def __getattr__(self, name):
-        if name in ("transform", "inverse_transform"):
-            raise AttributeError(_NO_TRANSFORM.format(name=name))
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.sampler_tags.sample_indices = True
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags

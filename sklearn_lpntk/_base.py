@@ -1,0 +1,250 @@
+"""The contract every pruner shares: validation, per-class counts, resampling.
+
+A pruner is an imbalanced-learn sampler (``_sampling_type = "bypass"``) whose
+``fit`` chooses ``max(1, floor(n_c * (1 - prune_ratio)))`` rows of every class
+and whose ``fit_resample`` / ``fit_transform`` return those rows. Subclasses
+implement only :meth:`BasePruner._select_rows`; :class:`ScorePruner` goes one
+step further for methods that score every row and drop the lowest scores.
+"""
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from imblearn.base import BaseSampler
+from imblearn.utils import check_target_type
+from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._progress import Stopwatch
+from ._selection import n_to_keep
+
+_NO_TRANSFORM = (
+    "A pruner has no {name}: pruning removes training rows, which only makes "
+    "sense while fitting, and unseen data must never be pruned. Use "
+    "fit_resample(X, y) (or fit_transform(X, y)) to get the kept (X, y), "
+    "sklearn_lpntk.make_pipeline(...) to prune inside a pipeline, or "
+    "sklearn_lpntk.PrunedClassifier(estimator, pruner) inside a scikit-learn Pipeline."
+)
+
+
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
+def _hint(message):
+    """Add the fix to a validation message, keeping the original text."""
+    hints = (
+        (("NaN", "infinity", "inf"), "Drop or impute non-finite values in X first "
+         "(e.g. sklearn.impute.SimpleImputer)."),
+        (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
+         "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
+        (("inconsistent numbers of samples",), "X and y must have one label per row."),
+        (("minimum of",), "A pruner needs at least 2 samples."),
+    )
+    for keys, hint in hints:
+        if any(k in message for k in keys):
+            return f"{message} {hint}"
+    return message
+
+
+def _take_rows(a, indices):
+    """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
+    if isinstance(a, torch.Tensor):
+        return a[torch.as_tensor(indices, device=a.device)]
+    if sp.issparse(a):
+        return _safe_indexing(a if a.format in ("csr", "csc") else a.tocsr(), indices)
+    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)):
+        return _safe_indexing(a, indices)
+    return _safe_indexing(np.asarray(a), indices)
+
+
+class BasePruner(BaseSampler):
+    """Base class of all pruners: keeps a fixed number of rows of every class.
+
+    Subclasses set their own parameters and implement ``_select_rows``.
+    """
+
+    _sampling_type = "bypass"
+
+    _parameter_constraints = {
+        "prune_ratio": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ input
+    def _validate_input(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None. It "
+                "prunes labelled data class by class: call fit_resample(X, y)."
+            )
+        target_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"y must hold class labels of a single classification target; got "
+                f"target type {target_type!r}. LpNTKPruner prunes classification data."
+            )
+        # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
+        y, _ = check_target_type(y, indicate_one_vs_all=True)
+        try:
+            X, y = validate_data(
+                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
+                allow_nd=True, ensure_min_samples=2, dtype="numeric",
+            )
+        except ValueError as exc:
+            raise ValueError(_hint(str(exc))) from exc
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); {type(self).__name__} needs at "
+                "least two classes: it prunes labelled data class by class."
+            )
+        X_net = X.toarray() if sp.issparse(X) else X
+        return np.asarray(X_net, dtype=np.float32), classes, y_encoded.astype(np.int64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Choose the rows to keep in every class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
+            Numeric training inputs. Sparse input is densified for the network.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two classes.
+
+        Returns
+        -------
+        self : object
+            The fitted pruner.
+        """
+        # validate_data sets n_features_in_ / feature_names_in_ at once; put the
+        # previous values back if the fit fails, so a failed refit leaves the
+        # earlier fit whole (every other fitted attribute is set at the end)
+        saved = {k: self.__dict__[k] for k in _INPUT_ATTRIBUTES if k in self.__dict__}
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            for k in _INPUT_ATTRIBUTES:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y):
+        watch = Stopwatch()
+        with watch.phase("setup"):
+            X_net, classes, y_enc = self._validate_input(X, y)
+            rng = check_random_state(self.random_state)
+        sizes = np.bincount(y_enc, minlength=len(classes))
+        n_keep = np.array([n_to_keep(int(n), self.prune_ratio) for n in sizes])
+        fitted = self._select_rows(X_net, y_enc, classes, n_keep, rng, watch)
+        kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
+        summary = fitted.pop("summary", "")
+
+        # the fitted state is assigned only once everything has succeeded
+        self.classes_ = classes
+        self.sample_indices_ = kept
+        self._n_samples_fit = len(y_enc)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        kept_per_class = np.bincount(y_enc[kept], minlength=len(classes))
+        self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
+        self.timings_ = dict(watch.seconds)
+        if self.verbose:
+            print(watch.summary(f"{type(self).__name__} kept {len(kept)} of {len(y_enc)} "
+                                f"rows{summary}"))
+        return self
+
+    def _select_rows(self, X, y, classes, n_keep, rng, watch):
+        """Choose the kept rows.
+
+        Parameters
+        ----------
+        X : ndarray of float32, shape (n_samples, ...)
+            Validated inputs (sparse input densified).
+        y : ndarray of int64, shape (n_samples,)
+            Labels encoded as 0 .. n_classes - 1.
+        classes : ndarray
+            The original class labels.
+        n_keep : ndarray of int, shape (n_classes,)
+            Rows to keep per encoded class.
+        rng : numpy.random.RandomState
+            Seeded from ``random_state``.
+        watch : Stopwatch
+            Accumulates the seconds of named phases.
+
+        Returns
+        -------
+        fitted : dict
+            ``"kept"`` (row indices) and fitted attributes to set, by name;
+            optionally ``"summary"``, appended to the verbose report.
+        """
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- resample
+    def fit_resample(self, X, y, **params):
+        """Fit, then return the kept rows of ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **params : dict
+            Not used; accepted for compatibility with imbalanced-learn.
+
+        Returns
+        -------
+        X_kept : same container as X, of shape (n_kept, ...)
+            ``X[sample_indices_]``: a DataFrame keeps its index and columns,
+            arrays keep their dtype, a list stays a list.
+        y_kept : same container as y, of shape (n_kept,)
+            ``y[sample_indices_]``.
+        """
+        return self._fit_resample(X, y)
+
+    def _fit_resample(self, X, y):
+        self.fit(X, y)
+        return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
+
+    def fit_transform(self, X, y=None, **params):
+        """Same as :meth:`fit_resample`: returns the kept ``(X, y)``.
+
+        Offered so that ``pruner.fit_transform(X, y)`` works on arrays. Inside
+        a pipeline use :func:`sklearn_lpntk.make_pipeline`, which calls
+        ``fit_resample``.
+        """
+        return self.fit_resample(X, y, **params)
+
+    def get_support(self, indices=False):
+        """Mask (or indices) of the kept training rows.
+
+        Parameters
+        ----------
+        indices : bool, default=False
+            Return indices instead of a boolean mask.
+        """
+        check_is_fitted(self, "sample_indices_")
+        if indices:
+            return self.sample_indices_.copy()
+        mask = np.zeros(self._n_samples_fit, dtype=bool)
+        mask[self.sample_indices_] = True
+        return mask
+
+    def __getattr__(self, name):
+        if name in ("transform", "inverse_transform"):
+            raise AttributeError(_NO_TRANSFORM.format(name=name))
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.sampler_tags.sample_indices = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
