@@ -16,8 +16,11 @@ farthest_first_traversal
     The clustering used to choose what is kept.
 LogitMLP
     The default network.
+RandomPruner, EL2NPruner, GraNdPruner, ForgettingPruner
+    Baselines with the same contract as LpNTKPruner.
 """
 
+from ._baselines import EL2NPruner, ForgettingPruner, GraNdPruner, RandomPruner
 from ._engine import MemoryBudgetError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
@@ -28,6 +31,10 @@ from .pipeline import Pipeline, make_pipeline
 __version__ = "0.2.0"
 
 __all__ = [
+    "EL2NPruner",
+    "ForgettingPruner",
+    "GraNdPruner",
+    "RandomPruner",
     "LogitMLP",
     "LpNTKPruner",
     "MemoryBudgetError",

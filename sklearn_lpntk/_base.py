@@ -248,3 +248,30 @@ class BasePruner(BaseSampler):
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
+
+
+class ScorePruner(BasePruner):
+    """A pruner that scores every row and keeps the highest scores of each class.
+
+    Subclasses implement ``_score_rows``, returning a dict with ``"scores_"``
+    (one float per row; +inf is allowed and ranks first) and any other fitted
+    attributes. Rows with equal scores are ordered at random (``random_state``).
+    """
+
+    def _score_rows(self, X, y, classes, rng, watch):
+        raise NotImplementedError
+
+    def _select_rows(self, X, y, classes, n_keep, rng, watch):
+        fitted = self._score_rows(X, y, classes, rng, watch)
+        fitted["kept"] = keep_highest(fitted["scores_"], y, n_keep, rng)
+        return fitted
+
+
+def keep_highest(scores, y, n_keep, rng):
+    """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random."""
+    kept = []
+    for c, k in enumerate(n_keep):
+        idx = np.flatnonzero(y == c)
+        idx = idx[rng.permutation(len(idx))]
+        kept.append(idx[np.argsort(-scores[idx], kind="stable")[:k]])
+    return np.concatenate(kept)

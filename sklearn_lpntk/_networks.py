@@ -103,19 +103,23 @@ def check_net(net):
         )
 
 
-def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, verbose):
+def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, verbose,
+              callbacks=()):
     """A fresh, unfitted skorch classifier for the pruner's brief training.
 
     ``net`` is never modified: a skorch net is cloned, a module instance is
     deep-copied. ``max_epochs``, ``lr`` and ``batch_size`` override the
-    skorch net's own values only when they are not None.
+    skorch net's own values only when they are not None. ``callbacks`` are
+    (name, callback) pairs added to the net's own.
     """
     check_net(net)
     overrides = {"device": str(device), "verbose": int(verbose >= 2)}
     for name, value in (("max_epochs", max_epochs), ("lr", lr), ("batch_size", batch_size)):
         if value is not None:
             overrides[name] = value
-    callbacks = [("lpntk_progress", EpochProgress())] if verbose else []
+    callbacks = list(callbacks)
+    if verbose:
+        callbacks.append(("lpntk_progress", EpochProgress()))
 
     if isinstance(net, NeuralNet):
         built = clone(net)
@@ -163,3 +167,29 @@ def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, v
 def n_inputs_of(X):
     """Number of input features after flattening each sample."""
     return int(np.prod(X.shape[1:]))
+
+
+class TrainingDynamics(Callback):
+    """Record the predicted probabilities of fixed samples before training and
+    after every epoch (in eval mode), for scores built on training dynamics.
+
+    After training, ``probabilities_`` has shape (n_epochs + 1, n_samples,
+    n_classes); entry 0 is the network at initialisation.
+    """
+
+    def __init__(self, X):
+        self.X = X
+
+    def _record(self, net):
+        self.probabilities_.append(np.asarray(net.predict_proba(self.X), dtype=np.float64))
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if not hasattr(self, "probabilities_"):
+            self.probabilities_ = []
+            self._record(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._record(net)
+
+    def result(self):
+        return np.stack(self.probabilities_)

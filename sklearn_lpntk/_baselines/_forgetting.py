@@ -1,0 +1,113 @@
+"""Forgetting scores (Toneva et al., ICLR 2019)."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._networks import TrainingDynamics
+from .._progress import progress_bar
+from ._trained import TrainedScorePruner, network_doc
+
+
+def forgetting_events(correct):
+    """Count forgetting events and find never-learned rows.
+
+    Parameters
+    ----------
+    correct : array-like of bool, shape (n_evaluations, n_samples)
+        Whether each row was classified correctly at successive evaluations.
+
+    Returns
+    -------
+    events : ndarray of int, shape (n_samples,)
+        Number of transitions from correct to incorrect between consecutive
+        evaluations.
+    never_learned : ndarray of bool, shape (n_samples,)
+        Rows never classified correctly.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    if correct.ndim != 2:
+        raise ValueError(f"correct must be 2-D (evaluations, samples), got {correct.shape}.")
+    events = np.sum(correct[:-1] & ~correct[1:], axis=0)
+    return events.astype(np.int64), ~correct.any(axis=0)
+
+
+@network_doc
+class ForgettingPruner(TrainedScorePruner):
+    """Prune the rows that are never forgotten during training first.
+
+    The network is trained for ``max_epochs``; after every epoch every row is
+    classified (eval mode). A forgetting event is a row going from correct to
+    incorrect between two consecutive epochs. Rows never classified correctly
+    count as forgotten infinitely often, as in Toneva et al. Rows with the
+    fewest events are removed first (ties in random order), so unforgettable
+    rows go before forgettable ones. Counts are summed over ``n_inits`` runs.
+
+    This counts at epoch granularity (every row evaluated after each epoch),
+    not at each presentation of a row's mini-batch as in the original paper.
+
+    Parameters
+    ----------
+    prune_ratio : float in [0, 1), default=0.3
+        Fraction of each class that is removed (at least one row is kept).
+    max_epochs : int, default=10
+        Training epochs, each followed by an evaluation of all rows.
+    n_inits : int, default=1
+        Independent training runs whose counts are added up.
+{network_params}
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_samples,)
+        Forgetting events per row (+inf for rows never learned).
+    forgetting_events_ : ndarray of int, shape (n_samples,)
+        Forgetting events per row, summed over runs.
+    never_learned_ : ndarray of bool, shape (n_samples,)
+        Rows never classified correctly in some run.
+    correct_ : ndarray of bool, shape (n_inits, max_epochs, n_samples)
+        Correctness after each epoch of each run.
+    sample_indices_ : ndarray
+        Kept row indices, ascending.
+    net_ : skorch.NeuralNetClassifier
+        The network of the last run.
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    """
+
+    _parameter_constraints = {
+        **TrainedScorePruner._parameter_constraints,
+        "max_epochs": [Interval(Integral, 2, None, closed="left")],
+        "n_inits": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
+                 batch_size=None, device="auto", random_state=None, verbose=0):
+        self.prune_ratio = prune_ratio
+        self.max_epochs = max_epochs
+        self.n_inits = n_inits
+        self.net = net
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _score_rows(self, X, y, classes, rng, watch):
+        correct = []
+        bar = progress_bar(self.n_inits, "forgetting: runs", "net", bool(self.verbose))
+        with bar:
+            for seed in self._seeds(rng, self.n_inits):
+                dynamics = TrainingDynamics(X)
+                net = self._train(X, y, len(classes), seed, watch,
+                                  callbacks=[("forgetting_dynamics", dynamics)])
+                # evaluations after each epoch; the one at initialisation is left out
+                correct.append(dynamics.result()[1:].argmax(axis=2) == y[None, :])
+                bar.update(1)
+        correct = np.stack(correct)
+        counts = [forgetting_events(run) for run in correct]
+        events = np.sum([c[0] for c in counts], axis=0)
+        never = np.any([c[1] for c in counts], axis=0)
+        scores = np.where(never, np.inf, events.astype(np.float64))
+        return {"scores_": scores, "forgetting_events_": events, "never_learned_": never,
+                "correct_": correct, "net_": net}

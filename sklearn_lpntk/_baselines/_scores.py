@@ -1,0 +1,178 @@
+"""EL2N and GraNd (Paul, Ganguli and Dziugaite, NeurIPS 2021)."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._engine import DTYPES, LpNTKEngine, resolve_device
+from .._networks import TrainingDynamics
+from .._progress import progress_bar
+from ._trained import TrainedScorePruner, network_doc
+
+
+def el2n_scores(probabilities, y):
+    """``||softmax(z(x)) - e_y||_2`` for every row of ``probabilities``."""
+    onehot = np.zeros_like(probabilities)
+    onehot[np.arange(len(y)), y] = 1.0
+    return np.linalg.norm(probabilities - onehot, axis=1)
+
+
+@network_doc
+class EL2NPruner(TrainedScorePruner):
+    """Prune the rows a briefly trained network already fits best (lowest EL2N).
+
+    The EL2N score of a row is ``||softmax(z(x)) - e_y||_2``, the norm of the
+    error of a network trained for a few epochs, averaged over ``n_inits``
+    independent initialisations. Rows with the lowest scores (the easiest) are
+    removed first, per class.
+
+    Parameters
+    ----------
+    prune_ratio : float in [0, 1), default=0.3
+        Fraction of each class that is removed (at least one row is kept).
+    max_epochs : int, default=3
+        Epochs of training before the score is taken ("a few epochs into
+        training"); 0 scores at initialisation.
+    n_inits : int, default=5
+        Independent initialisations the score is averaged over.
+{network_params}
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_samples,)
+        Mean EL2N of every training row.
+    score_std_ : ndarray of shape (n_samples,)
+        Its standard deviation over the initialisations.
+    sample_indices_ : ndarray
+        Kept row indices, ascending.
+    net_ : skorch.NeuralNetClassifier
+        The network of the last initialisation.
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    """
+
+    _parameter_constraints = {
+        **TrainedScorePruner._parameter_constraints,
+        "n_inits": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
+                 batch_size=None, device="auto", random_state=None, verbose=0):
+        self.prune_ratio = prune_ratio
+        self.max_epochs = max_epochs
+        self.n_inits = n_inits
+        self.net = net
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _score_rows(self, X, y, classes, rng, watch):
+        runs = []
+        bar = progress_bar(self.n_inits, "EL2N: initialisations", "net", bool(self.verbose))
+        with bar:
+            for seed in self._seeds(rng, self.n_inits):
+                dynamics = TrainingDynamics(X)
+                net = self._train(X, y, len(classes), seed, watch,
+                                  callbacks=[("el2n_dynamics", dynamics)])
+                with watch.phase("scoring"):
+                    runs.append(el2n_scores(dynamics.result()[-1], y))
+                bar.update(1)
+        runs = np.stack(runs)
+        return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
+
+
+@network_doc
+class GraNdPruner(TrainedScorePruner):
+    """Prune the rows with the smallest loss-gradient norm (GraNd).
+
+    The GraNd score of a row is ``||grad_theta CE(z(x), y)||_2``, averaged over
+    ``n_inits`` initialisations, by default at initialisation as in Paul et al.
+    The per-sample gradient norms come from the same engine as the lpNTK (the
+    diagonal of the ``error_weighting="full"`` kernel), so they never form
+    per-sample gradients of Linear layers either.
+
+    Parameters
+    ----------
+    prune_ratio : float in [0, 1), default=0.3
+        Fraction of each class that is removed (at least one row is kept).
+    max_epochs : int, default=0
+        Epochs of training before the score is taken; 0 scores at
+        initialisation.
+    n_inits : int, default=5
+        Independent initialisations the score is averaged over.
+    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
+        How per-sample gradient norms are computed (see ``LpNTKPruner``).
+    memory_budget : "auto", None, int or str, default="auto"
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the gradient computation.
+{network_params}
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_samples,)
+        Mean loss-gradient norm of every training row.
+    score_std_ : ndarray of shape (n_samples,)
+        Its standard deviation over the initialisations.
+    sample_indices_ : ndarray
+        Kept row indices, ascending.
+    net_ : skorch.NeuralNetClassifier
+        The network of the last initialisation.
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    """
+
+    _parameter_constraints = {
+        **TrainedScorePruner._parameter_constraints,
+        "n_inits": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"auto", "features", "factorized", "projection"})],
+        "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions(set(DTYPES))],
+    }
+
+    def __init__(self, prune_ratio=0.3, *, max_epochs=0, n_inits=5, strategy="auto",
+                 memory_budget="auto", dtype="float32", net=None, lr=None, batch_size=None,
+                 device="auto", random_state=None, verbose=0):
+        self.prune_ratio = prune_ratio
+        self.max_epochs = max_epochs
+        self.n_inits = n_inits
+        self.strategy = strategy
+        self.memory_budget = memory_budget
+        self.dtype = dtype
+        self.net = net
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _score_rows(self, X, y, classes, rng, watch):
+        device = resolve_device(self.device)
+        sizes = np.bincount(y, minlength=len(classes)).tolist()
+        runs = []
+        bar = progress_bar(self.n_inits, "GraNd: initialisations", "net", bool(self.verbose))
+        with bar:
+            for seed in self._seeds(rng, self.n_inits):
+                net = self._train(X, y, len(classes), seed, watch)
+                with watch.phase("scoring"):
+                    engine = LpNTKEngine(
+                        net.module_, strategy=self.strategy, error_weighting="full",
+                        memory_budget=self.memory_budget, device=device, dtype=self.dtype,
+                    )
+                    engine.probe(X, y)
+                    plans = engine.plan(sizes)
+                    norms = np.empty(len(y))
+                    for c, plan in enumerate(plans):
+                        idx = np.flatnonzero(y == c)
+                        store = engine.store(X[idx], y[idx], chunk_size=plan.chunk_size,
+                                             random_state=int(seed))
+                        diag = store.diagonal().clamp(min=0).sqrt()
+                        norms[idx] = diag.cpu().numpy()
+                        del store
+                runs.append(norms)
+                bar.update(1)
+        runs = np.stack(runs)
+        return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
