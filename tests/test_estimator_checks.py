@@ -5,11 +5,27 @@ from imblearn.utils.estimator_checks import _get_check_estimator_ids, estimator_
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
-from sklearn_lpntk import LpNTKPruner, PrunedClassifier
+from sklearn_lpntk import (
+    EL2NPruner,
+    ForgettingPruner,
+    GraNdPruner,
+    LpNTKPruner,
+    PrunedClassifier,
+    RandomPruner,
+)
+from sklearn_lpntk._base import BasePruner
 
 
 def _pruner():
     return LpNTKPruner(max_epochs=1, random_state=0)
+
+
+BASELINES = [
+    RandomPruner(random_state=0),
+    EL2NPruner(max_epochs=1, n_inits=1, random_state=0),
+    GraNdPruner(n_inits=1, random_state=0),
+    ForgettingPruner(max_epochs=2, random_state=0),
+]
 
 
 EXPECTED_FAILURES = {
@@ -21,8 +37,8 @@ EXPECTED_FAILURES = {
 
 
 @sklearn_checks(
-    [_pruner(), PrunedClassifier(LogisticRegression(), _pruner())],
-    expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, LpNTKPruner) else {},
+    [_pruner(), PrunedClassifier(LogisticRegression(), _pruner()), *BASELINES],
+    expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, BasePruner) else {},
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -30,7 +46,9 @@ def test_sklearn_estimator_checks(estimator, check):
 
 # imbalanced-learn's parametrize_with_checks hands pytest a generator; a list is the
 # same checks without pytest's deprecation warning.
-IMBLEARN_CHECKS = list(estimator_checks_generator(_pruner()))
+IMBLEARN_CHECKS = [
+    check for est in (_pruner(), *BASELINES) for check in estimator_checks_generator(est)
+]
 
 
 @pytest.mark.parametrize("estimator, check", IMBLEARN_CHECKS, ids=_get_check_estimator_ids)

@@ -1,0 +1,215 @@
+"""The paper's analyses as functions: relation types, learning difficulty, forgetting.
+
+* **Relation types** between labelled samples, from the angle of their labelled
+  gradients: ``cos = kappa_ij / sqrt(kappa_ii kappa_jj)``. A pair is
+  *interchangeable* when ``cos >= interchangeable`` (default 0.5),
+  *contradictory* when ``cos < contradictory`` (default 0) and *unrelated*
+  otherwise. The paper classifies pairs by angle but gives no thresholds; these
+  defaults are this library's choice, not the paper's.
+* **Learning difficulty**: the sum over epochs of ``||softmax(z(x)) - e_y||_2``.
+* **Forgetting**: counts of correct-to-incorrect transitions, and the
+  first-order prediction of the change of every prediction caused by one SGD
+  step on a batch (Eq. (1) of the paper, as reconstructed in the notes):
+  ``q'(x_o) ~ q(x_o) + (lr / B) A(x_o) J(x_o) sum_u J(x_u)^T (e_{y_u} - q(x_u))``
+  with ``A = diag(q) - q q^T``, scored against the true events with
+  precision, recall and F1.
+"""
+
+import numpy as np
+import torch
+from scipy import stats
+from torch.func import functional_call, jvp
+
+from ._baselines._forgetting import forgetting_events
+from ._baselines._scores import el2n_scores
+from ._engine._features import _as_tensor, eval_mode, trainable_parameters
+
+RELATIONS = ("interchangeable", "unrelated", "contradictory")
+
+__all__ = [
+    "RELATIONS",
+    "correlation",
+    "cosine_matrix",
+    "el2n_scores",
+    "forgetting_events",
+    "learning_difficulty",
+    "precision_recall_f1",
+    "predict_forgetting",
+    "relation_counts",
+    "relation_types",
+    "sgd_step_forgetting",
+]
+
+
+def cosine_matrix(kernel):
+    """``kappa_ij / sqrt(kappa_ii kappa_jj)``; rows of zero norm are zero."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    norms = np.sqrt(np.clip(np.diagonal(kernel), 0, None))
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return kernel * inv[:, None] * inv[None, :]
+
+
+def _check_thresholds(interchangeable, contradictory):
+    if not -1 <= contradictory <= interchangeable <= 1:
+        raise ValueError(
+            "thresholds must satisfy -1 <= contradictory <= interchangeable <= 1; got "
+            f"interchangeable={interchangeable}, contradictory={contradictory}."
+        )
+
+
+def relation_types(kernel, *, interchangeable=0.5, contradictory=0.0):
+    """Relation type of every pair, as indices into :data:`RELATIONS`.
+
+    Parameters
+    ----------
+    kernel : ndarray of shape (n, n)
+        lpNTK matrix (any normalisation; only angles are used).
+    interchangeable : float, default=0.5
+        Cosine at or above which a pair is interchangeable (not from the paper).
+    contradictory : float, default=0.0
+        Cosine below which a pair is contradictory (not from the paper).
+
+    Returns
+    -------
+    types : ndarray of int8, shape (n, n)
+        0 interchangeable, 1 unrelated, 2 contradictory; -1 on the diagonal.
+    """
+    _check_thresholds(interchangeable, contradictory)
+    cos = cosine_matrix(kernel)
+    types = np.ones(cos.shape, dtype=np.int8)
+    types[cos >= interchangeable] = 0
+    types[cos < contradictory] = 2
+    np.fill_diagonal(types, -1)
+    return types
+
+
+def relation_counts(kernel, *, interchangeable=0.5, contradictory=0.0):
+    """For every sample, how many partners of each relation type it has.
+
+    Returns an int array of shape (n, 3), columns in the order of
+    :data:`RELATIONS`.
+    """
+    types = relation_types(kernel, interchangeable=interchangeable,
+                           contradictory=contradictory)
+    return np.stack([(types == k).sum(axis=1) for k in range(3)], axis=1)
+
+
+def learning_difficulty(probabilities, y):
+    """Sum over epochs of ``||softmax(z(x)) - e_y||_2`` for every sample.
+
+    Parameters
+    ----------
+    probabilities : array of shape (n_epochs, n_samples, n_classes)
+        Predicted probabilities after each epoch (e.g. from
+        ``sklearn_lpntk.ForgettingPruner().fit(X, y)`` via ``TrainingDynamics``).
+    y : array of shape (n_samples,)
+        Class indices.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(y)
+    return np.sum([el2n_scores(p, y) for p in probabilities], axis=0)
+
+
+def correlation(a, b, method="spearman"):
+    """Correlation of two per-sample statistics: ("pearson" or "spearman", r, p-value)."""
+    if method == "pearson":
+        r, p = stats.pearsonr(a, b)
+    elif method == "spearman":
+        r, p = stats.spearmanr(a, b)
+    else:
+        raise ValueError(f"method must be 'pearson' or 'spearman', got {method!r}.")
+    return float(r), float(p)
+
+
+def precision_recall_f1(predicted, true):
+    """Precision, recall and F1 of boolean predictions (0 where undefined)."""
+    predicted = np.asarray(predicted, dtype=bool)
+    true = np.asarray(true, dtype=bool)
+    if predicted.shape != true.shape:
+        raise ValueError(f"shapes differ: predicted {predicted.shape}, true {true.shape}.")
+    hit = np.sum(predicted & true)
+    precision = hit / predicted.sum() if predicted.any() else 0.0
+    recall = hit / true.sum() if true.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return float(precision), float(recall), float(f1)
+
+
+def _probabilities(model, params, buffers, X):
+    return torch.softmax(functional_call(model, (params, buffers), (X,)), dim=-1)
+
+
+def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
+    """First-order prediction of one SGD step's effect on every observed sample.
+
+    The step is plain SGD on the mean cross-entropy of ``(X_batch, y_batch)``
+    with learning rate ``lr`` (no momentum or weight decay). The change of the
+    logits of every observed sample is one Jacobian-vector product along the
+    batch gradient, so no eNTK block is formed.
+
+    Returns
+    -------
+    result : dict
+        ``"before"`` and ``"predicted"`` probabilities (n_observed, K), and the
+        boolean ``"forgotten"``: correct before and predicted wrong after.
+    """
+    params, buffers = _state(model)
+    Xo = _as_tensor(X_observed, dtype=_dtype(params))
+    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
+    Xb = _as_tensor(X_batch, dtype=_dtype(params))
+    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
+    with eval_mode(model):
+        # direction: the SGD update, -lr * grad of the mean loss over the batch
+        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        logits = functional_call(model, (leaves, buffers), (Xb,))
+        loss = torch.nn.functional.cross_entropy(logits, yb)
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        direction = {n: -lr * g for n, g in zip(leaves, grads)}
+        frozen = {n: p.detach() for n, p in params.items()}
+        q, dq = jvp(lambda p: _probabilities(model, p, buffers, Xo), (frozen,), (direction,))
+    before, predicted = q.detach(), (q + dq).detach()
+    correct = before.argmax(1) == yo
+    return {
+        "before": before.numpy(),
+        "predicted": predicted.numpy(),
+        "forgotten": (correct & (predicted.argmax(1) != yo)).numpy(),
+    }
+
+
+def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
+    """The true effect of the same SGD step (on a copy of the parameters).
+
+    Returns a dict like :func:`predict_forgetting`, with ``"after"`` instead of
+    ``"predicted"``. The model itself is not changed.
+    """
+    params, buffers = _state(model)
+    Xo = _as_tensor(X_observed, dtype=_dtype(params))
+    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
+    Xb = _as_tensor(X_batch, dtype=_dtype(params))
+    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
+    with eval_mode(model):
+        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        loss = torch.nn.functional.cross_entropy(
+            functional_call(model, (leaves, buffers), (Xb,)), yb)
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        stepped = {n: p.detach() - lr * g for (n, p), g in zip(leaves.items(), grads)}
+        with torch.no_grad():
+            before = _probabilities(model, {n: p.detach() for n, p in params.items()},
+                                    buffers, Xo)
+            after = _probabilities(model, stepped, buffers, Xo)
+    correct = before.argmax(1) == yo
+    return {
+        "before": before.numpy(),
+        "after": after.numpy(),
+        "forgotten": (correct & (after.argmax(1) != yo)).numpy(),
+    }
+
+
+def _state(model):
+    params = trainable_parameters(model)
+    buffers = {n: b for n, b in model.named_buffers()}
+    buffers.update({n: p.detach() for n, p in model.named_parameters() if n not in params})
+    return params, buffers
+
+
+def _dtype(params):
+    return next(iter(params.values())).dtype
