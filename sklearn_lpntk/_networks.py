@@ -193,3 +193,41 @@ class TrainingDynamics(Callback):
 
     def result(self):
         return np.stack(self.probabilities_)
+
+
+class Checkpoints(Callback):
+    """Keep copies of the module's parameters at chosen epochs of training.
+
+    Epoch 0 is the initialisation. With ``X_val``/``y_val``, every chosen
+    epoch is scored on that held-out data and only the best state so far is
+    kept (``best_epoch_``; ties go to the later epoch); otherwise every chosen
+    state is kept (``states_``, in epoch order).
+    """
+
+    def __init__(self, epochs, X_val=None, y_val=None):
+        self.epochs = epochs
+        self.X_val = X_val
+        self.y_val = y_val
+
+    def _take(self, net, epoch):
+        if epoch not in self.epochs:
+            return
+        state = {k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()}
+        if self.X_val is None:
+            self.states_.append(state)
+            self.taken_.append(epoch)
+            return
+        score = float(np.mean(net.predict(self.X_val) == self.y_val))
+        self.validation_scores_[epoch] = score
+        if score >= self.best_score_:
+            self.best_score_, self.best_epoch_, self.states_ = score, epoch, [state]
+            self.taken_ = [epoch]
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if not hasattr(self, "states_"):
+            self.states_, self.taken_ = [], []
+            self.validation_scores_, self.best_score_, self.best_epoch_ = {}, -np.inf, None
+            self._take(net, 0)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._take(net, len(net.history))

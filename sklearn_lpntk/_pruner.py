@@ -1,6 +1,8 @@
 """LpNTKPruner: a scikit-learn / imbalanced-learn sampler that prunes with lpNTK."""
 
+import copy
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,21 +17,30 @@ from ._engine import (
     STRATEGIES,
     LpNTKEngine,
     check_logits,
+    class_kernel,
     resolve_device,
 )
-from ._networks import build_net, n_inputs_of
+from ._networks import Checkpoints, build_net, n_inputs_of
 from ._progress import progress_bar
-from ._selection import KEEP_RULES, select_from_kernel
+from ._selection import (
+    FPC_MODES,
+    KEEP_RULES,
+    farthest_first_traversal,
+    row_extremes,
+    select_from_kernel,
+)
 
 
-def _prune_class(engine, X, y, plan, n_keep, keep, cluster_ratio, seed, progress=None):
+def _prune_class(engines, X, y, plan, n_keep, options, seed, progress=None):
     """Kernel, traversal and keep-rule of one class (a joblib task).
 
+    ``engines`` holds one engine per checkpoint; their kernels are averaged.
     Returns the kept rows, centres and assignment as indices into the class,
-    the kernel's diagonal and the seconds spent on the kernel and the selection.
+    the kernel's diagonal, the self-max / contradictory masks when asked for,
+    and the seconds spent on the kernel and the selection.
     """
     start = time.perf_counter()
-    kernel = engine.class_kernel(X, y, plan, random_state=seed, progress=progress)
+    kernel = class_kernel(engines, X, y, plan, random_state=seed, progress=progress)
     if kernel.lazy:
         source, diagonal = kernel, kernel.diagonal()
     else:
@@ -37,13 +48,47 @@ def _prune_class(engine, X, y, plan, n_keep, keep, cluster_ratio, seed, progress
         diagonal = np.diagonal(source).astype(np.float64)
         del kernel  # the stored gradients are no longer needed
     middle = time.perf_counter()
+    result = _choose_rows(source, n_keep, seed=seed, **options)
+    result.update(diagonal=diagonal, kernel_s=middle - start,
+                  selection_s=time.perf_counter() - middle)
+    return result
+
+
+def _choose_rows(source, n_keep, *, keep, cluster_ratio, seed, selfmax, drop_contradictory,
+                 fpc):
+    """Self-max and contradiction filters, then traversal and keep-rule."""
+    n = source.shape[0]
+    masks = {}
+    candidates, initial = None, ()
+    if selfmax is not None or drop_contradictory is not None:
+        row_max, min_cos = row_extremes(source)
+    if drop_contradictory is not None:
+        masks["contradictory"] = min_cos < drop_contradictory
+        candidates = ~masks["contradictory"]
+    if selfmax is not None:
+        diag = np.asarray(source.diagonal(), dtype=np.float64)
+        masks["selfmax"] = self_max = diag >= row_max
+        allowed = self_max if candidates is None else self_max & candidates
+        if selfmax == "repo" and self_max.sum() <= n_keep:
+            # the official code returns the self-max rows alone (fewer than asked)
+            kept = np.flatnonzero(self_max)
+            centres, assignment = farthest_first_traversal(
+                source, len(kept), initial=kept[np.argsort(-diag[kept], kind="stable")],
+                mode=fpc)
+            return {"kept": kept, "centres": centres, "assignment": assignment, **masks}
+        if selfmax == "filter":
+            if allowed.sum() >= n_keep:
+                candidates = allowed
+            else:  # keep every allowed self-max row, then top up by traversal
+                rows = np.flatnonzero(allowed)
+                initial = rows[np.argsort(-diag[rows], kind="stable")]
+    if candidates is not None and not candidates.any() and not len(initial):
+        candidates = None  # nothing left to filter by: fall back to all rows
     kept, centres, assignment = select_from_kernel(
-        source, n_keep, keep=keep, cluster_ratio=cluster_ratio, random_state=seed,
+        source, min(n_keep, n), keep=keep, cluster_ratio=cluster_ratio, random_state=seed,
+        candidates=candidates, initial=initial, mode=fpc,
     )
-    return {
-        "kept": kept, "centres": centres, "assignment": assignment, "diagonal": diagonal,
-        "kernel_s": middle - start, "selection_s": time.perf_counter() - middle,
-    }
+    return {"kept": kept, "centres": centres, "assignment": assignment, **masks}
 
 
 class LpNTKPruner(BasePruner):
@@ -128,6 +173,34 @@ class LpNTKPruner(BasePruner):
         "sign": the paper's label-sign vector ``2 e_y - 1``. "full": the exact
         first-order error ``e_y - softmax(z)`` (gradient inner product of the
         log-likelihood).
+    selfmax : {None, "filter", "repo"}, default=None
+        Self-max preprocessing (notes §5.2). A row is self-max when its
+        self-similarity is at least its similarity to every other row of its
+        class (full rows). "filter": only self-max rows may be kept; when there
+        are fewer than ``k_c``, all of them are kept and farthest-first
+        traversal tops up from the other rows. "repo": the official code's
+        behaviour: with more than ``k_c`` self-max rows the filter is ignored,
+        otherwise only the self-max rows are kept (fewer than ``k_c``).
+    drop_contradictory : float in [-1, 1] or None, default=None
+        If set, rows having a same-class partner whose lpNTK cosine is below
+        this value (e.g. 0: a negative angle) are never kept; fewer than
+        ``k_c`` rows are kept when too few remain. The threshold is this
+        library's choice; the paper gives none.
+    fpc : {"canonical", "repo"}, default="canonical"
+        "canonical": Gonzalez farthest-first traversal. "repo": the official
+        code's variant, which skips a cluster whose centre is less similar to
+        itself than to all its members (and may stop with fewer centres).
+    checkpoints : array-like of int or None, default=None
+        Epochs of the brief training (0 = initialisation) whose kernels are
+        averaged, answering "the kernel is frozen at one checkpoint". None uses
+        the network after the last epoch. With ``validation_fraction``, the
+        single checkpoint among these with the best validation accuracy is
+        used instead of the average.
+    validation_fraction : float in (0, 1) or None, default=None
+        Hold out this stratified fraction of the rows while training the
+        network and use the epoch (of ``checkpoints``, or of all epochs) with
+        the best accuracy on it. The kernel and the pruning still cover every
+        row; no test data is ever involved.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where training and the kernel run. "auto" uses CUDA when present.
     random_state : int, RandomState instance or None, default=None
@@ -161,6 +234,14 @@ class LpNTKPruner(BasePruner):
         lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
     strategy_ : str
         The strategy used: "features", "factorized" or "projection".
+    checkpoints_ : list of int
+        Epochs whose networks gave the kernel.
+    validation_scores_ : dict
+        Validation accuracy per candidate epoch (with ``validation_fraction``).
+    selfmax_ : ndarray of bool, shape (n_samples,)
+        Self-max rows (with ``selfmax``).
+    contradictory_ : ndarray of bool, shape (n_samples,)
+        Rows excluded by ``drop_contradictory``.
     lazy_classes_ : list
         Class labels whose Gram matrix did not fit in ``memory_budget`` and
         were clustered from rows computed on demand.
@@ -212,6 +293,11 @@ class LpNTKPruner(BasePruner):
         "normalize": [None, StrOptions({"K", "cosine"})],
         "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
         "device": [str, torch.device],
+        "selfmax": [None, StrOptions({"filter", "repo"})],
+        "drop_contradictory": [None, Interval(Real, -1, 1, closed="both")],
+        "fpc": [StrOptions(set(FPC_MODES))],
+        "checkpoints": [None, "array-like"],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -232,6 +318,11 @@ class LpNTKPruner(BasePruner):
         cluster_ratio=0.5,
         normalize=None,
         error_weighting="sign",
+        selfmax=None,
+        drop_contradictory=None,
+        fpc="canonical",
+        checkpoints=None,
+        validation_fraction=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -251,6 +342,11 @@ class LpNTKPruner(BasePruner):
         self.cluster_ratio = cluster_ratio
         self.normalize = normalize
         self.error_weighting = error_weighting
+        self.selfmax = selfmax
+        self.drop_contradictory = drop_contradictory
+        self.fpc = fpc
+        self.checkpoints = checkpoints
+        self.validation_fraction = validation_fraction
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -260,11 +356,25 @@ class LpNTKPruner(BasePruner):
         torch_seed = int(rng.randint(np.iinfo(np.int32).max))
         class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
         with watch.phase("setup"):
+            X_fit, y_fit, X_val, y_val = self._split_validation(X_net, y_enc, rng)
+            epochs, saver = None, None
+            if self.checkpoints is not None or self.validation_fraction is not None:
+                with warnings.catch_warnings():  # build_net warns again below
+                    warnings.simplefilter("ignore")
+                    probe = build_net(
+                        self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
+                        max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
+                        device=device, verbose=0,
+                    )
+                epochs = self._checkpoint_epochs(probe.max_epochs)
+                saver = Checkpoints(epochs, X_val, y_val)
             net = build_net(
                 self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
                 max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
                 device=device, verbose=self.verbose,
+                callbacks=[("lpntk_checkpoints", saver)] if saver else (),
             )
+        n_kernels = 1 if epochs is None or X_val is not None else len(epochs)
         rng_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(torch_seed)
@@ -282,22 +392,73 @@ class LpNTKPruner(BasePruner):
                 engine.probe(X_net, y_enc)
                 sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
                 n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
-                plans = engine.plan(sizes, n_jobs=n_jobs)
+                plans = engine.plan(sizes, n_jobs=n_jobs, copies=n_kernels)
             with watch.phase("training"):
-                net.partial_fit(X_net, y_enc)
-        engine.reload()
-        selection = self._select(engine, plans, n_jobs, X_net, y_enc, n_keep, class_seeds,
+                net.partial_fit(X_fit, y_fit)
+        engines = self._checkpoint_engines(net, saver, engine, device, X_net, y_enc)
+        selection = self._select(engines, plans, n_jobs, X_net, y_enc, n_keep, class_seeds,
                                  watch)
-        return {
+        fitted = {
             "kept": selection["kept"],
             "net_": net,
-            "strategy_": engine.strategy,
+            "strategy_": engines[0].strategy,
             "lazy_classes_": [classes[c] for c, plan in enumerate(plans) if plan.lazy],
             "centres_": selection["centres"],
             "cluster_labels_": selection["cluster_labels"],
             "self_kernel_": selection["self_kernel"],
-            "summary": f" ({engine.strategy} strategy)",
+            "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
+            "summary": f" ({engines[0].strategy} strategy)",
         }
+        for name in ("selfmax", "contradictory"):
+            if name in selection:
+                fitted[f"{name}_"] = selection[name]
+        if saver is not None and X_val is not None:
+            fitted["validation_scores_"] = dict(saver.validation_scores_)
+        return fitted
+
+    def _split_validation(self, X, y, rng):
+        """Training rows and held-out rows for choosing the checkpoint."""
+        if self.validation_fraction is None:
+            return X, y, None, None
+        from sklearn.model_selection import train_test_split
+
+        try:
+            X_fit, X_val, y_fit, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, stratify=y,
+                random_state=rng.randint(np.iinfo(np.int32).max))
+        except ValueError as exc:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} cannot hold out a "
+                f"stratified validation set here ({exc}). Use a larger fraction or more "
+                "rows per class."
+            ) from exc
+        return X_fit, y_fit, X_val, y_val
+
+    def _checkpoint_epochs(self, max_epochs):
+        """The epochs whose networks give the kernel, or None for the last one."""
+        if self.checkpoints is None:
+            return None if self.validation_fraction is None else list(range(max_epochs + 1))
+        epochs = sorted({int(e) for e in np.atleast_1d(self.checkpoints)})
+        if not epochs or epochs[0] < 0 or epochs[-1] > max_epochs:
+            raise ValueError(
+                f"checkpoints must be epochs in [0, max_epochs={max_epochs}] (0 is the "
+                f"initialisation); got {self.checkpoints!r}."
+            )
+        return epochs
+
+    def _checkpoint_engines(self, net, saver, engine, device, X, y):
+        """One engine per network whose kernel is averaged (usually just one)."""
+        if saver is None:
+            return [engine.reload()]
+        engines = []
+        for state in saver.states_:
+            module = copy.deepcopy(net.module_)
+            module.load_state_dict(state)
+            copy_engine = self._make_engine(module, device)
+            copy_engine.probe(X, y)
+            copy_engine.strategy = engine.strategy
+            engines.append(copy_engine)
+        return engines
 
     def _make_engine(self, module, device):
         return LpNTKEngine(
@@ -307,13 +468,16 @@ class LpNTKPruner(BasePruner):
             device=device, dtype=self.dtype,
         )
 
-    def _select(self, engine, plans, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
+    def _select(self, engines, plans, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
         """Per class: kernel from the engine, then traversal and keep-rule."""
         n = len(y_enc)
         members = [np.flatnonzero(y_enc == label) for label in range(len(plans))]
+        options = {"keep": self.keep, "cluster_ratio": self.cluster_ratio,
+                   "selfmax": self.selfmax, "drop_contradictory": self.drop_contradictory,
+                   "fpc": self.fpc}
         tasks = [
-            (engine, X_net[idx], y_enc[idx], plan, int(n_keep[label]),
-             self.keep, self.cluster_ratio, int(class_seeds[label]))
+            (engines, X_net[idx], y_enc[idx], plan, int(n_keep[label]), options,
+             int(class_seeds[label]))
             for label, (idx, plan) in enumerate(zip(members, plans))
         ]
         if self.verbose >= 2:
@@ -339,7 +503,11 @@ class LpNTKPruner(BasePruner):
         kept, centres = [], []
         cluster_labels = np.empty(n, dtype=np.intp)
         self_kernel = np.empty(n, dtype=np.float64)
+        masks = {name: np.zeros(n, dtype=bool) for name in ("selfmax", "contradictory")
+                 if name in results[0]}
         for idx, result in zip(members, results):
+            for name, mask in masks.items():
+                mask[idx] = result[name]
             kept.append(idx[result["kept"]])
             centres.append(idx[result["centres"]])
             cluster_labels[idx] = idx[result["assignment"]]
@@ -351,4 +519,5 @@ class LpNTKPruner(BasePruner):
             "centres": np.sort(np.concatenate(centres)),
             "cluster_labels": cluster_labels,
             "self_kernel": self_kernel,
+            **masks,
         }

@@ -18,6 +18,7 @@ from ._kernel import (
     STRATEGIES,
     ClassKernel,
     LpNTKEngine,
+    class_kernel,
     lpntk_kernel,
     normalize_kernel,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "LpNTKEngine",
     "MemoryBudgetError",
     "check_logits",
+    "class_kernel",
     "eval_mode",
     "format_bytes",
     "gram",

@@ -130,6 +130,11 @@ class ClassKernel:
         block = self._scale_rows(self.store.rows([i]), [i])
         return block[0].cpu().numpy()
 
+    def rows(self, start, stop):
+        """kappa(i, j) for start <= i < stop and all j, as a NumPy array."""
+        block = self._scale_rows(self.store.rows(slice(start, stop)), slice(start, stop))
+        return block.cpu().numpy()
+
     def matrix(self):
         """The normalised (n, n) kernel as a NumPy array."""
         kernel = normalize_kernel(self.store.gram(), self.normalize, self.n_classes)
@@ -223,9 +228,11 @@ class LpNTKEngine:
         return self
 
     def _numbers(self, strategy):
+        copies = getattr(self, "_copies", 1)
+        copies = copies if copies == 1 else 2 * copies  # the stores, then their average
         if strategy == "projection":
-            return self.projection_dim, self._work_numbers + self.projection_dim
-        return self._exact_numbers, self._work_numbers
+            return copies * self.projection_dim, self._work_numbers + self.projection_dim
+        return copies * self._exact_numbers, self._work_numbers
 
     def _gram_matrices(self, strategy):
         if strategy == "projection":
@@ -244,13 +251,15 @@ class LpNTKEngine:
         ]
         return plans
 
-    def plan(self, class_sizes, *, n_jobs=1, need_full=False):
+    def plan(self, class_sizes, *, n_jobs=1, need_full=False, copies=1):
         """Plans for classes of the given sizes, before any expensive work.
 
         ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
-        ``need_full`` the full Gram matrix is required (no lazy rows). Raises
-        :class:`MemoryBudgetError` when the work cannot fit.
+        ``need_full`` the full Gram matrix is required (no lazy rows).
+        ``copies`` kernels (checkpoints) are averaged, multiplying what is
+        stored. Raises :class:`MemoryBudgetError` when the work cannot fit.
         """
+        self._copies = copies
         if self.template is None:
             raise RuntimeError("call probe(X, y) before plan()")
         budget = None if self.budget is None else self.budget // max(1, n_jobs)
@@ -326,6 +335,22 @@ class LpNTKEngine:
                            progress=progress)
         return ClassKernel(store, normalize=self.normalize, n_classes=self.n_classes,
                            lazy=plan.lazy)
+
+
+def class_kernel(engines, X, y, plan, *, random_state=None, progress=None):
+    """The :class:`ClassKernel` of rows ``X`` averaged over one engine per checkpoint.
+
+    The engines must share strategy, normalisation and dtype (they differ in
+    the model's parameters). ``progress`` counts rows of every engine.
+    """
+    first = engines[0]
+    stores = [
+        engine.store(X, y, chunk_size=plan.chunk_size, random_state=random_state,
+                     progress=progress)
+        for engine in engines
+    ]
+    return ClassKernel(FactorStore.average(stores), normalize=first.normalize,
+                       n_classes=first.n_classes, lazy=plan.lazy)
 
 
 def lpntk_kernel(
@@ -410,6 +435,7 @@ __all__ = [
     "STRATEGIES",
     "ClassKernel",
     "LpNTKEngine",
+    "class_kernel",
     "MemoryBudgetError",
     "gram",
     "lpntk_kernel",

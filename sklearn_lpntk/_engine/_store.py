@@ -74,6 +74,20 @@ class FactorStore:
         self.ghosts = list(ghosts)
 
     @classmethod
+    def average(cls, stores):
+        """One store whose Gram matrix is the mean of the given stores' Gram matrices.
+
+        The dense parts are concatenated side by side and every factor is scaled
+        by ``1 / sqrt(len(stores))`` (ghost pieces on their A factor only).
+        """
+        if len(stores) == 1:
+            return stores[0]
+        w = 1.0 / len(stores) ** 0.5
+        dense = [s.dense * w for s in stores if s.dense is not None]
+        ghosts = [GhostPiece(g.A * w, g.D) for s in stores for g in s.ghosts]
+        return cls(torch.cat(dense, dim=1) if dense else None, ghosts)
+
+    @classmethod
     def allocate(cls, n, template, *, dtype, device):
         """Empty storage for ``n`` samples laid out like the pieces ``template``."""
         dense_size = sum(p.shape[1] for p in template if not isinstance(p, GhostPiece))

@@ -12,16 +12,22 @@ def n_to_keep(n_samples, prune_ratio):
     return max(1, int(np.floor(n_samples * (1.0 - prune_ratio) + 1e-9)))
 
 
-def _clusters(centres, assignment):
-    """Members of each cluster (in ascending row order), in centre order."""
-    return [np.flatnonzero(assignment == c) for c in centres]
+def _clusters(centres, assignment, allowed):
+    """Allowed members of each cluster (ascending row order; the centre always), in
+    centre order."""
+    out = []
+    for c in centres:
+        members = (assignment == c) & allowed
+        members[c] = True
+        out.append(np.flatnonzero(members))
+    return out
 
 
-def _keep_random_member(centres, assignment, rng):
-    return np.array([rng.choice(members) for members in _clusters(centres, assignment)])
+def _keep_random_member(centres, assignment, allowed, rng):
+    return np.array([rng.choice(m) for m in _clusters(centres, assignment, allowed)])
 
 
-def _thin_largest(centres, assignment, n_keep, thin_fraction, rng):
+def _thin_largest(centres, assignment, allowed, n_keep, thin_fraction, rng):
     """Thin the largest clusters until only ``n_keep`` rows remain.
 
     Repeatedly take the currently largest cluster (ties: the one whose centre
@@ -29,9 +35,9 @@ def _thin_largest(centres, assignment, n_keep, thin_fraction, rng):
     members (at least one, never more than still has to go). Centres are never
     removed, so no cluster vanishes.
     """
-    clusters = _clusters(centres, assignment)
+    clusters = _clusters(centres, assignment, allowed)
     kept = [list(members) for members in clusters]
-    to_remove = sum(len(m) for m in kept) - n_keep
+    to_remove = max(0, sum(len(m) for m in kept) - n_keep)
     while to_remove > 0:
         sizes = [len(m) for m in kept]
         i = int(np.argmax(sizes))
@@ -44,7 +50,8 @@ def _thin_largest(centres, assignment, n_keep, thin_fraction, rng):
 
 
 def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
-                       thin_fraction=0.5, random_state=None):
+                       thin_fraction=0.5, random_state=None, candidates=None, initial=(),
+                       mode="canonical"):
     """Choose ``n_keep`` rows of one class from its similarity matrix.
 
     Parameters
@@ -66,6 +73,14 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
         thinned (the official code removes half of the largest cluster).
     random_state : numpy.random.Generator, int or None
         Randomness of "random_member" and "thin_largest".
+    candidates : array of bool, shape (n,), optional
+        Rows allowed to be kept (besides ``initial``); the others are still
+        clustered but never kept. Fewer than ``n_keep`` rows are kept when
+        fewer are allowed.
+    initial : sequence of int, optional
+        Centres forced first (see :func:`farthest_first_traversal`).
+    mode : {"canonical", "repo"}, default="canonical"
+        Traversal variant (see :func:`farthest_first_traversal`).
 
     Returns
     -------
@@ -87,11 +102,13 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
         n_clusters = max(1, int(np.floor(cluster_ratio * n_keep)))
     else:
         n_clusters = n_keep
-    centres, assignment = farthest_first_traversal(kernel, n_clusters)
+    centres, assignment = farthest_first_traversal(
+        kernel, n_clusters, candidates=candidates, initial=initial, mode=mode)
+    allowed = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, bool)
     if keep == "centres":
         kept = centres
     elif keep == "random_member":
-        kept = _keep_random_member(centres, assignment, rng)
+        kept = _keep_random_member(centres, assignment, allowed, rng)
     else:
-        kept = _thin_largest(centres, assignment, n_keep, thin_fraction, rng)
+        kept = _thin_largest(centres, assignment, allowed, n_keep, thin_fraction, rng)
     return np.sort(kept), centres, assignment
