@@ -28,7 +28,7 @@ from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
 from .pipeline import Pipeline, make_pipeline
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "EL2NPruner",

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from sklearn_lpntk import LpNTKPruner, PrunedClassifier
+from sklearn_lpntk import (
+    EL2NPruner,
+    ForgettingPruner,
+    GraNdPruner,
+    LpNTKPruner,
+    PrunedClassifier,
+    RandomPruner,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("cls", [LpNTKPruner, PrunedClassifier])
+@pytest.mark.parametrize("cls", [LpNTKPruner, PrunedClassifier, RandomPruner, EL2NPruner,
+                                 GraNdPruner, ForgettingPruner])
 def test_every_parameter_is_documented(cls):
     params = inspect.signature(cls).parameters
     doc = (ROOT / "docs" / "parameters.md").read_text()
@@ -33,10 +41,12 @@ def test_ci_runs_the_readme_test_command():
 def test_docstring_examples_run():
     import doctest
 
+    import sklearn_lpntk._baselines._random as baseline
     import sklearn_lpntk._pruner as module
 
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+    for mod in (module, baseline):
+        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0
 
 
 def test_readme_usage_block_runs():
