@@ -138,13 +138,40 @@ def _probabilities(model, params, buffers, X):
     return torch.softmax(functional_call(model, (params, buffers), (X,)), dim=-1)
 
 
+def _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr):
+    """Parameters, constants, observed tensors, and the SGD update on the batch."""
+    params, buffers = _state(model)
+    dtype = next(iter(params.values())).dtype
+    Xo = _as_tensor(X_observed, dtype=dtype)
+    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
+    Xb = _as_tensor(X_batch, dtype=dtype)
+    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
+    leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+    with eval_mode(model):
+        loss = torch.nn.functional.cross_entropy(
+            functional_call(model, (leaves, buffers), (Xb,)), yb)
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+    frozen = {n: p.detach() for n, p in params.items()}
+    update = {n: -lr * g for n, g in zip(leaves, grads)}
+    return frozen, buffers, Xo, yo, update
+
+
+def _outcome(before, after, yo, name):
+    correct = before.argmax(1) == yo
+    return {
+        "before": before.detach().numpy(),
+        name: after.detach().numpy(),
+        "forgotten": (correct & (after.argmax(1) != yo)).numpy(),
+    }
+
+
 def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
     """First-order prediction of one SGD step's effect on every observed sample.
 
     The step is plain SGD on the mean cross-entropy of ``(X_batch, y_batch)``
     with learning rate ``lr`` (no momentum or weight decay). The change of the
-    logits of every observed sample is one Jacobian-vector product along the
-    batch gradient, so no eNTK block is formed.
+    probabilities of every observed sample is one Jacobian-vector product along
+    the update, so no eNTK block is formed.
 
     Returns
     -------
@@ -152,27 +179,11 @@ def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
         ``"before"`` and ``"predicted"`` probabilities (n_observed, K), and the
         boolean ``"forgotten"``: correct before and predicted wrong after.
     """
-    params, buffers = _state(model)
-    Xo = _as_tensor(X_observed, dtype=_dtype(params))
-    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
-    Xb = _as_tensor(X_batch, dtype=_dtype(params))
-    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
+    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch,
+                                                y_batch, lr)
     with eval_mode(model):
-        # direction: the SGD update, -lr * grad of the mean loss over the batch
-        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
-        logits = functional_call(model, (leaves, buffers), (Xb,))
-        loss = torch.nn.functional.cross_entropy(logits, yb)
-        grads = torch.autograd.grad(loss, list(leaves.values()))
-        direction = {n: -lr * g for n, g in zip(leaves, grads)}
-        frozen = {n: p.detach() for n, p in params.items()}
-        q, dq = jvp(lambda p: _probabilities(model, p, buffers, Xo), (frozen,), (direction,))
-    before, predicted = q.detach(), (q + dq).detach()
-    correct = before.argmax(1) == yo
-    return {
-        "before": before.numpy(),
-        "predicted": predicted.numpy(),
-        "forgotten": (correct & (predicted.argmax(1) != yo)).numpy(),
-    }
+        q, dq = jvp(lambda p: _probabilities(model, p, buffers, Xo), (params,), (update,))
+    return _outcome(q, q + dq, yo, "predicted")
 
 
 def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
@@ -181,27 +192,13 @@ def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
     Returns a dict like :func:`predict_forgetting`, with ``"after"`` instead of
     ``"predicted"``. The model itself is not changed.
     """
-    params, buffers = _state(model)
-    Xo = _as_tensor(X_observed, dtype=_dtype(params))
-    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
-    Xb = _as_tensor(X_batch, dtype=_dtype(params))
-    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
-    with eval_mode(model):
-        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
-        loss = torch.nn.functional.cross_entropy(
-            functional_call(model, (leaves, buffers), (Xb,)), yb)
-        grads = torch.autograd.grad(loss, list(leaves.values()))
-        stepped = {n: p.detach() - lr * g for (n, p), g in zip(leaves.items(), grads)}
-        with torch.no_grad():
-            before = _probabilities(model, {n: p.detach() for n, p in params.items()},
-                                    buffers, Xo)
-            after = _probabilities(model, stepped, buffers, Xo)
-    correct = before.argmax(1) == yo
-    return {
-        "before": before.numpy(),
-        "after": after.numpy(),
-        "forgotten": (correct & (after.argmax(1) != yo)).numpy(),
-    }
+    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch,
+                                                y_batch, lr)
+    stepped = {n: p + update[n] for n, p in params.items()}
+    with eval_mode(model), torch.no_grad():
+        before = _probabilities(model, params, buffers, Xo)
+        after = _probabilities(model, stepped, buffers, Xo)
+    return _outcome(before, after, yo, "after")
 
 
 def _state(model):
@@ -209,7 +206,3 @@ def _state(model):
     buffers = {n: b for n, b in model.named_buffers()}
     buffers.update({n: p.detach() for n, p in model.named_parameters() if n not in params})
     return params, buffers
-
-
-def _dtype(params):
-    return next(iter(params.values())).dtype

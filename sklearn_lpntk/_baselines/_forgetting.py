@@ -5,8 +5,6 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from .._networks import TrainingDynamics
-from .._progress import progress_bar
 from ._trained import TrainedScorePruner, network_doc
 
 
@@ -94,17 +92,12 @@ class ForgettingPruner(TrainedScorePruner):
         self.verbose = verbose
 
     def _score_rows(self, X, y, classes, rng, watch):
-        correct = []
-        bar = progress_bar(self.n_inits, "forgetting: runs", "net", bool(self.verbose))
-        with bar:
-            for seed in self._seeds(rng, self.n_inits):
-                dynamics = TrainingDynamics(X)
-                net = self._train(X, y, len(classes), seed, watch,
-                                  callbacks=[("forgetting_dynamics", dynamics)])
-                # evaluations after each epoch; the one at initialisation is left out
-                correct.append(dynamics.result()[1:].argmax(axis=2) == y[None, :])
-                bar.update(1)
-        correct = np.stack(correct)
+        # evaluations after each epoch; the one at initialisation is left out
+        correct, net = self._runs(
+            X, y, len(classes), rng, watch,
+            lambda net, dynamics, seed: dynamics.result()[1:].argmax(axis=2) == y[None, :],
+            desc="forgetting: runs", record=True,
+        )
         counts = [forgetting_events(run) for run in correct]
         events = np.sum([c[0] for c in counts], axis=0)
         never = np.any([c[1] for c in counts], axis=0)

@@ -6,8 +6,6 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._engine import DTYPES, LpNTKEngine, resolve_device
-from .._networks import TrainingDynamics
-from .._progress import progress_bar
 from ._trained import TrainedScorePruner, network_doc
 
 
@@ -70,17 +68,11 @@ class EL2NPruner(TrainedScorePruner):
         self.verbose = verbose
 
     def _score_rows(self, X, y, classes, rng, watch):
-        runs = []
-        bar = progress_bar(self.n_inits, "EL2N: initialisations", "net", bool(self.verbose))
-        with bar:
-            for seed in self._seeds(rng, self.n_inits):
-                dynamics = TrainingDynamics(X)
-                net = self._train(X, y, len(classes), seed, watch,
-                                  callbacks=[("el2n_dynamics", dynamics)])
-                with watch.phase("scoring"):
-                    runs.append(el2n_scores(dynamics.result()[-1], y))
-                bar.update(1)
-        runs = np.stack(runs)
+        runs, net = self._runs(
+            X, y, len(classes), rng, watch,
+            lambda net, dynamics, seed: el2n_scores(dynamics.result()[-1], y),
+            desc="EL2N: initialisations", record=True,
+        )
         return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
 
 
@@ -150,29 +142,26 @@ class GraNdPruner(TrainedScorePruner):
         self.verbose = verbose
 
     def _score_rows(self, X, y, classes, rng, watch):
-        device = resolve_device(self.device)
         sizes = np.bincount(y, minlength=len(classes)).tolist()
-        runs = []
-        bar = progress_bar(self.n_inits, "GraNd: initialisations", "net", bool(self.verbose))
-        with bar:
-            for seed in self._seeds(rng, self.n_inits):
-                net = self._train(X, y, len(classes), seed, watch)
-                with watch.phase("scoring"):
-                    engine = LpNTKEngine(
-                        net.module_, strategy=self.strategy, error_weighting="full",
-                        memory_budget=self.memory_budget, device=device, dtype=self.dtype,
-                    )
-                    engine.probe(X, y)
-                    plans = engine.plan(sizes)
-                    norms = np.empty(len(y))
-                    for c, plan in enumerate(plans):
-                        idx = np.flatnonzero(y == c)
-                        store = engine.store(X[idx], y[idx], chunk_size=plan.chunk_size,
-                                             random_state=int(seed))
-                        diag = store.diagonal().clamp(min=0).sqrt()
-                        norms[idx] = diag.cpu().numpy()
-                        del store
-                runs.append(norms)
-                bar.update(1)
-        runs = np.stack(runs)
+        runs, net = self._runs(
+            X, y, len(classes), rng, watch,
+            lambda net, dynamics, seed: self._gradient_norms(net, X, y, sizes, seed),
+            desc="GraNd: initialisations",
+        )
         return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
+
+    def _gradient_norms(self, net, X, y, sizes, seed):
+        """``||grad CE||`` per row: the diagonal of the "full" kernel, class by class."""
+        engine = LpNTKEngine(
+            net.module_, strategy=self.strategy, error_weighting="full",
+            memory_budget=self.memory_budget, device=resolve_device(self.device),
+            dtype=self.dtype,
+        )
+        engine.probe(X, y)
+        norms = np.empty(len(y))
+        for c, plan in enumerate(engine.plan(sizes)):
+            idx = np.flatnonzero(y == c)
+            store = engine.store(X[idx], y[idx], chunk_size=plan.chunk_size,
+                                 random_state=seed)
+            norms[idx] = store.diagonal().clamp(min=0).sqrt().cpu().numpy()
+        return norms

@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import Interval
 
 from .._base import ScorePruner
 from .._engine import resolve_device
-from .._networks import build_net, n_inputs_of
+from .._networks import TrainingDynamics, build_net, n_inputs_of
+from .._progress import progress_bar
 
 NETWORK_PARAMS_DOC = """\
     net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \\
@@ -67,6 +68,21 @@ class TrainedScorePruner(ScorePruner):
                         cb.on_train_begin(net, X=X, y=y)
         return net
 
-    @staticmethod
-    def _seeds(rng, n):
-        return rng.randint(np.iinfo(np.int32).max, size=n)
+    def _runs(self, X, y, n_classes, rng, watch, score_run, *, desc, record=False):
+        """Train ``n_inits`` networks and score each one.
+
+        ``score_run(net, dynamics, seed)`` returns one array per run (under the
+        "scoring" phase); ``dynamics`` is a :class:`TrainingDynamics` when
+        ``record`` is True, else None. Returns the stacked arrays and the last net.
+        """
+        runs = []
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_inits)
+        with progress_bar(self.n_inits, desc, "net", bool(self.verbose)) as bar:
+            for seed in seeds:
+                dynamics = TrainingDynamics(X) if record else None
+                callbacks = [("score_dynamics", dynamics)] if record else ()
+                net = self._train(X, y, n_classes, seed, watch, callbacks=callbacks)
+                with watch.phase("scoring"):
+                    runs.append(score_run(net, dynamics, int(seed)))
+                bar.update(1)
+        return np.stack(runs), net

@@ -16,12 +16,12 @@ from torch.func import functional_call
 from ._device import resolve_device
 from ._features import (
     LabelledGradientFeatures,
-    _cast,
     _check_error_weighting,
     contract_logits,
     eval_mode,
     label_weights,
     parameter_dtype,
+    split_state,
     trainable_parameters,
 )
 from ._layers import rule_for
@@ -62,15 +62,8 @@ class FactorizedGradients:
         self.fallback_names = [n for n in trainable if n not in covered]
         self.n_features = sum(p.numel() for p in trainable.values())
         self.n_covered = sum(trainable[n].numel() for n in self.covered)
-        self._params = {n: _cast(p, self.dtype, self.device) for n, p in trainable.items()}
-        self._constants = {
-            n: _cast(b, self.dtype, self.device) for n, b in model.named_buffers()
-        }
-        self._constants.update({
-            n: _cast(p, self.dtype, self.device)
-            for n, p in model.named_parameters()
-            if n not in self._params
-        })
+        self._params, self._constants = split_state(model, trainable, self.dtype,
+                                                    self.device)
         self._fallback = None
         if self.fallback_names:
             self._fallback = LabelledGradientFeatures(

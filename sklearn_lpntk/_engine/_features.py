@@ -76,6 +76,18 @@ def contract_logits(z, w, error_weighting):
     return (w * z).sum()
 
 
+def split_state(model, differentiated, dtype, device):
+    """Detached, cast copies of the model's state: the ``differentiated``
+    parameters (a name -> tensor dict), and every other parameter and buffer as
+    constants (for ``functional_call``)."""
+    params = {n: _cast(p, dtype, device) for n, p in differentiated.items()}
+    constants = {n: _cast(b, dtype, device) for n, b in model.named_buffers()}
+    constants.update({
+        n: _cast(p, dtype, device) for n, p in model.named_parameters() if n not in params
+    })
+    return params, constants
+
+
 def trainable_parameters(model):
     """Names and tensors of the parameters the kernel differentiates."""
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -160,15 +172,7 @@ class LabelledGradientFeatures:
         trainable = trainable_parameters(model)
         if names is not None:
             trainable = {n: p for n, p in trainable.items() if n in set(names)}
-        self._params = {n: _cast(p, self.dtype, self.device) for n, p in trainable.items()}
-        self._buffers = {
-            n: _cast(b, self.dtype, self.device) for n, b in model.named_buffers()
-        }
-        self._buffers.update({
-            n: _cast(p, self.dtype, self.device)
-            for n, p in model.named_parameters()
-            if n not in self._params
-        })
+        self._params, self._buffers = split_state(model, trainable, self.dtype, self.device)
         self.sizes = [p.numel() for p in self._params.values()]
         self.n_features = sum(self.sizes)
 
