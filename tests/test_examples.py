@@ -27,3 +27,14 @@ def test_images_example(capsys):
     _load("images_cnn").main()
     out = capsys.readouterr().out
     assert "kept 896 of 1797 images, shape (1, 8, 8)" in out
+
+
+def test_analyses_example_prints_relations_correlations_and_forgetting(capsys, tmp_path):
+    _load("analyses").main(plots=tmp_path, epochs=2)
+    out = capsys.readouterr().out
+    assert out.count("same-class pairs") == 2 and "interchangeable" in out
+    assert out.count("learning difficulty vs") == 2 and "Spearman r" in out
+    assert out.count("one SGD step") == 3 and "F1" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clusters_class3.png", "kept_vs_pruned.png", "relations_class3.png",
+        "spectrum_class3.png"]

@@ -65,6 +65,9 @@ class ForgettingPruner(TrainedScorePruner):
         Rows never classified correctly in some run.
     correct_ : ndarray of bool, shape (n_inits, max_epochs, n_samples)
         Correctness after each epoch of each run.
+    probabilities_ : ndarray of shape (n_inits, max_epochs + 1, n_samples, n_classes)
+        Predicted probabilities at initialisation and after each epoch (for
+        :func:`sklearn_lpntk.analysis.learning_difficulty`).
     sample_indices_ : ndarray
         Kept row indices, ascending.
     net_ : skorch.NeuralNetClassifier
@@ -93,14 +96,14 @@ class ForgettingPruner(TrainedScorePruner):
 
     def _score_rows(self, X, y, classes, rng, watch):
         # evaluations after each epoch; the one at initialisation is left out
-        correct, net = self._runs(
-            X, y, len(classes), rng, watch,
-            lambda net, dynamics, seed: dynamics.result()[1:].argmax(axis=2) == y[None, :],
+        probabilities, net = self._runs(
+            X, y, len(classes), rng, watch, lambda net, dynamics, seed: dynamics.result(),
             desc="forgetting: runs", record=True,
         )
+        correct = probabilities[:, 1:].argmax(axis=3) == y[None, None, :]
         counts = [forgetting_events(run) for run in correct]
         events = np.sum([c[0] for c in counts], axis=0)
         never = np.any([c[1] for c in counts], axis=0)
         scores = np.where(never, np.inf, events.astype(np.float64))
         return {"scores_": scores, "forgetting_events_": events, "never_learned_": never,
-                "correct_": correct, "net_": net}
+                "correct_": correct, "probabilities_": probabilities, "net_": net}
