@@ -7,6 +7,7 @@ implement only :meth:`BasePruner._select_rows`; :class:`ScorePruner` goes one
 step further for methods that score every row and drop the lowest scores.
 """
 
+from abc import abstractmethod
 from numbers import Real
 
 import numpy as np
@@ -160,6 +161,7 @@ class BasePruner(BaseSampler):
                                 f"rows{summary}"))
         return self
 
+    @abstractmethod
     def _select_rows(self, X, y, classes, n_keep, rng, watch):
         """Choose the kept rows.
 
@@ -184,7 +186,6 @@ class BasePruner(BaseSampler):
             ``"kept"`` (row indices) and fitted attributes to set, by name;
             optionally ``"summary"``, appended to the verbose report.
         """
-        raise NotImplementedError
 
     # -------------------------------------------------------------- resample
     def fit_resample(self, X, y, **params):
@@ -258,8 +259,9 @@ class ScorePruner(BasePruner):
     attributes. Rows with equal scores are ordered at random (``random_state``).
     """
 
+    @abstractmethod
     def _score_rows(self, X, y, classes, rng, watch):
-        raise NotImplementedError
+        """Score every row: a dict with ``"scores_"`` and other fitted attributes."""
 
     def _select_rows(self, X, y, classes, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)

@@ -21,6 +21,7 @@ modules without a rule are handled by the per-sample autograd path.
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,7 @@ class GhostPiece:
         self.A, self.D = A, D
 
 
-class _PositionalRule:
+class _PositionalRule(ABC):
     """Shared logic of layers computing ``W a_t + b`` at positions t."""
 
     def __init__(self, module):
@@ -78,9 +79,9 @@ class _PositionalRule:
             out.append(self.module.bias)
         return out
 
+    @abstractmethod
     def positions(self, activation, grad_output):
         """(A, D) as (n, T, d_in) and (n, T, d_out)."""
-        raise NotImplementedError
 
     def use_ghost(self, n_positions, d_in, d_out):
         """Ghost form when its cost per pair is below the dense form's."""
