@@ -79,7 +79,6 @@ class ForgettingPruner(TrainedScorePruner):
     _parameter_constraints = {
         **TrainedScorePruner._parameter_constraints,
         "max_epochs": [Interval(Integral, 2, None, closed="left")],
-        "n_inits": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,

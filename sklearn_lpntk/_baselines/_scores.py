@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._engine import DTYPES, LpNTKEngine, resolve_device
+from .._engine import DTYPES, STRATEGIES, LpNTKEngine, resolve_device
 from ._trained import TrainedScorePruner, network_doc
 
 
@@ -49,11 +49,6 @@ class EL2NPruner(TrainedScorePruner):
     classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     """
-
-    _parameter_constraints = {
-        **TrainedScorePruner._parameter_constraints,
-        "n_inits": [Interval(Integral, 1, None, closed="left")],
-    }
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
                  batch_size=None, device="auto", random_state=None, verbose=0):
@@ -119,8 +114,7 @@ class GraNdPruner(TrainedScorePruner):
 
     _parameter_constraints = {
         **TrainedScorePruner._parameter_constraints,
-        "n_inits": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"auto", "features", "factorized", "projection"})],
+        "strategy": [StrOptions(set(STRATEGIES))],
         "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(DTYPES))],
     }

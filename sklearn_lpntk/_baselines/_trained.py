@@ -41,6 +41,7 @@ class TrainedScorePruner(ScorePruner):
         **ScorePruner._parameter_constraints,
         "net": "no_validation",
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_inits": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device],

@@ -171,7 +171,8 @@ class LabelledGradientFeatures:
         self.dtype = parameter_dtype(model) if dtype is None else dtype
         trainable = trainable_parameters(model)
         if names is not None:
-            trainable = {n: p for n, p in trainable.items() if n in set(names)}
+            wanted = set(names)
+            trainable = {n: p for n, p in trainable.items() if n in wanted}
         self._params, self._buffers = split_state(model, trainable, self.dtype, self.device)
         self.sizes = [p.numel() for p in self._params.values()]
         self.n_features = sum(self.sizes)
