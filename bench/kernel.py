@@ -148,18 +148,17 @@ def child(args):
 
         engine = LpNTKEngine(model, strategy=args.method, device=device, dtype="float32",
                              projection_dim=args.projection_dim)
-        engine.probe(X, y)
+        plan = engine.plan(engine.probe(X, y), [len(idx) for idx in classes])
         store_s = gram_s = 0.0
         flops = 0.0
         with Measure() as m:
             for c, idx in enumerate(classes):
                 t0 = time.perf_counter()
-                store = engine.store(X[idx], y[idx], chunk_size=engine.batch_size
-                                     or (64 if engine.strategy == "features" else 256),
-                                     random_state=0)
+                kernel = engine.kernel(X[idx], y[idx], plan, c, random_state=0)
+                store = kernel.store
                 _sync(device)
                 t1 = time.perf_counter()
-                K = store.gram()
+                K = kernel.gram()
                 _sync(device)
                 gram_s += time.perf_counter() - t1
                 store_s += t1 - t0
@@ -167,10 +166,10 @@ def child(args):
                     g.A[0].numel() + g.D[0].numel() for g in store.ghosts)
                 flops += 2.0 * len(idx) ** 2 * width
                 kernels[str(c)] = K.cpu().numpy()
-                del store, K
+                del kernel, store, K
         result.update(seconds=m.seconds, extra_peak=m.extra_peak, store_seconds=store_s,
                       gram_seconds=gram_s, gram_gflops=flops / gram_s / 1e9,
-                      stored_per_sample=int(engine._exact_numbers)
+                      stored_per_sample=int(plan.probe.stored_numbers)
                       if args.method != "projection" else args.projection_dim)
     if device.type == "cuda":
         result["gpu_peak"] = torch.cuda.max_memory_allocated(device)

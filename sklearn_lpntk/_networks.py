@@ -11,6 +11,8 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from ._engine import resolve_device
+
 DEFAULT_MAX_EPOCHS = 10
 DEFAULT_LR = 1e-3
 DEFAULT_BATCH_SIZE = 128
@@ -162,6 +164,51 @@ def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, v
         **module_kwargs,
         **defaults,
     )
+
+
+def resolved_max_epochs(net, max_epochs):
+    """The epochs :func:`build_net` will train for, without building anything."""
+    if max_epochs is not None:
+        return int(max_epochs)
+    if isinstance(net, NeuralNet):
+        return int(net.max_epochs)
+    return DEFAULT_MAX_EPOCHS
+
+
+def train_network(net, X, y, *, n_classes, max_epochs, lr, batch_size, device, verbose,
+                  seed, watch, callbacks=(), on_initialized=None):
+    """Build, seed, initialise and briefly train the network of a pruner.
+
+    The one routine behind every pruner that trains a network: ``net`` is the
+    user's specification (see :func:`build_net`); the global torch RNG is left
+    untouched (``fork_rng``), the initialisation and the training order follow
+    ``seed``. ``on_initialized(net)`` runs after initialisation and before
+    training (e.g. to check the network and plan memory, so that bad input
+    fails before the expensive part). With 0 epochs only the callbacks'
+    ``on_train_begin`` runs (scores at initialisation). Phases are timed in
+    ``watch`` as "setup" and "training".
+    """
+    device = resolve_device(device)
+    with watch.phase("setup"):
+        built = build_net(
+            net, n_inputs=n_inputs_of(X), n_classes=n_classes, max_epochs=max_epochs,
+            lr=lr, batch_size=batch_size, device=device, verbose=verbose,
+            callbacks=callbacks,
+        )
+    rng_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices):
+        torch.manual_seed(int(seed))
+        with watch.phase("setup"):
+            built.initialize()
+            if on_initialized is not None:
+                on_initialized(built)
+        with watch.phase("training"):
+            if built.max_epochs > 0:
+                built.partial_fit(X, y)
+            else:
+                for _, cb in callbacks:
+                    cb.on_train_begin(built, X=X, y=y)
+    return built
 
 
 def n_inputs_of(X):

@@ -1,96 +1,39 @@
 """LpNTKPruner: a scikit-learn / imbalanced-learn sampler that prunes with lpNTK."""
 
-import copy
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
-from ._engine import (
-    DTYPES,
-    ERROR_WEIGHTINGS,
-    STRATEGIES,
-    LpNTKEngine,
-    check_logits,
-    class_kernel,
-    resolve_device,
-)
-from ._networks import Checkpoints, build_net, n_inputs_of
+from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
+from ._networks import Checkpoints, resolved_max_epochs, train_network
+from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
 from ._progress import progress_bar
-from ._selection import (
-    FPC_MODES,
-    KEEP_RULES,
-    farthest_first_traversal,
-    row_extremes,
-    select_from_kernel,
-)
+from ._selection import FPC_MODES, KEEP_RULES, SELFMAX_MODES, choose_rows
 
 
-def _prune_class(engines, X, y, plan, n_keep, options, seed, progress=None):
-    """Kernel, traversal and keep-rule of one class (a joblib task).
+def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
+    """Kernel, filters, traversal and keep-rule of one class (a joblib task).
 
-    ``engines`` holds one engine per checkpoint; their kernels are averaged.
-    Returns the kept rows, centres and assignment as indices into the class,
-    the kernel's diagonal, the self-max / contradictory masks when asked for,
-    and the seconds spent on the kernel and the selection.
+    Returns the :class:`~sklearn_lpntk._selection.Selection` (indices into the
+    class), the kernel's diagonal, and the seconds spent on the kernel and on
+    the selection.
     """
     start = time.perf_counter()
-    kernel = class_kernel(engines, X, y, plan, random_state=seed, progress=progress)
-    if kernel.lazy:
-        source, diagonal = kernel, kernel.diagonal()
-    else:
-        source = kernel.matrix()
-        diagonal = np.diagonal(source).astype(np.float64)
-        del kernel  # the stored gradients are no longer needed
+    kernel = engine.kernel(X, y, plan, c, states=states, random_state=seed,
+                           progress=progress)
+    diagonal = kernel.diagonal()
+    if not kernel.lazy:
+        kernel = kernel.matrix()  # the stored gradients are no longer needed
     middle = time.perf_counter()
-    result = _choose_rows(source, n_keep, seed=seed, **options)
-    result.update(diagonal=diagonal, kernel_s=middle - start,
-                  selection_s=time.perf_counter() - middle)
-    return result
+    selection = choose_rows(kernel, n_keep, random_state=seed, **options)
+    return selection, diagonal, middle - start, time.perf_counter() - middle
 
 
-def _choose_rows(source, n_keep, *, keep, cluster_ratio, seed, selfmax, drop_contradictory,
-                 fpc):
-    """Self-max and contradiction filters, then traversal and keep-rule."""
-    n = source.shape[0]
-    masks = {}
-    candidates, initial = None, ()
-    if selfmax is not None or drop_contradictory is not None:
-        row_max, min_cos = row_extremes(source)
-    if drop_contradictory is not None:
-        masks["contradictory"] = min_cos < drop_contradictory
-        candidates = ~masks["contradictory"]
-    if selfmax is not None:
-        diag = np.asarray(source.diagonal(), dtype=np.float64)
-        masks["selfmax"] = self_max = diag >= row_max
-        allowed = self_max if candidates is None else self_max & candidates
-        if selfmax == "repo" and self_max.sum() <= n_keep:
-            # the official code returns the self-max rows alone (fewer than asked)
-            kept = np.flatnonzero(self_max)
-            centres, assignment = farthest_first_traversal(
-                source, len(kept), initial=kept[np.argsort(-diag[kept], kind="stable")],
-                mode=fpc)
-            return {"kept": kept, "centres": centres, "assignment": assignment, **masks}
-        if selfmax == "filter":
-            if allowed.sum() >= n_keep:
-                candidates = allowed
-            else:  # keep every allowed self-max row, then top up by traversal
-                rows = np.flatnonzero(allowed)
-                initial = rows[np.argsort(-diag[rows], kind="stable")]
-    if candidates is not None and not candidates.any() and not len(initial):
-        candidates = None  # nothing left to filter by: fall back to all rows
-    kept, centres, assignment = select_from_kernel(
-        source, min(n_keep, n), keep=keep, cluster_ratio=cluster_ratio, random_state=seed,
-        candidates=candidates, initial=initial, mode=fpc,
-    )
-    return {"kept": kept, "centres": centres, "assignment": assignment, **masks}
-
-
+@fill_doc
 class LpNTKPruner(BasePruner):
     """Prune a classification training set with the labelled pseudo NTK.
 
@@ -106,54 +49,18 @@ class LpNTKPruner(BasePruner):
     ----------
     prune_ratio : float in [0, 1), default=0.3
         Fraction of each class that is removed.
-    net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \
-            default=None
-        The network trained briefly before the kernel is computed. None builds
-        a :class:`~sklearn_lpntk.LogitMLP` (one hidden layer of 256 ReLU
-        units) trained with Adam and cross-entropy. A module class receives
-        ``n_inputs``/``n_classes`` (or ``input_units``/``output_units``) when
-        its constructor takes them. A skorch net is cloned and a module
-        instance deep-copied: the argument itself is never modified. The module
-        must return logits (no softmax).
     max_epochs : int, default=None
         Training epochs. None: 10 for a net built here, the skorch net's own
         value otherwise. 0 computes the kernel at initialisation.
-    lr : float, default=None
-        Learning rate. None: 1e-3 (Adam) for a net built here, the skorch
-        net's own value otherwise.
-    batch_size : int, default=None
-        Training batch size. None: 128 for a net built here, the skorch net's
-        own value otherwise.
     feature_batch_size : int, default=None
         Largest chunk of samples differentiated at once when computing the
         kernel (None: 64 for the features strategy, 256 otherwise). Chunks are
         made smaller when ``memory_budget`` requires it. Does not change the
         result.
-    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
-        How the kernel is computed. "features": per-sample gradients with
-        ``torch.func`` and a matrix product. "factorized": one batched
-        backward pass per chunk; Linear and convolution layers contribute
-        factorised ("ghost") inner products or their small per-sample
-        gradients, other layers per-sample autograd. "projection": a count
-        sketch of the gradients to ``projection_dim`` numbers (approximate).
-        "auto": factorized when layer rules cover at least half of the
-        parameters, else features; a projection (with a warning) only when
-        the exact kernel cannot fit in ``memory_budget``. See
-        ``docs/performance.md``.
     projection_dim : int, default=4096
         Sketch dimension of the projection strategy. The typical error of a
         kernel entry is about ``sqrt(2 / projection_dim)`` of
         ``sqrt(k_ii k_jj)``.
-    memory_budget : "auto", None, int or str, default="auto"
-        Memory the kernel computation may hold at once, e.g. "4GB" or
-        "512MiB" or a number of bytes, on the device where it runs (divided
-        between parallel jobs). Chunk sizes follow from it; a class whose Gram
-        matrix does not fit is clustered from rows computed on demand. "auto"
-        is half of the free memory; None means no limit. A budget too small
-        for the work raises ``MemoryBudgetError`` (a ValueError) before
-        training, naming the budget needed.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the kernel computation.
     n_jobs : int or None, default=None
         Classes processed in parallel through joblib (so any joblib backend,
         e.g. Dask or Ray, can run them). None means 1 unless in a
@@ -201,16 +108,8 @@ class LpNTKPruner(BasePruner):
         network and use the epoch (of ``checkpoints``, or of all epochs) with
         the best accuracy on it. The kernel and the pruning still cover every
         row; no test data is ever involved.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        Where training and the kernel run. "auto" uses CUDA when present.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network initialisation, the training order and the random
-        keep-rules. The same value gives the same ``sample_indices_`` on the
-        same machine.
-    verbose : int, default=0
-        0: silent. 1: progress bars for training, features and selection, and
-        a timing summary. 2: also the skorch training log and the plan of
-        each class (chunk size, lazy rows).
+{kernel_params}
+{network_params}
 
     Attributes
     ----------
@@ -278,22 +177,17 @@ class LpNTKPruner(BasePruner):
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
-        "net": "no_validation",  # checked by check_net, with a precise message
+        **NETWORK_CONSTRAINTS,
+        **KERNEL_CONSTRAINTS,
         "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
-        "lr": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "strategy": [StrOptions(set(STRATEGIES))],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
-        "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions(set(DTYPES))],
         "n_jobs": [Integral, None],
         "keep": [StrOptions(set(KEEP_RULES))],
         "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
-        "normalize": [None, StrOptions({"K", "cosine"})],
+        "normalize": [None, StrOptions({n for n in NORMALIZATIONS if n is not None})],
         "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
-        "device": [str, torch.device],
-        "selfmax": [None, StrOptions({"filter", "repo"})],
+        "selfmax": [None, StrOptions(set(SELFMAX_MODES))],
         "drop_contradictory": [None, Interval(Real, -1, 1, closed="both")],
         "fpc": [StrOptions(set(FPC_MODES))],
         "checkpoints": [None, "array-like"],
@@ -352,66 +246,45 @@ class LpNTKPruner(BasePruner):
         self.verbose = verbose
 
     def _select_rows(self, X_net, y_enc, classes, n_keep, rng, watch):
-        device = resolve_device(self.device)
         torch_seed = int(rng.randint(np.iinfo(np.int32).max))
         class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
         with watch.phase("setup"):
             X_fit, y_fit, X_val, y_val = self._split_validation(X_net, y_enc, rng)
-            epochs, saver = None, None
-            if self.checkpoints is not None or self.validation_fraction is not None:
-                with warnings.catch_warnings():  # build_net warns again below
-                    warnings.simplefilter("ignore")
-                    probe = build_net(
-                        self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
-                        max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
-                        device=device, verbose=0,
-                    )
-                epochs = self._checkpoint_epochs(probe.max_epochs)
-                saver = Checkpoints(epochs, X_val, y_val)
-            net = build_net(
-                self.net, n_inputs=n_inputs_of(X_net), n_classes=len(classes),
-                max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
-                device=device, verbose=self.verbose,
-                callbacks=[("lpntk_checkpoints", saver)] if saver else (),
-            )
-        n_kernels = 1 if epochs is None or X_val is not None else len(epochs)
-        rng_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(torch_seed)
-            with watch.phase("setup"):
-                net.initialize()
-                n_out = check_logits(net.module_, X_net, device=device)
-                if n_out != len(classes):
-                    raise ValueError(
-                        f"The network returns {n_out} logits but y has {len(classes)} "
-                        "classes; its last layer must have one output per class."
-                    )
-                # plan the kernel's memory now, so that a budget too small fails
-                # before training; the untrained network has the trained one's shapes
-                engine = self._make_engine(net.module_, device)
-                engine.probe(X_net, y_enc)
-                sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
-                n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
-                plans = engine.plan(sizes, n_jobs=n_jobs, copies=n_kernels)
-            with watch.phase("training"):
-                net.partial_fit(X_fit, y_fit)
-        engines = self._checkpoint_engines(net, saver, engine, device, X_net, y_enc)
-        selection = self._select(engines, plans, n_jobs, X_net, y_enc, n_keep, class_seeds,
-                                 watch)
+            epochs = self._checkpoint_epochs(resolved_max_epochs(self.net, self.max_epochs))
+            saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
+        copies = 1 if epochs is None or X_val is not None else len(epochs)
+        sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
+        planned = {}
+
+        def plan_before_training(net):
+            # check the network and plan the kernel's memory now, so that a bad
+            # network or a budget too small fails before training; the
+            # untrained network has the trained one's shapes
+            engine = self._make_engine(net.module_)
+            probe = engine.probe(X_net, y_enc, n_classes=len(classes))
+            planned["engine"] = engine
+            planned["plan"] = engine.plan(probe, sizes, n_jobs=n_jobs, copies=copies)
+
+        net = train_network(
+            self.net, X_fit, y_fit, n_classes=len(classes), max_epochs=self.max_epochs,
+            lr=self.lr, batch_size=self.batch_size, device=self.device, verbose=self.verbose,
+            seed=torch_seed, watch=watch,
+            callbacks=[("lpntk_checkpoints", saver)] if saver else (),
+            on_initialized=plan_before_training,
+        )
+        engine, plan = planned["engine"], planned["plan"]
+        states = None if saver is None else saver.states_
+        selection = self._select(engine, plan, states, n_jobs, X_net, y_enc, n_keep,
+                                 class_seeds, watch)
         fitted = {
-            "kept": selection["kept"],
+            **selection,
             "net_": net,
-            "strategy_": engines[0].strategy,
-            "lazy_classes_": [classes[c] for c, plan in enumerate(plans) if plan.lazy],
-            "centres_": selection["centres"],
-            "cluster_labels_": selection["cluster_labels"],
-            "self_kernel_": selection["self_kernel"],
+            "strategy_": plan.strategy,
+            "lazy_classes_": [classes[c] for c in plan.lazy],
             "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
-            "summary": f" ({engines[0].strategy} strategy)",
+            "summary": f" ({plan.strategy} strategy)",
         }
-        for name in ("selfmax", "contradictory"):
-            if name in selection:
-                fitted[f"{name}_"] = selection[name]
         if saver is not None and X_val is not None:
             fitted["validation_scores_"] = dict(saver.validation_scores_)
         return fitted
@@ -446,48 +319,35 @@ class LpNTKPruner(BasePruner):
             )
         return epochs
 
-    def _checkpoint_engines(self, net, saver, engine, device, X, y):
-        """One engine per network whose kernel is averaged (usually just one)."""
-        if saver is None:
-            return [engine.reload()]
-        engines = []
-        for state in saver.states_:
-            module = copy.deepcopy(net.module_)
-            module.load_state_dict(state)
-            copy_engine = self._make_engine(module, device)
-            copy_engine.probe(X, y)
-            copy_engine.strategy = engine.strategy
-            engines.append(copy_engine)
-        return engines
-
-    def _make_engine(self, module, device):
+    def _make_engine(self, module):
         return LpNTKEngine(
             module, strategy=self.strategy, normalize=self.normalize,
             error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
             projection_dim=self.projection_dim, memory_budget=self.memory_budget,
-            device=device, dtype=self.dtype,
+            device=self.device, dtype=self.dtype,
         )
 
-    def _select(self, engines, plans, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
-        """Per class: kernel from the engine, then traversal and keep-rule."""
+    def _select(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
+        """Per class: kernel from the engine, then filters, traversal and keep-rule."""
         n = len(y_enc)
-        members = [np.flatnonzero(y_enc == label) for label in range(len(plans))]
+        members = [np.flatnonzero(y_enc == label) for label in range(len(plan.classes))]
         options = {"keep": self.keep, "cluster_ratio": self.cluster_ratio,
                    "selfmax": self.selfmax, "drop_contradictory": self.drop_contradictory,
                    "fpc": self.fpc}
         tasks = [
-            (engines, X_net[idx], y_enc[idx], plan, int(n_keep[label]), options,
-             int(class_seeds[label]))
-            for label, (idx, plan) in enumerate(zip(members, plans))
+            (engine, plan, c, X_net[idx], y_enc[idx], states, int(n_keep[c]), options,
+             int(class_seeds[c]))
+            for c, idx in enumerate(members)
         ]
         if self.verbose >= 2:
-            for label, plan in enumerate(plans):
-                print(f"class {label}: {plan.n_samples} rows, chunks of {plan.chunk_size}, "
-                      f"{'lazy rows' if plan.lazy else 'full Gram'}, "
-                      f"about {plan.bytes_needed / 1e6:.0f} MB")
-        done = progress_bar(len(plans), "lpNTK: classes", "class", bool(self.verbose))
+            for c, p in enumerate(plan.classes):
+                print(f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, "
+                      f"{'lazy rows' if p.lazy else 'full Gram'}, "
+                      f"about {p.bytes_needed / 1e6:.0f} MB")
+        done = progress_bar(len(tasks), "lpNTK: classes", "class", bool(self.verbose))
         if n_jobs == 1:
-            rows = progress_bar(n, "lpNTK: gradients", "row", bool(self.verbose))
+            rows = progress_bar(n * plan.copies, "lpNTK: gradients", "row",
+                                bool(self.verbose))
             with rows, done:
                 results = []
                 for task in tasks:
@@ -504,20 +364,20 @@ class LpNTKPruner(BasePruner):
         cluster_labels = np.empty(n, dtype=np.intp)
         self_kernel = np.empty(n, dtype=np.float64)
         masks = {name: np.zeros(n, dtype=bool) for name in ("selfmax", "contradictory")
-                 if name in results[0]}
-        for idx, result in zip(members, results):
+                 if getattr(results[0][0], name) is not None}
+        for idx, (selection, diagonal, kernel_s, selection_s) in zip(members, results):
             for name, mask in masks.items():
-                mask[idx] = result[name]
-            kept.append(idx[result["kept"]])
-            centres.append(idx[result["centres"]])
-            cluster_labels[idx] = idx[result["assignment"]]
-            self_kernel[idx] = result["diagonal"]
-            watch.add("kernel", result["kernel_s"])
-            watch.add("selection", result["selection_s"])
+                mask[idx] = getattr(selection, name)
+            kept.append(idx[selection.kept])
+            centres.append(idx[selection.centres])
+            cluster_labels[idx] = idx[selection.assignment]
+            self_kernel[idx] = diagonal
+            watch.add("kernel", kernel_s)
+            watch.add("selection", selection_s)
         return {
-            "kept": np.sort(np.concatenate(kept)),
-            "centres": np.sort(np.concatenate(centres)),
-            "cluster_labels": cluster_labels,
-            "self_kernel": self_kernel,
-            **masks,
+            "kept": np.concatenate(kept),
+            "centres_": np.sort(np.concatenate(centres)),
+            "cluster_labels_": cluster_labels,
+            "self_kernel_": self_kernel,
+            **{f"{name}_": mask for name, mask in masks.items()},
         }

@@ -20,9 +20,8 @@ import torch
 from scipy import stats
 from torch.func import functional_call, jvp
 
-from ._baselines._forgetting import forgetting_events
-from ._baselines._scores import el2n_scores
-from ._engine._features import _as_tensor, eval_mode, trainable_parameters
+from ._engine import as_tensor, eval_mode, parameter_dtype, split_state, trainable_parameters
+from ._selection import el2n_scores, forgetting_events, inverse_norms
 
 RELATIONS = ("interchangeable", "unrelated", "contradictory")
 
@@ -44,8 +43,7 @@ __all__ = [
 def cosine_matrix(kernel):
     """``kappa_ij / sqrt(kappa_ii kappa_jj)``; rows of zero norm are zero."""
     kernel = np.asarray(kernel, dtype=np.float64)
-    norms = np.sqrt(np.clip(np.diagonal(kernel), 0, None))
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    inv = inverse_norms(np.diagonal(kernel))
     return kernel * inv[:, None] * inv[None, :]
 
 
@@ -140,12 +138,12 @@ def _probabilities(model, params, buffers, X):
 
 def _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr):
     """Parameters, constants, observed tensors, and the SGD update on the batch."""
-    params, buffers = _state(model)
-    dtype = next(iter(params.values())).dtype
-    Xo = _as_tensor(X_observed, dtype=dtype)
-    yo = _as_tensor(np.asarray(y_observed), dtype=torch.long)
-    Xb = _as_tensor(X_batch, dtype=dtype)
-    yb = _as_tensor(np.asarray(y_batch), dtype=torch.long)
+    dtype = parameter_dtype(model)
+    params, buffers = split_state(model, trainable_parameters(model), dtype, None)
+    Xo = as_tensor(X_observed, dtype=dtype)
+    yo = as_tensor(np.asarray(y_observed), dtype=torch.long)
+    Xb = as_tensor(X_batch, dtype=dtype)
+    yb = as_tensor(np.asarray(y_batch), dtype=torch.long)
     leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
     with eval_mode(model):
         loss = torch.nn.functional.cross_entropy(
@@ -200,9 +198,3 @@ def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
         after = _probabilities(model, stepped, buffers, Xo)
     return _outcome(before, after, yo, "after")
 
-
-def _state(model):
-    params = trainable_parameters(model)
-    buffers = {n: b for n, b in model.named_buffers()}
-    buffers.update({n: p.detach() for n, p in model.named_parameters() if n not in params})
-    return params, buffers

@@ -22,6 +22,43 @@ except ImportError:  # pragma: no cover
 __all__ = ["Pipeline", "make_pipeline"]
 
 
+#: What :meth:`Pipeline._fit` uses of imbalanced-learn's private API: the names
+#: of module functions and Pipeline methods, with the parameters it passes.
+_PRIVATE_API = {
+    "_fit_transform_one": ("transformer", "X", "y", "weight", "message_clsname", "message",
+                           "params"),
+    "_fit_resample_one": ("sampler", "X", "y", "message_clsname", "message", "params"),
+    "Pipeline._iter": ("with_final", "filter_passthrough", "filter_resample"),
+    "Pipeline._log_message": ("step_idx",),
+    "Pipeline._get_metadata_for_step": ("step_idx", "step_params", "all_params"),
+    "Pipeline._fit": ("X", "y", "routed_params", "raw_params"),
+}
+
+
+def private_api_problems():
+    """What :class:`Pipeline` needs from imbalanced-learn's private API and is missing.
+
+    Returns a list of messages (empty when everything is in place). The tests
+    fail with these messages, naming the installed version, when an
+    imbalanced-learn release changes the helpers this pipeline overrides.
+    """
+    import inspect
+
+    problems = []
+    for dotted, wanted in _PRIVATE_API.items():
+        obj = _imb_pipeline
+        for part in dotted.split("."):
+            obj = getattr(obj, part, None)
+        if obj is None:
+            problems.append(f"imblearn.pipeline.{dotted} is missing")
+            continue
+        have = set(inspect.signature(obj).parameters)
+        missing = [p for p in wanted if p not in have]
+        if missing:
+            problems.append(f"imblearn.pipeline.{dotted} lacks parameters {missing}")
+    return problems
+
+
 def _is_sampler(step):
     return hasattr(step, "fit_resample")
 

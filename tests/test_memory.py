@@ -66,10 +66,10 @@ def _budget_between_lazy_and_full(pruner, X, y):
     engine = LpNTKEngine(nn.Sequential(nn.Flatten(), nn.Linear(X.shape[1], 256), nn.ReLU(),
                                        nn.Linear(256, len(np.unique(y)))),
                          dtype=pruner.dtype)
-    engine.probe(X.astype(np.float32), y)
+    probe = engine.probe(X.astype(np.float32), y)
     largest = int(np.bincount(y).max())
-    low = engine._need(engine.strategy, largest, need_full=False)
-    high = engine._need(engine.strategy, largest, need_full=True)
+    low = engine.need_bytes(probe, engine.strategy, largest, need_full=False)
+    high = engine.need_bytes(probe, engine.strategy, largest, need_full=True)
     assert high > low
     return (low + high) // 2
 
@@ -103,10 +103,10 @@ def test_auto_falls_back_to_projection_with_a_warning(small_digits):
     X, y = small_digits
     engine = LpNTKEngine(nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)),
                          projection_dim=64)
-    engine.probe(X.astype(np.float32), y)
+    probe = engine.probe(X.astype(np.float32), y)
     largest = int(np.bincount(y).max())
-    projected = engine._need("projection", largest, need_full=False)
-    exact = engine._need("factorized", largest, need_full=False)
+    projected = engine.need_bytes(probe, "projection", largest, need_full=False)
+    exact = engine.need_bytes(probe, "factorized", largest, need_full=False)
     assert projected < exact
     with pytest.warns(UserWarning, match="projection"):
         pruner = fast_pruner(memory_budget=(projected + exact) // 2,
@@ -128,9 +128,8 @@ def test_budget_shrinks_chunks_without_changing_the_result():
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3)).double()
     X, y = torch.randn(200, 20, dtype=torch.float64), torch.randint(0, 3, (200,))
     engine = LpNTKEngine(model, memory_budget="4MB", strategy="features")
-    engine.probe(X, y)
-    (plan,) = engine.plan([200], need_full=True)
-    assert plan.chunk_size < 64
+    plan = engine.plan(engine.probe(X, y), [200], need_full=True)
+    assert plan.classes[0].chunk_size < 64
     np.testing.assert_allclose(
         lpntk_kernel(model, X, y, memory_budget="4MB", strategy="features"),
         lpntk_kernel(model, X, y, strategy="features"), rtol=1e-12,

@@ -6,8 +6,12 @@ import pytest
 import torch
 
 from sklearn_lpntk._engine import FactorStore, gram
-from sklearn_lpntk._pruner import _choose_rows
-from sklearn_lpntk._selection import farthest_first_traversal, row_extremes, self_max_mask
+from sklearn_lpntk._selection import (
+    choose_rows,
+    farthest_first_traversal,
+    row_extremes,
+    self_max_mask,
+)
 
 from .conftest import fast_pruner
 
@@ -88,22 +92,22 @@ def test_selfmax_filter_keeps_only_self_max_rows_or_tops_up():
     self_max = self_max_mask(K)
     n_self = int(self_max.sum())
     assert 0 < n_self < len(K)
-    few = _choose_rows(K, n_self - 1, seed=0, **{**OPTIONS, "selfmax": "filter"})
-    assert self_max[few["kept"]].all() and len(few["kept"]) == n_self - 1
-    many = _choose_rows(K, n_self + 3, seed=0, **{**OPTIONS, "selfmax": "filter"})
-    assert len(many["kept"]) == n_self + 3
-    assert set(np.flatnonzero(self_max)) <= set(many["kept"].tolist())
+    few = choose_rows(K, n_self - 1, random_state=0, **{**OPTIONS, "selfmax": "filter"})
+    assert self_max[few.kept].all() and len(few.kept) == n_self - 1
+    many = choose_rows(K, n_self + 3, random_state=0, **{**OPTIONS, "selfmax": "filter"})
+    assert len(many.kept) == n_self + 3
+    assert set(np.flatnonzero(self_max)) <= set(many.kept.tolist())
 
 
 def test_selfmax_repo_returns_the_self_max_rows_when_they_are_few():
     K = _varied_kernel(5)
     self_max = self_max_mask(K)
     n_self = int(self_max.sum())
-    out = _choose_rows(K, n_self + 3, seed=0, **{**OPTIONS, "selfmax": "repo"})
-    np.testing.assert_array_equal(out["kept"], np.flatnonzero(self_max))
-    plain = _choose_rows(K, n_self - 1, seed=0, **OPTIONS)
-    repo = _choose_rows(K, n_self - 1, seed=0, **{**OPTIONS, "selfmax": "repo"})
-    np.testing.assert_array_equal(repo["kept"], plain["kept"])  # filter ignored
+    out = choose_rows(K, n_self + 3, random_state=0, **{**OPTIONS, "selfmax": "repo"})
+    np.testing.assert_array_equal(out.kept, np.flatnonzero(self_max))
+    plain = choose_rows(K, n_self - 1, random_state=0, **OPTIONS)
+    repo = choose_rows(K, n_self - 1, random_state=0, **{**OPTIONS, "selfmax": "repo"})
+    np.testing.assert_array_equal(repo.kept, plain.kept)  # filter ignored
 
 
 def test_drop_contradictory_never_keeps_rows_in_negative_pairs():
@@ -111,17 +115,17 @@ def test_drop_contradictory_never_keeps_rows_in_negative_pairs():
     F = np.abs(rng.normal(size=(12, 4)))  # all pairs at positive angles...
     F[3] = -F[3]  # ...except those of row 3
     K = F @ F.T
-    out = _choose_rows(K, 11, seed=0, **{**OPTIONS, "drop_contradictory": 0.0})
-    np.testing.assert_array_equal(np.flatnonzero(out["contradictory"]), np.arange(12))
+    out = choose_rows(K, 11, random_state=0, **{**OPTIONS, "drop_contradictory": 0.0})
+    np.testing.assert_array_equal(np.flatnonzero(out.contradictory), np.arange(12))
     # every row has row 3 as a negative partner, so nothing is left: all rows allowed
     F[3] = np.abs(F[3])
     F[3, 0] = -10.0  # now only row 3 and a few partners are at negative angles
     K = F @ F.T
-    out = _choose_rows(K, 8, seed=0, **{**OPTIONS, "drop_contradictory": 0.0})
-    bad = out["contradictory"]
+    out = choose_rows(K, 8, random_state=0, **{**OPTIONS, "drop_contradictory": 0.0})
+    bad = out.contradictory
     assert bad[3] and not bad.all()
-    assert not np.isin(out["kept"], np.flatnonzero(bad)).any()
-    assert len(out["kept"]) == min(8, int((~bad).sum()))
+    assert not np.isin(out.kept, np.flatnonzero(bad)).any()
+    assert len(out.kept) == min(8, int((~bad).sum()))
 
 
 def test_averaged_store_gives_the_mean_gram():

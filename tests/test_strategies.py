@@ -96,7 +96,7 @@ def test_cnn_exercises_every_piece_kind():
     model = _model("cnn")
     X, y = _data("cnn", n=4)
     producer = FactorizedGradients(model, dtype=torch.float64)
-    pieces = producer.pieces(X, y, 3)
+    pieces, _ = producer.pieces(X, y, 3, producer.prepare())
     ghosts = [p for p in pieces if isinstance(p, GhostPiece)]
     assert any(p.A.shape[1] > 1 for p in ghosts), "a ghost layer with several positions"
     assert any(p.A.shape[1] == 1 for p in ghosts), "a ghost layer with one position"

@@ -5,33 +5,12 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._trained import TrainedScorePruner, network_doc
+from .._params import fill_doc
+from .._selection import forgetting_events
+from ._trained import TrainedScorePruner
 
 
-def forgetting_events(correct):
-    """Count forgetting events and find never-learned rows.
-
-    Parameters
-    ----------
-    correct : array-like of bool, shape (n_evaluations, n_samples)
-        Whether each row was classified correctly at successive evaluations.
-
-    Returns
-    -------
-    events : ndarray of int, shape (n_samples,)
-        Number of transitions from correct to incorrect between consecutive
-        evaluations.
-    never_learned : ndarray of bool, shape (n_samples,)
-        Rows never classified correctly.
-    """
-    correct = np.asarray(correct, dtype=bool)
-    if correct.ndim != 2:
-        raise ValueError(f"correct must be 2-D (evaluations, samples), got {correct.shape}.")
-    events = np.sum(correct[:-1] & ~correct[1:], axis=0)
-    return events.astype(np.int64), ~correct.any(axis=0)
-
-
-@network_doc
+@fill_doc
 class ForgettingPruner(TrainedScorePruner):
     """Prune the rows that are never forgotten during training first.
 
@@ -68,12 +47,7 @@ class ForgettingPruner(TrainedScorePruner):
     probabilities_ : ndarray of shape (n_inits, max_epochs + 1, n_samples, n_classes)
         Predicted probabilities at initialisation and after each epoch (for
         :func:`sklearn_lpntk.analysis.learning_difficulty`).
-    sample_indices_ : ndarray
-        Kept row indices, ascending.
-    net_ : skorch.NeuralNetClassifier
-        The network of the last run.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+{trained_attributes}
     """
 
     _parameter_constraints = {
@@ -83,15 +57,9 @@ class ForgettingPruner(TrainedScorePruner):
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
                  batch_size=None, device="auto", random_state=None, verbose=0):
-        self.prune_ratio = prune_ratio
-        self.max_epochs = max_epochs
-        self.n_inits = n_inits
-        self.net = net
-        self.lr = lr
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
+                         batch_size=batch_size, device=device, random_state=random_state,
+                         verbose=verbose)
 
     def _score_rows(self, X, y, classes, rng, watch):
         # evaluations after each epoch; the one at initialisation is left out

@@ -1,22 +1,14 @@
 """EL2N and GraNd (Paul, Ganguli and Dziugaite, NeurIPS 2021)."""
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._engine import DTYPES, STRATEGIES, LpNTKEngine, resolve_device
-from ._trained import TrainedScorePruner, network_doc
-
-
-def el2n_scores(probabilities, y):
-    """``||softmax(z(x)) - e_y||_2`` for every row of ``probabilities``."""
-    onehot = np.zeros_like(probabilities)
-    onehot[np.arange(len(y)), y] = 1.0
-    return np.linalg.norm(probabilities - onehot, axis=1)
+from .._engine import LpNTKEngine
+from .._params import KERNEL_CONSTRAINTS, fill_doc
+from .._selection import el2n_scores
+from ._trained import TrainedScorePruner
 
 
-@network_doc
+@fill_doc
 class EL2NPruner(TrainedScorePruner):
     """Prune the rows a briefly trained network already fits best (lowest EL2N).
 
@@ -42,25 +34,14 @@ class EL2NPruner(TrainedScorePruner):
         Mean EL2N of every training row.
     score_std_ : ndarray of shape (n_samples,)
         Its standard deviation over the initialisations.
-    sample_indices_ : ndarray
-        Kept row indices, ascending.
-    net_ : skorch.NeuralNetClassifier
-        The network of the last initialisation.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+{trained_attributes}
     """
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
                  batch_size=None, device="auto", random_state=None, verbose=0):
-        self.prune_ratio = prune_ratio
-        self.max_epochs = max_epochs
-        self.n_inits = n_inits
-        self.net = net
-        self.lr = lr
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
+                         batch_size=batch_size, device=device, random_state=random_state,
+                         verbose=verbose)
 
     def _score_rows(self, X, y, classes, rng, watch):
         runs, net = self._runs(
@@ -71,7 +52,7 @@ class EL2NPruner(TrainedScorePruner):
         return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
 
 
-@network_doc
+@fill_doc
 class GraNdPruner(TrainedScorePruner):
     """Prune the rows with the smallest loss-gradient norm (GraNd).
 
@@ -90,12 +71,7 @@ class GraNdPruner(TrainedScorePruner):
         initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
-    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
-        How per-sample gradient norms are computed (see ``LpNTKPruner``).
-    memory_budget : "auto", None, int or str, default="auto"
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the gradient computation.
+{kernel_params}
 {network_params}
 
     Attributes
@@ -104,36 +80,23 @@ class GraNdPruner(TrainedScorePruner):
         Mean loss-gradient norm of every training row.
     score_std_ : ndarray of shape (n_samples,)
         Its standard deviation over the initialisations.
-    sample_indices_ : ndarray
-        Kept row indices, ascending.
-    net_ : skorch.NeuralNetClassifier
-        The network of the last initialisation.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+{trained_attributes}
     """
 
     _parameter_constraints = {
         **TrainedScorePruner._parameter_constraints,
-        "strategy": [StrOptions(set(STRATEGIES))],
-        "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions(set(DTYPES))],
+        **KERNEL_CONSTRAINTS,
     }
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=0, n_inits=5, strategy="auto",
                  memory_budget="auto", dtype="float32", net=None, lr=None, batch_size=None,
                  device="auto", random_state=None, verbose=0):
-        self.prune_ratio = prune_ratio
-        self.max_epochs = max_epochs
-        self.n_inits = n_inits
+        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
+                         batch_size=batch_size, device=device, random_state=random_state,
+                         verbose=verbose)
         self.strategy = strategy
         self.memory_budget = memory_budget
         self.dtype = dtype
-        self.net = net
-        self.lr = lr
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _score_rows(self, X, y, classes, rng, watch):
         sizes = np.bincount(y, minlength=len(classes)).tolist()
@@ -148,14 +111,12 @@ class GraNdPruner(TrainedScorePruner):
         """``||grad CE||`` per row: the diagonal of the "full" kernel, class by class."""
         engine = LpNTKEngine(
             net.module_, strategy=self.strategy, error_weighting="full",
-            memory_budget=self.memory_budget, device=resolve_device(self.device),
-            dtype=self.dtype,
+            memory_budget=self.memory_budget, device=self.device, dtype=self.dtype,
         )
-        engine.probe(X, y)
+        plan = engine.plan(engine.probe(X, y), sizes)
         norms = np.empty(len(y))
-        for c, plan in enumerate(engine.plan(sizes)):
+        for c in range(len(sizes)):
             idx = np.flatnonzero(y == c)
-            store = engine.store(X[idx], y[idx], chunk_size=plan.chunk_size,
-                                 random_state=seed)
-            norms[idx] = store.diagonal().clamp(min=0).sqrt().cpu().numpy()
+            kernel = engine.kernel(X[idx], y[idx], plan, c, random_state=seed)
+            norms[idx] = np.sqrt(np.clip(kernel.diagonal(), 0, None))
         return norms

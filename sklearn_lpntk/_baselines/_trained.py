@@ -1,37 +1,14 @@
 """Shared training of the baselines that score rows with a trained network."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval
 
 from .._base import ScorePruner
-from .._engine import resolve_device
-from .._networks import TrainingDynamics, build_net, n_inputs_of
+from .._networks import TrainingDynamics, train_network
+from .._params import NETWORK_CONSTRAINTS
 from .._progress import progress_bar
-
-NETWORK_PARAMS_DOC = """\
-    net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \\
-            default=None
-        The network, as for :class:`~sklearn_lpntk.LpNTKPruner` (None: the
-        default ``LogitMLP``). Never modified.
-    lr : float, default=None
-        Learning rate (None: 1e-3 with Adam, or the skorch net's own).
-    batch_size : int, default=None
-        Training batch size (None: 128, or the skorch net's own).
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        Where the networks are trained.
-    random_state : int, RandomState instance or None, default=None
-        Seeds every initialisation, the training order and the tie-breaks.
-    verbose : int, default=0
-        1: progress bars and a timing summary; 2: also skorch's epoch log."""
-
-
-def network_doc(cls):
-    """Class decorator: put the shared network parameters into the docstring."""
-    cls.__doc__ = cls.__doc__.replace("{network_params}\n", NETWORK_PARAMS_DOC + "\n")
-    return cls
 
 
 class TrainedScorePruner(ScorePruner):
@@ -39,35 +16,30 @@ class TrainedScorePruner(ScorePruner):
 
     _parameter_constraints = {
         **ScorePruner._parameter_constraints,
-        "net": "no_validation",
+        **NETWORK_CONSTRAINTS,
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "n_inits": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "device": [str, torch.device],
     }
+
+    def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
+                 batch_size=None, device="auto", random_state=None, verbose=0):
+        self.prune_ratio = prune_ratio
+        self.max_epochs = max_epochs
+        self.n_inits = n_inits
+        self.net = net
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _train(self, X, y, n_classes, seed, watch, callbacks=()):
         """One network trained for ``max_epochs`` from the initialisation ``seed``."""
-        device = resolve_device(self.device)
-        with watch.phase("setup"):
-            net = build_net(
-                self.net, n_inputs=n_inputs_of(X), n_classes=n_classes,
-                max_epochs=self.max_epochs, lr=self.lr, batch_size=self.batch_size,
-                device=device, verbose=self.verbose, callbacks=callbacks,
-            )
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(seed))
-            with watch.phase("setup"):
-                net.initialize()
-            with watch.phase("training"):
-                if self.max_epochs > 0:
-                    net.partial_fit(X, y)
-                else:  # scores at initialisation: only the callbacks' first record
-                    for _, cb in callbacks:
-                        cb.on_train_begin(net, X=X, y=y)
-        return net
+        return train_network(
+            self.net, X, y, n_classes=n_classes, max_epochs=self.max_epochs, lr=self.lr,
+            batch_size=self.batch_size, device=self.device, verbose=self.verbose,
+            seed=seed, watch=watch, callbacks=callbacks,
+        )
 
     def _runs(self, X, y, n_classes, rng, watch, score_run, *, desc, record=False):
         """Train ``n_inits`` networks and score each one.

@@ -6,24 +6,35 @@ Nothing in this subpackage imports scikit-learn; it works on tensors and
 
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
-from ._features import (
-    ERROR_WEIGHTINGS,
-    LabelledGradientFeatures,
-    check_logits,
-    eval_mode,
-)
+from ._features import LabelledGradientFeatures
 from ._kernel import (
     DTYPES,
     NORMALIZATIONS,
     STRATEGIES,
     ClassKernel,
     LpNTKEngine,
-    class_kernel,
     lpntk_kernel,
     normalize_kernel,
+    row_scale,
 )
-from ._layers import register_rule
-from ._plan import MemoryBudgetError, format_bytes, parse_memory_budget
+from ._layers import GhostPiece, PositionalRule, register_rule
+from ._model import (
+    ERROR_WEIGHTINGS,
+    as_tensor,
+    check_logits,
+    eval_mode,
+    parameter_dtype,
+    split_state,
+    trainable_parameters,
+)
+from ._plan import (
+    ClassPlan,
+    KernelPlan,
+    MemoryBudgetError,
+    Probe,
+    format_bytes,
+    parse_memory_budget,
+)
 from ._store import CountSketch, FactorStore, gram
 
 __all__ = [
@@ -32,20 +43,29 @@ __all__ = [
     "NORMALIZATIONS",
     "STRATEGIES",
     "ClassKernel",
+    "ClassPlan",
     "CountSketch",
     "FactorStore",
     "FactorizedGradients",
+    "GhostPiece",
+    "KernelPlan",
     "LabelledGradientFeatures",
     "LpNTKEngine",
     "MemoryBudgetError",
+    "PositionalRule",
+    "Probe",
+    "as_tensor",
     "check_logits",
-    "class_kernel",
     "eval_mode",
     "format_bytes",
+    "parameter_dtype",
     "gram",
     "lpntk_kernel",
     "normalize_kernel",
     "parse_memory_budget",
     "register_rule",
     "resolve_device",
+    "row_scale",
+    "split_state",
+    "trainable_parameters",
 ]

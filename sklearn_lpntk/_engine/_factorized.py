@@ -13,39 +13,26 @@ model is covered exactly.
 import torch
 from torch.func import functional_call
 
-from ._device import resolve_device
-from ._features import (
-    LabelledGradientFeatures,
-    _check_error_weighting,
+from ._features import LabelledGradientFeatures
+from ._layers import rule_for
+from ._model import (
+    GradientProducer,
     contract_logits,
     eval_mode,
     label_weights,
-    parameter_dtype,
-    split_state,
-    trainable_parameters,
 )
-from ._layers import rule_for
 
 
-class FactorizedGradients:
+class FactorizedGradients(GradientProducer):
     """Produce the pieces of phi for chunks of samples, layer by layer.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Logit model; read, never modified; evaluated in eval mode.
-    error_weighting : {"sign", "full"}
-    device : str or torch.device
-    dtype : torch.dtype or None
+    Parameters are those of :class:`GradientProducer` (all trainable
+    parameters are differentiated).
     """
 
     def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None):
-        _check_error_weighting(error_weighting)
-        self.model = model
-        self.error_weighting = error_weighting
-        self.device = resolve_device(device)
-        self.dtype = parameter_dtype(model) if dtype is None else dtype
-        trainable = trainable_parameters(model)
+        super().__init__(model, error_weighting=error_weighting, device=device, dtype=dtype)
+        trainable = self.trainable
         names_of = {id(p): n for n, p in trainable.items()}
         self.rules = []
         covered = set()
@@ -62,8 +49,6 @@ class FactorizedGradients:
         self.fallback_names = [n for n in trainable if n not in covered]
         self.n_features = sum(p.numel() for p in trainable.values())
         self.n_covered = sum(trainable[n].numel() for n in self.covered)
-        self._params, self._constants = split_state(model, trainable, self.dtype,
-                                                    self.device)
         self._fallback = None
         if self.fallback_names:
             self._fallback = LabelledGradientFeatures(
@@ -71,7 +56,13 @@ class FactorizedGradients:
                 dtype=self.dtype, names=self.fallback_names,
             )
 
-    def _capture(self, X, y, n_classes):
+    def prepare(self, state=None):
+        """The parameters to differentiate at: the model's own, or those of ``state``."""
+        params, constants = super().prepare(state)
+        fallback = None if self._fallback is None else self._fallback.prepare(state)
+        return params, constants, fallback
+
+    def _capture(self, X, y, n_classes, params, constants):
         """Inputs and output gradients of every ruled layer, one pair per call.
 
         A forward hook records each call's input and output and hands the next
@@ -88,10 +79,10 @@ class FactorizedGradients:
 
         handles = [m.register_forward_hook(forward_hook) for m, _ in self.rules]
         params = {n: p.detach().requires_grad_(n in self.covered)
-                  for n, p in self._params.items()}
+                  for n, p in params.items()}
         try:
             with eval_mode(self.model), torch.enable_grad():
-                z = functional_call(self.model, (params, self._constants), (X,))
+                z = functional_call(self.model, (params, constants), (X,))
                 w = label_weights(y, n_classes, self.error_weighting, self.dtype)
                 objective = contract_logits(z, w, self.error_weighting)
                 outputs = [out for m, _ in self.rules for _, out in calls[id(m)]]
@@ -109,12 +100,19 @@ class FactorizedGradients:
             captured[id(m)] = pairs
         return captured
 
-    def pieces(self, X, y, n_classes):
-        """phi of one chunk as a list of dense tensors and ghost factors."""
+    def pieces(self, X, y, n_classes, prepared):
+        """phi of one chunk: ``(pieces, work_numbers)``.
+
+        ``pieces`` is a list of dense tensors and ghost factors; ``work_numbers``
+        counts the numbers alive while the chunk was processed (captured
+        activations, output gradients, per-sample gradients), from which the
+        planner sizes chunks.
+        """
+        params, constants, fallback = prepared
         out = []
-        work = 0  # numbers alive for this chunk, to size chunks from a budget
+        work = 0
         if self.rules:
-            captured = self._capture(X, y, n_classes)
+            captured = self._capture(X, y, n_classes, params, constants)
             for module, rule in self.rules:
                 pairs = captured[id(module)]
                 if not pairs:  # the layer was not used: its gradient is zero
@@ -131,7 +129,7 @@ class FactorizedGradients:
                 work += A.numel() + D.numel()
                 out.extend(rule.pieces_from_positions(A, D))
         if self._fallback is not None:
-            out.extend(self._fallback.pieces(X, y, n_classes))
-            work += 3 * out[-1].numel()  # vmap's per-sample gradients and copies
-        self.work_numbers = work
-        return out
+            dense, _ = self._fallback.pieces(X, y, n_classes, fallback)
+            out.extend(dense)
+            work += 3 * dense[0].numel()  # vmap's per-sample gradients and copies
+        return out, work

@@ -21,30 +21,31 @@ import torch
 
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
-from ._features import (
-    LabelledGradientFeatures,
-    _as_tensor,
-    _check_error_weighting,
-    check_logits,
-    parameter_dtype,
+from ._features import LabelledGradientFeatures
+from ._model import as_tensor, check_error_weighting, check_logits, parameter_dtype
+from ._normalize import (
+    NORMALIZATIONS,
+    ClassKernel,
+    check_normalize,
+    normalize_kernel,
+    row_scale,
 )
-from ._plan import MemoryBudgetError, format_bytes, minimum_bytes, parse_memory_budget, plan_class
-from ._store import CountSketch, FactorStore, gram
+from ._plan import (
+    KernelPlan,
+    MemoryBudgetError,
+    Probe,
+    format_bytes,
+    minimum_bytes,
+    parse_memory_budget,
+    plan_class,
+)
+from ._store import CountSketch, FactorStore
 
-NORMALIZATIONS = (None, "K", "cosine")
 STRATEGIES = ("auto", "features", "factorized", "projection")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: Largest chunk when ``batch_size`` is None: vmap holds ~3 P numbers per sample,
 #: the factorised path only activations, so it takes bigger chunks.
 DEFAULT_CHUNK = {"features": 64, "factorized": 256}
-
-
-def _check_normalize(normalize):
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(
-            f"normalize={normalize!r} is not supported; use None (no scaling, as in "
-            "the official code), 'K' (divide by the number of classes) or 'cosine'."
-        )
 
 
 def _check_choice(name, value, choices):
@@ -63,86 +64,19 @@ def _resolve_dtype(dtype, model):
     return dtype
 
 
-def normalize_kernel(kernel, normalize, n_classes):
-    """Apply one of the normalisations in place and return the kernel.
-
-    ``None`` leaves it as is, ``"K"`` divides by ``n_classes`` (the pNTK
-    convention), ``"cosine"`` divides entry (i, j) by sqrt(k_ii k_jj); rows of
-    zero norm stay zero.
-    """
-    _check_normalize(normalize)
-    if normalize == "K":
-        kernel /= n_classes
-    elif normalize == "cosine":
-        inv = _inverse_norms(torch.diagonal(kernel).clone())
-        kernel *= inv[:, None]
-        kernel *= inv[None, :]
-    return kernel
-
-
-def _inverse_norms(diag):
-    norms = torch.sqrt(torch.clamp(diag, min=0))
-    return torch.where(norms > 0, 1.0 / norms, torch.zeros_like(norms))
-
-
-class ClassKernel:
-    """The lpNTK of one class, as a full matrix or row by row.
-
-    Offers what the farthest-first traversal reads: :meth:`diagonal` and
-    :meth:`row`, both NumPy; :meth:`matrix` forms the whole (n, n) array.
-    ``lazy`` is True when the plan did not leave room for the full matrix.
-    """
-
-    def __init__(self, store, *, normalize, n_classes, lazy):
-        self.store = store
-        self.normalize = normalize
-        self.n_classes = n_classes
-        self.lazy = lazy
-        self.rows_computed = 0
-        self._diag = store.diagonal()
-        self._inv = _inverse_norms(self._diag) if normalize == "cosine" else None
-        n = len(store)
-        self.shape = (n, n)
-
-    def __len__(self):
-        return self.shape[0]
-
-    def _scale_rows(self, block, rows):
-        if self.normalize == "K":
-            block /= self.n_classes
-        elif self.normalize == "cosine":
-            block *= self._inv[rows][:, None]
-            block *= self._inv[None, :]
-        return block
-
-    def diagonal(self):
-        """kappa(i, i) after normalisation, as a float64 NumPy vector."""
-        diag = self._diag.clone()
-        if self.normalize == "K":
-            diag /= self.n_classes
-        elif self.normalize == "cosine":
-            diag = (diag > 0).to(diag.dtype)
-        return diag.cpu().numpy().astype(np.float64)
-
-    def row(self, i):
-        """kappa(i, j) for all j, as a NumPy vector."""
-        self.rows_computed += 1
-        block = self._scale_rows(self.store.rows([i]), [i])
-        return block[0].cpu().numpy()
-
-    def rows(self, start, stop):
-        """kappa(i, j) for start <= i < stop and all j, as a NumPy array."""
-        block = self._scale_rows(self.store.rows(slice(start, stop)), slice(start, stop))
-        return block.cpu().numpy()
-
-    def matrix(self):
-        """The normalised (n, n) kernel as a NumPy array."""
-        kernel = normalize_kernel(self.store.gram(), self.normalize, self.n_classes)
-        return kernel.cpu().numpy()
-
-
 class LpNTKEngine:
     """The lpNTK computation for one model, planned against a memory budget.
+
+    The engine is configured once and holds no state that later calls change.
+    Its lifecycle is explicit::
+
+        probe = engine.probe(X, y)              # check the model, measure the work
+        plan = engine.plan(probe, class_sizes)  # memory plan (before training)
+        kernel = engine.kernel(X_c, y_c, plan, c, states=[...])  # per class
+
+    ``kernel`` reads the model's parameters when it is called (so a model
+    trained after planning gives its trained kernel), or the given parameter
+    ``states`` (e.g. checkpoints), whose kernels are averaged.
 
     Parameters
     ----------
@@ -162,14 +96,20 @@ class LpNTKEngine:
     device : {"auto", "cpu", "cuda"} or torch.device
     dtype : None, "float32" or "float64"
         Of the computation; None keeps the model's parameter dtype.
+
+    Attributes
+    ----------
+    strategy : str
+        The strategy before any budget fallback: "projection" when asked for,
+        otherwise the exact one the model gets ("features" or "factorized").
     """
 
     def __init__(self, model, *, strategy="auto", normalize=None, error_weighting="sign",
                  batch_size=None, projection_dim=4096, memory_budget=None, device="auto",
                  dtype=None):
         _check_choice("strategy", strategy, STRATEGIES)
-        _check_normalize(normalize)
-        _check_error_weighting(error_weighting)
+        check_normalize(normalize)
+        check_error_weighting(error_weighting)
         if batch_size is not None and (
             not isinstance(batch_size, (int, np.integer)) or batch_size < 1
         ):
@@ -185,141 +125,134 @@ class LpNTKEngine:
         self.requested = strategy
         self.normalize = normalize
         self.error_weighting = error_weighting
-        self.batch_size = batch_size
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.projection_dim = int(projection_dim)
         self.budget = parse_memory_budget(memory_budget, self.device)
-        self.reload()
-        self.exact = (
-            "features" if isinstance(self.producer, LabelledGradientFeatures) else "factorized"
-        )
-        self.strategy = "projection" if strategy == "projection" else self.exact
-        self.n_classes = None
-        self.template = None
+        self.producer = self._producer()
+        exact = "features" if isinstance(self.producer, LabelledGradientFeatures) else "factorized"
+        self.strategy = "projection" if strategy == "projection" else exact
 
-    def reload(self):
-        """Read the model's parameters again (after it was trained further)."""
+    def _producer(self):
         kwargs = {"error_weighting": self.error_weighting, "device": self.device,
                   "dtype": self.dtype}
         if self.requested == "features":
-            self.producer = LabelledGradientFeatures(self.model, **kwargs)
-            return self
+            return LabelledGradientFeatures(self.model, **kwargs)
         factorized = FactorizedGradients(self.model, **kwargs)
         if self.requested == "factorized" or factorized.n_covered >= factorized.n_features / 2:
-            self.producer = factorized
-        else:
-            self.producer = LabelledGradientFeatures(self.model, **kwargs)
-        return self
+            return factorized
+        return LabelledGradientFeatures(self.model, **kwargs)
 
     # ----------------------------------------------------------------- probe
-    def probe(self, X, y):
-        """Check the model on two rows and measure the pieces of phi per sample."""
-        self.n_classes = check_logits(self.model, X, y, device=self.device)
-        n = min(2, len(X))
-        xb = _as_tensor(X[:n], dtype=self.dtype, device=self.device)
-        yb = _as_tensor(np.asarray(y[:n]), dtype=torch.long, device=self.device)
-        self.template = self.producer.pieces(xb, yb, self.n_classes)
-        stored = FactorStore.numbers_per_sample(self.template)
-        if isinstance(self.producer, LabelledGradientFeatures):
-            work = stored  # vmap keeps about 3 P per sample; WORK_FACTOR covers it
-        else:
-            work = self.producer.work_numbers / n + stored
-        self._exact_numbers = stored
-        self._work_numbers = work
-        return self
+    def probe(self, X, y, n_classes=None):
+        """Check the model on two rows and measure the pieces of phi per sample.
 
-    def _numbers(self, strategy):
-        copies = getattr(self, "_copies", 1)
+        Raises a ValueError when the model does not return 2-D logits, when it
+        returns other than ``n_classes`` logits (if given), or when a label is
+        not an output index. Returns a :class:`Probe`.
+        """
+        n_out = check_logits(self.model, X, y, device=self.device, n_classes=n_classes)
+        n = min(2, len(X))
+        xb = as_tensor(X[:n], dtype=self.dtype, device=self.device)
+        yb = as_tensor(np.asarray(y[:n]), dtype=torch.long, device=self.device)
+        pieces, work = self.producer.pieces(xb, yb, n_out, self.producer.prepare())
+        stored = FactorStore.numbers_per_sample(pieces)
+        return Probe(n_classes=n_out, template=tuple(pieces), stored_numbers=stored,
+                     work_numbers=work / n + stored)
+
+    # ------------------------------------------------------------------ plan
+    def _numbers(self, probe, strategy, copies):
         copies = copies if copies == 1 else 2 * copies  # the stores, then their average
         if strategy == "projection":
-            return copies * self.projection_dim, self._work_numbers + self.projection_dim
-        return copies * self._exact_numbers, self._work_numbers
+            return copies * self.projection_dim, probe.work_numbers + self.projection_dim
+        return copies * probe.stored_numbers, probe.work_numbers
 
-    def _gram_matrices(self, strategy):
-        if strategy == "projection":
-            return 1
-        return FactorStore.gram_temporaries(self.template)
+    @staticmethod
+    def _gram_matrices(probe, strategy):
+        return 1 if strategy == "projection" else FactorStore.gram_temporaries(probe.template)
 
-    def _plan_for(self, strategy, class_sizes, budget):
-        store, work = self._numbers(strategy)
+    def _class_plans(self, probe, strategy, class_sizes, budget, copies):
+        store, work = self._numbers(probe, strategy, copies)
         max_chunk = self.batch_size or DEFAULT_CHUNK["features" if strategy == "features"
                                                      else "factorized"]
-        plans = [
+        return tuple(
             plan_class(n, store_numbers=store, work_numbers=work,
-                       gram_matrices=self._gram_matrices(strategy), itemsize=self.itemsize,
-                       budget=budget, max_chunk=max_chunk)
+                       gram_matrices=self._gram_matrices(probe, strategy),
+                       itemsize=self.itemsize, budget=budget, max_chunk=max_chunk)
             for n in class_sizes
-        ]
-        return plans
+        )
 
-    def plan(self, class_sizes, *, n_jobs=1, need_full=False, copies=1):
-        """Plans for classes of the given sizes, before any expensive work.
+    def need_bytes(self, probe, strategy, n, *, need_full=False, copies=1):
+        """The smallest budget for a class of ``n`` samples (with its Gram if ``need_full``)."""
+        store, work = self._numbers(probe, strategy, copies)
+        need = minimum_bytes(n, store_numbers=store, work_numbers=work, itemsize=self.itemsize)
+        if need_full:
+            need += n * n * self.itemsize * (1 + self._gram_matrices(probe, strategy))
+        return need
+
+    def plan(self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1):
+        """A :class:`KernelPlan` for classes of the given sizes, before any expensive work.
 
         ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
         ``need_full`` the full Gram matrix is required (no lazy rows).
-        ``copies`` kernels (checkpoints) are averaged, multiplying what is
-        stored. Raises :class:`MemoryBudgetError` when the work cannot fit.
+        ``copies`` parameter states (checkpoints) are averaged, multiplying
+        what is stored. Raises :class:`MemoryBudgetError` when the work cannot
+        fit.
         """
-        self._copies = copies
-        if self.template is None:
-            raise RuntimeError("call probe(X, y) before plan()")
         budget = None if self.budget is None else self.budget // max(1, n_jobs)
-        plans = self._plan_for(self.strategy, class_sizes, budget)
-        fits = all(p is not None and not (need_full and p.lazy) for p in plans)
-        if not fits and self.requested == "auto":
-            fallback = self._plan_for("projection", class_sizes, budget)
-            if all(p is not None and not (need_full and p.lazy) for p in fallback):
+        strategy = self.strategy
+
+        def fits(plans):
+            return all(p is not None and not (need_full and p.lazy) for p in plans)
+
+        plans = self._class_plans(probe, strategy, class_sizes, budget, copies)
+        if not fits(plans) and self.requested == "auto":
+            fallback = self._class_plans(probe, "projection", class_sizes, budget, copies)
+            if fits(fallback):
+                need = self.need_bytes(probe, strategy, max(class_sizes), need_full=need_full,
+                                       copies=copies)
                 warnings.warn(
-                    f"The exact lpNTK ({self.strategy}) of the largest class needs "
-                    f"{format_bytes(self._need(self.strategy, max(class_sizes), need_full))}"
-                    f", more than memory_budget allows ({format_bytes(budget)} per job); "
-                    f"using a projection to {self.projection_dim} dimensions instead "
-                    f"(typical relative error {CountSketch.relative_error(self.projection_dim):.1%}"
-                    "). Raise memory_budget for the exact kernel.",
+                    f"The exact lpNTK ({strategy}) of the largest class needs "
+                    f"{format_bytes(need)}, more than memory_budget allows "
+                    f"({format_bytes(budget)} per job); using a projection to "
+                    f"{self.projection_dim} dimensions instead (typical relative error "
+                    f"{CountSketch.relative_error(self.projection_dim):.1%}). Raise "
+                    "memory_budget for the exact kernel.",
                     UserWarning, stacklevel=3,
                 )
-                self.strategy, plans, fits = "projection", fallback, True
-        if not fits:
+                strategy, plans = "projection", fallback
+        if not fits(plans):
             largest = max(class_sizes)
+            need = self.need_bytes(probe, strategy, largest, need_full=need_full, copies=copies)
             raise MemoryBudgetError(
-                f"The lpNTK ({self.strategy} strategy) of a class of {largest} samples "
-                f"needs at least {format_bytes(self._need(self.strategy, largest, need_full))}"
+                f"The lpNTK ({strategy} strategy) of a class of {largest} samples "
+                f"needs at least {format_bytes(need)}"
                 f" but memory_budget allows {format_bytes(budget)}"
                 + (f" per job with n_jobs={n_jobs}" if n_jobs > 1 else "")
                 + ". Raise memory_budget, use fewer n_jobs, or choose "
                 "strategy='projection' with a smaller projection_dim."
             )
-        return plans
-
-    def _need(self, strategy, n, need_full):
-        store, work = self._numbers(strategy)
-        need = minimum_bytes(n, store_numbers=store, work_numbers=work, itemsize=self.itemsize)
-        if need_full:
-            need += n * n * self.itemsize * (1 + self._gram_matrices(strategy))
-        return need
+        return KernelPlan(strategy=strategy, classes=plans, copies=int(copies), probe=probe)
 
     # --------------------------------------------------------------- compute
-    def store(self, X, y, *, chunk_size, random_state=None, progress=None):
+    def _store(self, X, y, plan, chunk_size, prepared, random_state, progress):
         """phi of all rows of ``X`` (exact factors or a sketch) as a FactorStore."""
-        if self.template is None:
-            self.probe(X, y)
         n = len(X)
-        if self.strategy == "projection":
+        template = plan.probe.template
+        if plan.strategy == "projection":
             generator = torch.Generator().manual_seed(int(random_state or 0))
-            sketch = CountSketch(self.template, self.projection_dim, generator=generator,
+            sketch = CountSketch(template, self.projection_dim, generator=generator,
                                  dtype=self.dtype, device=self.device)
             store = FactorStore(
                 torch.empty(n, self.projection_dim, dtype=self.dtype, device=self.device)
             )
         else:
             sketch = None
-            store = FactorStore.allocate(n, self.template, dtype=self.dtype,
-                                         device=self.device)
-        y = np.asarray(y)
+            store = FactorStore.allocate(n, template, dtype=self.dtype, device=self.device)
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
-            xb = _as_tensor(X[start:stop], dtype=self.dtype, device=self.device)
-            yb = _as_tensor(y[start:stop], dtype=torch.long, device=self.device)
-            pieces = self.producer.pieces(xb, yb, self.n_classes)
+            xb = as_tensor(X[start:stop], dtype=self.dtype, device=self.device)
+            yb = as_tensor(y[start:stop], dtype=torch.long, device=self.device)
+            pieces, _ = self.producer.pieces(xb, yb, plan.probe.n_classes, prepared)
             if sketch is not None:
                 store.dense[start:stop] = sketch(pieces)
             else:
@@ -329,28 +262,40 @@ class LpNTKEngine:
                 progress(stop - start)
         return store
 
-    def class_kernel(self, X, y, plan, *, random_state=None, progress=None):
-        """The :class:`ClassKernel` of one class's rows under ``plan``."""
-        store = self.store(X, y, chunk_size=plan.chunk_size, random_state=random_state,
-                           progress=progress)
-        return ClassKernel(store, normalize=self.normalize, n_classes=self.n_classes,
-                           lazy=plan.lazy)
+    def kernel(self, X, y, plan, class_index=0, *, states=None, random_state=None,
+               progress=None):
+        """The :class:`ClassKernel` of rows ``X`` (one class) under ``plan``.
 
-
-def class_kernel(engines, X, y, plan, *, random_state=None, progress=None):
-    """The :class:`ClassKernel` of rows ``X`` averaged over one engine per checkpoint.
-
-    The engines must share strategy, normalisation and dtype (they differ in
-    the model's parameters). ``progress`` counts rows of every engine.
-    """
-    first = engines[0]
-    stores = [
-        engine.store(X, y, chunk_size=plan.chunk_size, random_state=random_state,
-                     progress=progress)
-        for engine in engines
-    ]
-    return ClassKernel(FactorStore.average(stores), normalize=first.normalize,
-                       n_classes=first.n_classes, lazy=plan.lazy)
+        Parameters
+        ----------
+        X, y : arrays or tensors
+            The rows of one class and their encoded labels.
+        plan : KernelPlan
+            From :meth:`plan`.
+        class_index : int, default=0
+            Which of the plan's classes these rows are (sets the chunk size and
+            whether rows are computed lazily).
+        states : sequence of state dicts or None, default=None
+            Parameter states whose kernels are averaged (there must be
+            ``plan.copies`` of them); None uses the model's current parameters.
+        random_state : int or None
+            Seed of the projection's hash functions.
+        progress : callable or None
+            Called with the number of rows done, for every state.
+        """
+        class_plan = plan.classes[class_index]
+        states = [None] if states is None else list(states)
+        if len(states) != plan.copies:
+            raise ValueError(f"the plan was made for {plan.copies} parameter states, "
+                             f"got {len(states)}.")
+        y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+        stores = [
+            self._store(X, y, plan, class_plan.chunk_size, self.producer.prepare(state),
+                        random_state, progress)
+            for state in states
+        ]
+        return ClassKernel(FactorStore.average(stores), normalize=self.normalize,
+                           n_classes=plan.probe.n_classes, lazy=class_plan.lazy)
 
 
 def lpntk_kernel(
@@ -421,11 +366,8 @@ def lpntk_kernel(
     )
     return_tensor = isinstance(X, torch.Tensor)
     y_np = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    engine.probe(X, y_np)
-    (plan,) = engine.plan([len(X)], need_full=True)
-    store = engine.store(X, y_np, chunk_size=plan.chunk_size, random_state=random_state)
-    kernel = normalize_kernel(store.gram(), normalize, engine.n_classes).cpu()
-    del store
+    plan = engine.plan(engine.probe(X, y_np), [len(X)], need_full=True)
+    kernel = engine.kernel(X, y_np, plan, random_state=random_state).gram().cpu()
     return kernel if return_tensor else kernel.numpy()
 
 
@@ -435,9 +377,8 @@ __all__ = [
     "STRATEGIES",
     "ClassKernel",
     "LpNTKEngine",
-    "class_kernel",
     "MemoryBudgetError",
-    "gram",
     "lpntk_kernel",
     "normalize_kernel",
+    "row_scale",
 ]

@@ -31,7 +31,11 @@ _RULES = {}
 
 
 def register_rule(*module_types):
-    """Class decorator registering a rule for the given module types."""
+    """Class decorator registering a :class:`PositionalRule` for the given module types.
+
+    Registering a rule for a type replaces the rule it had. Exact types are
+    matched (a subclass of ``nn.Linear`` needs its own registration).
+    """
 
     def decorate(rule):
         for t in module_types:
@@ -58,8 +62,28 @@ class GhostPiece:
         self.A, self.D = A, D
 
 
-class _PositionalRule(ABC):
-    """Shared logic of layers computing ``W a_t + b`` at positions t."""
+class PositionalRule(ABC):
+    """The rule protocol: how one layer type contributes to phi without autograd per sample.
+
+    A rule is made with its module (``rule = RuleClass(module)``) for every
+    module of a registered type whose :meth:`supports` is True. The engine then
+    calls, for every chunk of samples:
+
+    1. :meth:`positions` with the layer's input and the gradient of
+       ``sum_i w_i^T z(x_i)`` with respect to its output (both batched, the
+       first axis being the sample), which returns ``(A, D)`` of shapes
+       (n, T, d_in) and (n, T, d_out) such that the layer's weight gradient of
+       sample i is ``D_i^T A_i``;
+    2. :meth:`pieces_from_positions`, which turns (A, D) into the layer's share
+       of phi: dense per-sample gradients (tensors of shape (n, size)) and/or a
+       :class:`GhostPiece` (factorised form). The default picks the cheaper
+       form from the shapes and appends the bias.
+
+    :meth:`parameters` must list exactly the trainable parameters the pieces
+    account for; any other trainable parameter is differentiated per sample by
+    autograd. A subclass implements :meth:`positions`, and overrides
+    :meth:`pieces_from_positions` for layers that are not ``W a_t + b``.
+    """
 
     def __init__(self, module):
         self.module = module
@@ -105,7 +129,7 @@ class _PositionalRule(ABC):
 
 
 @register_rule(nn.Linear)
-class LinearRule(_PositionalRule):
+class LinearRule(PositionalRule):
     """``nn.Linear`` on inputs of shape (n, ..., d_in): every leading index is a position."""
 
     def positions(self, activation, grad_output):
@@ -116,7 +140,7 @@ class LinearRule(_PositionalRule):
 
 
 @register_rule(nn.Conv1d, nn.Conv2d)
-class ConvRule(_PositionalRule):
+class ConvRule(PositionalRule):
     """``nn.Conv1d`` / ``nn.Conv2d`` with one group, zero padding given as numbers.
 
     The input is unfolded into patches of C_in * prod(kernel_size) numbers, one

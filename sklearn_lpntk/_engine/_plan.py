@@ -92,7 +92,7 @@ def parse_memory_budget(budget, device="cpu"):
     return int(budget)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClassPlan:
     """How one class's kernel is computed."""
 
@@ -128,3 +128,54 @@ def minimum_bytes(n, *, store_numbers, work_numbers, itemsize):
     """The smallest budget in which a class of ``n`` samples fits (lazy, chunk 1)."""
     return (n * store_numbers * itemsize + n * LAZY_VECTORS * 8
             + math.ceil(work_numbers * itemsize * WORK_FACTOR))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What two probe rows of a model tell about the work per sample.
+
+    Attributes
+    ----------
+    n_classes : int
+        Number of logits the model returns.
+    template : tuple
+        The pieces of phi of the probe rows (their shapes lay out storage and
+        sketches).
+    stored_numbers : int
+        Numbers stored per sample by the exact strategy.
+    work_numbers : float
+        Numbers alive per sample while a chunk is differentiated.
+    """
+
+    n_classes: int
+    template: tuple
+    stored_numbers: int
+    work_numbers: float
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    """How the kernels of all classes are computed; made by ``LpNTKEngine.plan``.
+
+    Attributes
+    ----------
+    strategy : {"features", "factorized", "projection"}
+        The strategy actually used (a projection when the exact kernel did not
+        fit and the engine was asked for "auto").
+    classes : tuple of ClassPlan
+        One plan per class, in the order of the class sizes given.
+    copies : int
+        Number of parameter states (checkpoints) whose kernels are averaged.
+    probe : Probe
+        The measurements the plan was made from.
+    """
+
+    strategy: str
+    classes: tuple
+    copies: int
+    probe: Probe
+
+    @property
+    def lazy(self):
+        """Indices of the classes clustered from rows computed on demand."""
+        return [c for c, p in enumerate(self.classes) if p.lazy]

@@ -1,12 +1,29 @@
-"""NumPy-only selection layer: farthest-first clustering and keep-rules."""
+"""NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
 
 from ._farthest_first import (
     FPC_MODES,
+    as_lazy_kernel,
     farthest_first_traversal,
     row_extremes,
     self_max_mask,
 )
+from ._filters import SELFMAX_MODES, Selection, choose_rows
 from ._keep_rules import KEEP_RULES, n_to_keep, select_from_kernel
+from ._scores import el2n_scores, forgetting_events, inverse_norms
 
-__all__ = ["FPC_MODES", "KEEP_RULES", "farthest_first_traversal", "n_to_keep", "row_extremes",
-           "select_from_kernel", "self_max_mask"]
+__all__ = [
+    "FPC_MODES",
+    "KEEP_RULES",
+    "SELFMAX_MODES",
+    "Selection",
+    "as_lazy_kernel",
+    "choose_rows",
+    "el2n_scores",
+    "farthest_first_traversal",
+    "forgetting_events",
+    "inverse_norms",
+    "n_to_keep",
+    "row_extremes",
+    "select_from_kernel",
+    "self_max_mask",
+]

@@ -2,6 +2,9 @@
 
 import numpy as np
 
+from ._checks import check_count, check_option
+from ._scores import inverse_norms
+
 
 class _MatrixRows:
     """A square NumPy matrix seen through the lazy-kernel interface."""
@@ -78,12 +81,10 @@ def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(),
     assignment : ndarray of shape (n,)
         For every row, the row index of the centre of its cluster.
     """
-    if mode not in FPC_MODES:
-        raise ValueError(f"mode={mode!r} is not supported; use one of {FPC_MODES}.")
+    check_option("mode", mode, FPC_MODES)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
-    if not 1 <= n_centres <= n:
-        raise ValueError(f"n_centres must be in [1, {n}] for {n} samples, got {n_centres}.")
+    check_count("n_centres", n_centres, n)
     diag = np.asarray(kernel.diagonal(), dtype=np.float64)
     eligible = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, bool)
     if eligible.shape != (n,):
@@ -147,9 +148,7 @@ def row_extremes(kernel, block_size=512):
     """
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
-    diag = np.asarray(kernel.diagonal(), dtype=np.float64)
-    norms = np.sqrt(np.clip(diag, 0, None))
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    inv = inverse_norms(kernel.diagonal())
     row_max = np.empty(n)
     min_cos = np.empty(n)
     for start in range(0, n, block_size):
@@ -169,8 +168,12 @@ def row_extremes(kernel, block_size=512):
     return row_max, min_cos
 
 
-def self_max_mask(kernel):
-    """Rows whose self-similarity is at least their similarity to every other row."""
+def self_max_mask(kernel, row_max=None):
+    """Rows whose self-similarity is at least their similarity to every other row.
+
+    ``row_max`` (from :func:`row_extremes`) saves reading the kernel again.
+    """
     kernel = as_lazy_kernel(kernel)
-    row_max, _ = row_extremes(kernel)
+    if row_max is None:
+        row_max, _ = row_extremes(kernel)
     return np.asarray(kernel.diagonal(), dtype=np.float64) >= row_max

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._checks import check_count, check_option
 from ._farthest_first import as_lazy_kernel, farthest_first_traversal
 
 KEEP_RULES = ("centres", "random_member", "thin_largest")
@@ -91,12 +92,10 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     assignment : ndarray of shape (n,)
         For every row, the row index of its centre.
     """
-    if keep not in KEEP_RULES:
-        raise ValueError(f"keep={keep!r} is not supported; use one of {KEEP_RULES}.")
+    check_option("keep", keep, KEEP_RULES)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
-    if not 1 <= n_keep <= n:
-        raise ValueError(f"n_keep must be in [1, {n}], got {n_keep}.")
+    check_count("n_keep", n_keep, n)
     rng = np.random.default_rng(random_state)
     if keep == "thin_largest":
         n_clusters = max(1, int(np.floor(cluster_ratio * n_keep)))

@@ -1,0 +1,190 @@
+"""Model helpers shared by every gradient producer of the engine.
+
+Reading a model's state as detached tensors (optionally from a saved state
+dict, for checkpoints), evaluating it in eval mode, contracting its logits
+with the label weights, and checking that it returns logits.
+"""
+
+from contextlib import contextmanager
+
+import torch
+from torch.func import functional_call
+
+from ._device import resolve_device
+
+ERROR_WEIGHTINGS = ("sign", "full")
+
+
+def check_error_weighting(error_weighting):
+    """Raise a ValueError unless ``error_weighting`` is one of :data:`ERROR_WEIGHTINGS`."""
+    if error_weighting not in ERROR_WEIGHTINGS:
+        raise ValueError(
+            f"error_weighting={error_weighting!r} is not supported; use one of "
+            f"{ERROR_WEIGHTINGS} ('sign' is the paper's m_y = 2 e_y - 1, 'full' "
+            "the exact error term e_y - softmax(z))."
+        )
+
+
+@contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode and restore every submodule's flag after."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def as_tensor(a, *, dtype=None, device=None):
+    """``a`` as a tensor on ``device`` (a tensor is moved / cast, not copied needlessly)."""
+    if isinstance(a, torch.Tensor):
+        return a.to(device=device, dtype=dtype if dtype is not None else a.dtype)
+    return torch.as_tensor(a, dtype=dtype, device=device)
+
+
+def _cast(t, dtype, device):
+    """Detached copy of ``t`` on ``device``; floating tensors also cast to ``dtype``."""
+    t = t.detach()
+    return t.to(device=device, dtype=dtype) if t.is_floating_point() else t.to(device)
+
+
+def label_weights(y, n_classes, error_weighting, dtype):
+    """The constant vector w contracted with the logits, one row per label.
+
+    ``2 e_y - 1`` for "sign"; ``e_y`` for "full", where it selects
+    ``log softmax(z)_y`` (see :func:`contract_logits`).
+    """
+    onehot = torch.nn.functional.one_hot(y, n_classes).to(dtype)
+    return 2.0 * onehot - 1.0 if error_weighting == "sign" else onehot
+
+
+def contract_logits(z, w, error_weighting):
+    """The scalar whose parameter gradient is phi, summed over the rows of ``z``."""
+    if error_weighting == "full":
+        z = torch.log_softmax(z, dim=-1)
+    return (w * z).sum()
+
+
+def trainable_parameters(model):
+    """Names and tensors of the parameters the kernel differentiates."""
+    return {n: p for n, p in model.named_parameters() if p.requires_grad}
+
+
+def split_state(model, names, dtype, device, state=None):
+    """Detached, cast copies of a model's state for ``functional_call``.
+
+    Returns ``(params, constants)``: the parameters named in ``names`` (to be
+    differentiated) and every other parameter and buffer. Values come from
+    ``state`` (a ``state_dict``-like mapping, e.g. a saved checkpoint) where it
+    has them, otherwise from the model itself.
+    """
+    state = {} if state is None else state
+    names = set(names)
+
+    def value(name, tensor):
+        return _cast(state.get(name, tensor), dtype, device)
+
+    params, constants = {}, {}
+    for n, p in model.named_parameters():
+        (params if n in names else constants)[n] = value(n, p)
+    for n, b in model.named_buffers():
+        constants[n] = value(n, b)
+    return params, constants
+
+
+def parameter_dtype(model):
+    """The floating dtype of the model's trainable parameters."""
+    params = trainable_parameters(model)
+    if not params:
+        raise ValueError(
+            "model has no trainable parameters (requires_grad=True); the lpNTK is a "
+            "gradient kernel and needs at least one."
+        )
+    return next(iter(params.values())).dtype
+
+
+def check_logits(model, X, y=None, *, device="auto", n_probe=2, n_classes=None):
+    """Run a forward pass on a few rows and check the output is 2-D logits.
+
+    Returns the number of outputs K. Raises ``ValueError`` when the model does
+    not return an array of shape (n_samples, n_classes), when ``n_classes`` is
+    given and differs from K, or when a label in ``y`` is not an output index.
+    """
+    device = resolve_device(device)
+    dtype = parameter_dtype(model)
+    params = {n: p.detach().to(device) for n, p in model.named_parameters()}
+    buffers = {n: b.to(device) for n, b in model.named_buffers()}
+    xb = as_tensor(X[:n_probe], dtype=dtype, device=device)
+    try:
+        with torch.no_grad(), eval_mode(model):
+            out = functional_call(model, (params, buffers), (xb,))
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"The model could not be applied to inputs of shape {tuple(xb.shape[1:])} "
+            f"per sample ({type(exc).__name__}: {exc}). Make its input layer match "
+            "the data, or reshape X (e.g. images as (n, channels, height, width))."
+        ) from exc
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(xb):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"The model must return logits of shape (n_samples, n_classes); on "
+            f"{len(xb)} samples of shape {tuple(xb.shape[1:])} it returned {shape}. "
+            "End the module with a Linear layer of n_classes outputs and no softmax."
+        )
+    n_out = out.shape[1]
+    if n_classes is not None and n_out != n_classes:
+        raise ValueError(
+            f"The network returns {n_out} logits but y has {n_classes} classes; its "
+            "last layer must have one output per class."
+        )
+    if y is not None:
+        y_t = as_tensor(y)
+        if len(y_t) and (int(y_t.min()) < 0 or int(y_t.max()) >= n_out):
+            raise ValueError(
+                f"y must hold class indices in [0, {n_out}) for a model with {n_out} "
+                f"outputs; got values in [{int(y_t.min())}, {int(y_t.max())}]."
+            )
+    return n_out
+
+
+class GradientProducer:
+    """Base of the engine's producers of phi: the model, its trainable parameters, dtype.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a batch of inputs to logits of shape (batch, n_classes). Its
+        parameters are read, never modified; it is evaluated in eval mode.
+    error_weighting : {"sign", "full"}
+        The vector w contracted with the logits.
+    device : str or torch.device
+        Where the gradients are computed.
+    dtype : torch.dtype or None
+        Floating dtype of the computation; None keeps the parameters' dtype.
+    names : collection of str or None
+        Differentiate only these trainable parameters (the others are held
+        constant); None means all of them.
+
+    A subclass implements ``pieces(X, y, n_classes, prepared)`` returning
+    ``(pieces, work_numbers)``; ``prepared`` comes from :meth:`prepare`.
+    """
+
+    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None,
+                 names=None):
+        check_error_weighting(error_weighting)
+        self.model = model
+        self.error_weighting = error_weighting
+        self.device = resolve_device(device)
+        self.dtype = parameter_dtype(model) if dtype is None else dtype
+        trainable = trainable_parameters(model)
+        if names is not None:
+            wanted = set(names)
+            trainable = {n: p for n, p in trainable.items() if n in wanted}
+        self.trainable = trainable
+        self.names = list(trainable)
+
+    def prepare(self, state=None):
+        """The parameters to differentiate at: the model's own, or those of ``state``."""
+        return split_state(self.model, self.names, self.dtype, self.device, state)

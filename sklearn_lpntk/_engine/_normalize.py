@@ -1,0 +1,114 @@
+"""Normalisation of lpNTK matrices, and the per-class kernel the selection layer reads.
+
+Every normalisation is a per-row scale s applied as ``k_ij s_i s_j``:
+``1 / sqrt(n_classes)`` for "K" (the pNTK convention) and ``1 / sqrt(k_ii)`` for
+"cosine" (unit self-similarity); None leaves the kernel as it is.
+"""
+
+import numpy as np
+import torch
+
+NORMALIZATIONS = (None, "K", "cosine")
+
+
+def check_normalize(normalize):
+    """Raise a ValueError unless ``normalize`` is one of :data:`NORMALIZATIONS`."""
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalize={normalize!r} is not supported; use None (no scaling, as in "
+            "the official code), 'K' (divide by the number of classes) or 'cosine'."
+        )
+
+
+def row_scale(diag, normalize, n_classes):
+    """The per-row scale s of a normalisation: entry (i, j) becomes ``k_ij s_i s_j``.
+
+    None for no scaling, ``1 / sqrt(n_classes)`` for every row with "K" (the
+    pNTK convention), ``1 / sqrt(k_ii)`` with "cosine" (0 for rows of zero norm,
+    which stay zero).
+    """
+    check_normalize(normalize)
+    if normalize is None:
+        return None
+    if normalize == "K":
+        return torch.full_like(diag, float(n_classes) ** -0.5)
+    norms = torch.sqrt(torch.clamp(diag, min=0))
+    return torch.where(norms > 0, 1.0 / norms, torch.zeros_like(norms))
+
+
+def _apply_scale(block, scale, rows=slice(None)):
+    """``block[i, j] *= s[rows][i] s[j]`` in place (nothing when ``scale`` is None)."""
+    if scale is not None:
+        block *= scale[rows][:, None]
+        block *= scale[None, :]
+    return block
+
+
+def normalize_kernel(kernel, normalize, n_classes):
+    """Apply one of the normalisations to a full kernel in place and return it.
+
+    With "cosine" the diagonal is set to exactly 1 (0 for rows of zero norm), so
+    that ties between self-similarities are real ties, broken by index.
+    """
+    raw_diag = torch.diagonal(kernel).clone()
+    _apply_scale(kernel, row_scale(raw_diag, normalize, n_classes))
+    if normalize == "cosine":
+        torch.diagonal(kernel).copy_((raw_diag > 0).to(kernel.dtype))
+    return kernel
+
+
+class ClassKernel:
+    """The lpNTK of one class, as a full matrix or row by row.
+
+    Offers what the selection layer reads: :meth:`diagonal`, :meth:`row` and
+    :meth:`rows`, all NumPy; :meth:`matrix` forms the whole (n, n) array.
+    ``lazy`` is True when the plan did not leave room for the full matrix.
+    """
+
+    def __init__(self, store, *, normalize, n_classes, lazy):
+        self.store = store
+        self.lazy = lazy
+        self.normalize = normalize
+        self.n_classes = n_classes
+        self._raw_diag = store.diagonal()
+        self._scale = row_scale(self._raw_diag, normalize, n_classes)
+        n = len(store)
+        self.shape = (n, n)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def diagonal(self):
+        """kappa(i, i) after normalisation, as a float64 NumPy vector."""
+        diag = self._raw_diag.clone()
+        if self.normalize == "cosine":
+            diag = (diag > 0).to(diag.dtype)  # exactly 1, as in normalize_kernel
+        elif self._scale is not None:
+            diag *= self._scale
+            diag *= self._scale
+        return diag.cpu().numpy().astype(np.float64)
+
+    def row(self, i):
+        """kappa(i, j) for all j, as a NumPy vector."""
+        return self.rows(i, i + 1)[0]
+
+    def rows(self, start, stop):
+        """kappa(i, j) for start <= i < stop and all j, as a NumPy array."""
+        rows = slice(start, stop)
+        block = _apply_scale(self.store.rows(rows), self._scale, rows)
+        if self.normalize == "cosine":
+            local = torch.arange(block.shape[0], device=block.device)
+            block[local, local + start] = self._unit[rows]
+        return block.cpu().numpy()
+
+    @property
+    def _unit(self):
+        return (self._raw_diag > 0).to(self._raw_diag.dtype)
+
+    def gram(self):
+        """The normalised (n, n) kernel as a tensor on the engine's device."""
+        return normalize_kernel(self.store.gram(), self.normalize, self.n_classes)
+
+    def matrix(self):
+        """The normalised (n, n) kernel as a NumPy array."""
+        return self.gram().cpu().numpy()

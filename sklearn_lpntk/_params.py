@@ -1,0 +1,93 @@
+"""Parameters shared by several pruners: their constraints and documentation, once.
+
+Each group is a dict of scikit-learn parameter constraints and a numpydoc
+fragment; :func:`fill_doc` puts the fragments into a class docstring where it
+says ``{network_params}``, ``{kernel_params}`` or ``{trained_attributes}``.
+"""
+
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._engine import DTYPES, STRATEGIES
+
+NETWORK_CONSTRAINTS = {
+    "net": "no_validation",  # checked by check_net, with a precise message
+    "lr": [Interval(Real, 0, None, closed="neither"), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "device": [str, torch.device],
+}
+
+NETWORK_DOC = """\
+    net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \\
+            default=None
+        The network trained briefly. None builds a
+        :class:`~sklearn_lpntk.LogitMLP` (one hidden layer of 256 ReLU units)
+        trained with Adam and cross-entropy. A module class receives
+        ``n_inputs``/``n_classes`` (or ``input_units``/``output_units``) when
+        its constructor takes them. A skorch net is cloned and a module
+        instance deep-copied: the argument itself is never modified. The module
+        must return logits (no softmax).
+    lr : float, default=None
+        Learning rate. None: 1e-3 (Adam) for a net built here, the skorch
+        net's own value otherwise.
+    batch_size : int, default=None
+        Training batch size. None: 128 for a net built here, the skorch net's
+        own value otherwise.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where training and gradients run. "auto" uses CUDA when present.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every initialisation, the training order and the random
+        tie-breaks. The same value gives the same ``sample_indices_`` on the
+        same machine.
+    verbose : int, default=0
+        0: silent. 1: progress bars and a timing summary. 2: also the skorch
+        training log (and, for lpNTK, the memory plan of each class)."""
+
+KERNEL_CONSTRAINTS = {
+    "strategy": [StrOptions(set(STRATEGIES))],
+    "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
+    "dtype": [StrOptions(set(DTYPES))],
+}
+
+KERNEL_DOC = """\
+    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
+        How per-sample gradients and their inner products are computed.
+        "features": per-sample gradients with ``torch.func`` and a matrix
+        product. "factorized": one batched backward pass per chunk; Linear and
+        convolution layers contribute factorised ("ghost") inner products or
+        their small per-sample gradients, other layers per-sample autograd.
+        "projection": a count sketch of the gradients to ``projection_dim``
+        numbers (approximate). "auto": factorized when layer rules cover at
+        least half of the parameters, else features; a projection (with a
+        warning) only when the exact kernel cannot fit in ``memory_budget``.
+        See ``docs/performance.md``.
+    memory_budget : "auto", None, int or str, default="auto"
+        Memory the kernel computation may hold at once, e.g. "4GB" or
+        "512MiB" or a number of bytes, on the device where it runs (divided
+        between parallel jobs). Chunk sizes follow from it; a class whose Gram
+        matrix does not fit is clustered from rows computed on demand. "auto"
+        is half of the free memory; None means no limit. A budget too small
+        for the work raises ``MemoryBudgetError`` (a ValueError) before
+        training, naming the budget needed.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the gradient computation."""
+
+
+TRAINED_ATTRIBUTES_DOC = """\
+    sample_indices_ : ndarray
+        Kept row indices, ascending.
+    net_ : skorch.NeuralNetClassifier
+        The network of the last initialisation (run).
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+        As for :class:`~sklearn_lpntk.LpNTKPruner`."""
+
+
+def fill_doc(cls):
+    """Class decorator: put the shared parameter fragments into the docstring."""
+    cls.__doc__ = (cls.__doc__
+                   .replace("{network_params}\n", NETWORK_DOC + "\n")
+                   .replace("{kernel_params}\n", KERNEL_DOC + "\n")
+                   .replace("{trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n"))
+    return cls

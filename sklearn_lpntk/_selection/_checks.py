@@ -1,0 +1,13 @@
+"""Argument checks shared by the selection functions."""
+
+
+def check_option(name, value, choices):
+    """Raise a ValueError naming ``name`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; use one of {choices}.")
+
+
+def check_count(name, value, n):
+    """Raise a ValueError unless ``1 <= value <= n`` (a number of rows of ``n``)."""
+    if not 1 <= value <= n:
+        raise ValueError(f"{name} must be in [1, {n}] for {n} samples, got {value}.")

@@ -1,0 +1,22 @@
+"""Per-layer rules of the factorised strategy: the public protocol and registry.
+
+A layer type with a rule contributes to the lpNTK from one batched backward
+pass (its inputs and output gradients) instead of per-sample autograd. Rules
+exist for ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d``; register your own for
+a custom layer::
+
+    from sklearn_lpntk.layers import PositionalRule, register_rule
+
+    @register_rule(MyLayer)
+    class MyLayerRule(PositionalRule):
+        def positions(self, activation, grad_output):
+            ...  # (A, D) with the sample i's weight gradient equal to D_i^T A_i
+            return A, D
+
+See :class:`PositionalRule` for the protocol and ``docs/performance.md`` for an
+example; a rule can be checked against ``lpntk_kernel(..., strategy="features")``.
+"""
+
+from ._engine._layers import GhostPiece, PositionalRule, register_rule, rule_for
+
+__all__ = ["GhostPiece", "PositionalRule", "register_rule", "rule_for"]
