@@ -16,11 +16,22 @@ farthest_first_traversal
     The clustering used to choose what is kept.
 LogitMLP
     The default network.
-RandomPruner, EL2NPruner, GraNdPruner, ForgettingPruner
+RandomPruner, EL2NPruner, GraNdPruner, ForgettingPruner, CCSPruner, ModeratePruner
     Baselines with the same contract as LpNTKPruner.
+datasets
+    Offline loaders (Fashion-MNIST from local IDX files).
+layers
+    The per-layer rule protocol of the factorised strategy.
 """
 
-from ._baselines import EL2NPruner, ForgettingPruner, GraNdPruner, RandomPruner
+from ._baselines import (
+    CCSPruner,
+    EL2NPruner,
+    ForgettingPruner,
+    GraNdPruner,
+    ModeratePruner,
+    RandomPruner,
+)
 from ._engine import MemoryBudgetError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
@@ -31,6 +42,8 @@ from .pipeline import Pipeline, make_pipeline
 __version__ = "0.3.0"
 
 __all__ = [
+    "CCSPruner",
+    "ModeratePruner",
     "EL2NPruner",
     "ForgettingPruner",
     "GraNdPruner",

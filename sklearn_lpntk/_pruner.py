@@ -12,7 +12,7 @@ from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
 from ._networks import Checkpoints, resolved_max_epochs, train_network
 from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
 from ._progress import progress_bar
-from ._selection import FPC_MODES, KEEP_RULES, SELFMAX_MODES, choose_rows
+from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES, choose_rows
 
 
 def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
@@ -65,14 +65,28 @@ class LpNTKPruner(BasePruner):
         Classes processed in parallel through joblib (so any joblib backend,
         e.g. Dask or Ray, can run them). None means 1 unless in a
         ``joblib.parallel_config`` context; -1 means all processors.
-    keep : {"centres", "random_member", "thin_largest"}, default="centres"
-        Which rows of each class survive. "centres": the farthest-first
-        centres (the paper's default). "random_member": one random member of
-        each cluster. "thin_largest": cluster into ``cluster_ratio * k_c``
-        clusters and remove random members of the largest clusters until
-        ``k_c`` rows remain (de-biasing).
+    keep : {"centres", "random_member", "thin_largest", "representative", \
+            "redundancy", "coverage", "budget"}, default="centres"
+        Which rows of each class survive. From the farthest-first clustering
+        (the paper): "centres", the centres themselves (the paper's default;
+        outliers first); "random_member", one random member of each cluster;
+        "thin_largest", cluster into ``cluster_ratio * k_c`` clusters and
+        remove random members of the largest clusters until ``k_c`` rows remain
+        (de-biasing). From the whole class matrix (this library's rules, see
+        ``docs/algorithm.md``): "representative", greedy facility location
+        (typical rows that cover the class); "redundancy", drop the more
+        typical row of the most similar pair until ``k_c`` remain;
+        "coverage", coverage-centric sampling over the lpNTK difficulty (low
+        mean similarity to the class) after dropping the most contradictory
+        ``hard_fraction``; "budget", "redundancy" while at least half of a
+        class is kept and "representative" below. The matrix rules need the
+        class's full Gram matrix within ``memory_budget``.
     cluster_ratio : float in (0, 1], default=0.5
         Only for ``keep="thin_largest"``: clusters per kept row.
+    hard_fraction : float in [0, 1) or "auto", default="auto"
+        Only for ``keep="coverage"``: share of each class dropped as hardest
+        before sampling. "auto": 0 up to 30 % pruning, then growing to 0.3 at
+        90 % (``clip((prune_ratio - 0.3) / 2, 0, 0.3)``).
     normalize : {None, "K", "cosine"}, default=None
         Kernel scaling: none (official code), divide by the number of classes,
         or cosine (unit self-similarity).
@@ -185,6 +199,7 @@ class LpNTKPruner(BasePruner):
         "n_jobs": [Integral, None],
         "keep": [StrOptions(set(KEEP_RULES))],
         "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
+        "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "normalize": [None, StrOptions({n for n in NORMALIZATIONS if n is not None})],
         "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
         "selfmax": [None, StrOptions(set(SELFMAX_MODES))],
@@ -210,6 +225,7 @@ class LpNTKPruner(BasePruner):
         n_jobs=None,
         keep="centres",
         cluster_ratio=0.5,
+        hard_fraction="auto",
         normalize=None,
         error_weighting="sign",
         selfmax=None,
@@ -234,6 +250,7 @@ class LpNTKPruner(BasePruner):
         self.n_jobs = n_jobs
         self.keep = keep
         self.cluster_ratio = cluster_ratio
+        self.hard_fraction = hard_fraction
         self.normalize = normalize
         self.error_weighting = error_weighting
         self.selfmax = selfmax
@@ -244,6 +261,19 @@ class LpNTKPruner(BasePruner):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    @classmethod
+    def paper(cls, prune_ratio=0.3, **params):
+        """The paper's setting: raw lpNTK, sign error term, farthest-first centres.
+
+        ``LpNTKPruner.paper(0.3)`` is ``LpNTKPruner(0.3, normalize=None,
+        error_weighting="sign", keep="centres", fpc="canonical")``; other
+        parameters may be given as keywords. See ``docs/reproduction.md`` for
+        how it compares with the library's default.
+        """
+        setting = {"normalize": None, "error_weighting": "sign", "keep": "centres",
+                   "fpc": "canonical"}
+        return cls(prune_ratio, **{**setting, **params})
 
     def _select_rows(self, X_net, y_enc, classes, n_keep, rng, watch):
         torch_seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -264,7 +294,8 @@ class LpNTKPruner(BasePruner):
             engine = self._make_engine(net.module_)
             probe = engine.probe(X_net, y_enc, n_classes=len(classes))
             planned["engine"] = engine
-            planned["plan"] = engine.plan(probe, sizes, n_jobs=n_jobs, copies=copies)
+            planned["plan"] = engine.plan(probe, sizes, n_jobs=n_jobs, copies=copies,
+                                          need_full=self.keep in MATRIX_RULES)
 
         net = train_network(
             self.net, X_fit, y_fit, n_classes=len(classes), max_epochs=self.max_epochs,
@@ -332,6 +363,7 @@ class LpNTKPruner(BasePruner):
         n = len(y_enc)
         members = [np.flatnonzero(y_enc == label) for label in range(len(plan.classes))]
         options = {"keep": self.keep, "cluster_ratio": self.cluster_ratio,
+                   "hard_fraction": self.hard_fraction,
                    "selfmax": self.selfmax, "drop_contradictory": self.drop_contradictory,
                    "fpc": self.fpc}
         tasks = [

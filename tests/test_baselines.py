@@ -8,10 +8,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 from sklearn_lpntk import (
+    CCSPruner,
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
     LpNTKPruner,
+    ModeratePruner,
     RandomPruner,
     make_pipeline,
 )
@@ -27,10 +29,21 @@ def _pruners():
         EL2NPruner(max_epochs=2, n_inits=2, random_state=0),
         GraNdPruner(n_inits=2, random_state=0),
         ForgettingPruner(max_epochs=3, random_state=0),
+        CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
+        ModeratePruner(max_epochs=2, random_state=0),
+        LpNTKPruner(max_epochs=2, keep="representative", normalize="cosine", random_state=0),
+        LpNTKPruner(max_epochs=2, keep="redundancy", normalize="cosine", random_state=0),
+        LpNTKPruner(max_epochs=2, keep="coverage", normalize="cosine", random_state=0),
+        LpNTKPruner(max_epochs=2, keep="budget", normalize="cosine", random_state=0),
     ]
 
 
-ALL = pytest.mark.parametrize("pruner", _pruners(), ids=lambda p: type(p).__name__)
+def _id(pruner):
+    keep = getattr(pruner, "keep", "centres")
+    return type(pruner).__name__ + ("" if keep == "centres" else f"-{keep}")
+
+
+ALL = pytest.mark.parametrize("pruner", _pruners(), ids=_id)
 
 
 @ALL

@@ -6,10 +6,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks as sklearn_checks
 
 from sklearn_lpntk import (
+    CCSPruner,
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
     LpNTKPruner,
+    ModeratePruner,
     PrunedClassifier,
     RandomPruner,
 )
@@ -25,6 +27,9 @@ BASELINES = [
     EL2NPruner(max_epochs=1, n_inits=1, random_state=0),
     GraNdPruner(n_inits=1, random_state=0),
     ForgettingPruner(max_epochs=2, random_state=0),
+    CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
+    ModeratePruner(max_epochs=1, random_state=0),
+    LpNTKPruner(max_epochs=1, keep="coverage", normalize="cosine", random_state=0),
 ]
 
 

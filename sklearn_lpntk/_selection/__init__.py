@@ -1,5 +1,13 @@
 """NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
 
+from ._coverage import (
+    default_hard_fraction,
+    drop_redundant,
+    facility_location,
+    middle_band,
+    stratified_coverage,
+    typicality,
+)
 from ._farthest_first import (
     FPC_MODES,
     as_lazy_kernel,
@@ -7,13 +15,22 @@ from ._farthest_first import (
     row_extremes,
     self_max_mask,
 )
-from ._filters import SELFMAX_MODES, Selection, choose_rows
-from ._keep_rules import KEEP_RULES, n_to_keep, select_from_kernel
+from ._filters import BUDGET_SWITCH, SELFMAX_MODES, Selection, choose_rows
+from ._keep_rules import KEEP_RULES, MATRIX_RULES, TRAVERSAL_RULES, n_to_keep, select_from_kernel
 from ._scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "BUDGET_SWITCH",
     "FPC_MODES",
     "KEEP_RULES",
+    "MATRIX_RULES",
+    "TRAVERSAL_RULES",
+    "default_hard_fraction",
+    "drop_redundant",
+    "facility_location",
+    "middle_band",
+    "stratified_coverage",
+    "typicality",
     "SELFMAX_MODES",
     "Selection",
     "as_lazy_kernel",

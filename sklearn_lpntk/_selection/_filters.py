@@ -5,13 +5,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_option
+from ._coverage import (
+    default_hard_fraction,
+    drop_redundant,
+    facility_location,
+    stratified_coverage,
+    typicality,
+)
 from ._farthest_first import (
     as_lazy_kernel,
     farthest_first_traversal,
     row_extremes,
     self_max_mask,
 )
-from ._keep_rules import select_from_kernel
+from ._keep_rules import KEEP_RULES, MATRIX_RULES, select_from_kernel
+
+#: Below this kept fraction of a class, keep="budget" keeps representative rows;
+#: at or above it, it removes redundant rows (and so keeps the hard ones).
+BUDGET_SWITCH = 0.5
 
 #: Values of the ``selfmax`` option (None switches the filter off).
 SELFMAX_MODES = ("filter", "repo")
@@ -43,8 +54,8 @@ class Selection:
 
 
 def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_state=None,
-                selfmax=None, drop_contradictory=None, fpc="canonical"):
-    """Self-max and contradiction filters, then traversal and keep-rule.
+                selfmax=None, drop_contradictory=None, fpc="canonical", hard_fraction="auto"):
+    """Self-max and contradiction filters, then the keep-rule.
 
     Parameters
     ----------
@@ -52,8 +63,19 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
         The class's lpNTK (see :func:`select_from_kernel`).
     n_keep : int
         Rows to keep (fewer only where a filter leaves fewer, or in "repo" mode).
-    keep, cluster_ratio, random_state, fpc
+    keep : str
+        A traversal rule ("centres", "random_member", "thin_largest"; see
+        :func:`select_from_kernel`) or a matrix rule: "representative"
+        (:func:`facility_location`), "redundancy" (:func:`drop_redundant`),
+        "coverage" (:func:`stratified_coverage` over the difficulty
+        ``-typicality``, so that the least typical, most contradictory rows are
+        the hardest) or "budget" ("redundancy" while at least
+        :data:`BUDGET_SWITCH` of the class is kept, "representative" below).
+    cluster_ratio, random_state, fpc
         As for :func:`select_from_kernel` (``fpc`` is its ``mode``).
+    hard_fraction : float in [0, 1) or "auto"
+        Only for "coverage": share of the class dropped as hardest first;
+        "auto" follows :func:`default_hard_fraction` of the prune ratio.
     selfmax : {None, "filter", "repo"}
         "filter": only rows whose self-similarity is at least their similarity
         to every other row may be kept, topped up by the traversal when too
@@ -66,7 +88,14 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
     Selection
     """
     check_option("selfmax", selfmax, (None, *SELFMAX_MODES))
+    check_option("keep", keep, KEEP_RULES)
     kernel = as_lazy_kernel(kernel)
+    if keep in MATRIX_RULES:
+        if selfmax is not None:
+            raise ValueError(f"selfmax={selfmax!r} works with the traversal keep-rules "
+                             f"only; keep={keep!r} reads the whole matrix. Use selfmax=None.")
+        return _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory,
+                            hard_fraction)
     n = kernel.shape[0]
     masks = {}
     candidates, initial = None, ()
@@ -99,3 +128,33 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
         random_state=random_state, candidates=candidates, initial=initial, mode=fpc,
     )
     return Selection(kept, centres, assignment, **masks)
+
+
+def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fraction):
+    """A keep-rule on the whole matrix; each row is assigned to its most similar kept row."""
+    S = np.asarray(kernel.rows(0, kernel.shape[0]) if hasattr(kernel, "rows")
+                   else [kernel.row(i) for i in range(kernel.shape[0])], dtype=np.float64)
+    n = S.shape[0]
+    masks, rows = {}, np.arange(n)
+    if drop_contradictory is not None:
+        _, min_cos = row_extremes(kernel)
+        masks["contradictory"] = min_cos < drop_contradictory
+        if (~masks["contradictory"]).any():
+            rows = np.flatnonzero(~masks["contradictory"])
+    sub = S[np.ix_(rows, rows)]
+    k = min(n_keep, len(rows))
+    if keep == "budget":
+        keep = "redundancy" if n_keep >= BUDGET_SWITCH * n else "representative"
+    if keep == "representative":
+        local = facility_location(sub, k)
+    elif keep == "redundancy":
+        local = drop_redundant(sub, k)
+    else:
+        fraction = default_hard_fraction(1 - n_keep / n) if hard_fraction == "auto" \
+            else hard_fraction
+        local = stratified_coverage(-typicality(sub), k, hard_fraction=fraction,
+                                    random_state=random_state)
+    kept = np.sort(rows[local])
+    assignment = kept[np.argmax(S[:, kept], axis=1)]
+    assignment[kept] = kept
+    return Selection(kept, rows[local], assignment, **masks)

@@ -5,7 +5,11 @@ import numpy as np
 from ._checks import check_count, check_option
 from ._farthest_first import as_lazy_kernel, farthest_first_traversal
 
-KEEP_RULES = ("centres", "random_member", "thin_largest")
+#: Keep-rules read from a farthest-first clustering (lazy kernels allowed).
+TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
+#: Keep-rules that read the whole similarity matrix of a class.
+MATRIX_RULES = ("representative", "redundancy", "coverage", "budget")
+KEEP_RULES = TRAVERSAL_RULES + MATRIX_RULES
 
 
 def n_to_keep(n_samples, prune_ratio):
@@ -92,7 +96,7 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     assignment : ndarray of shape (n,)
         For every row, the row index of its centre.
     """
-    check_option("keep", keep, KEEP_RULES)
+    check_option("keep", keep, TRAVERSAL_RULES)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
     check_count("n_keep", n_keep, n)

@@ -1,0 +1,161 @@
+"""Keep-rules built on a similarity matrix or a difficulty score (NumPy only).
+
+* :func:`facility_location` keeps representative rows: it maximises
+  ``F(S) = sum_i max(0, max_{j in S} s_ij)`` greedily (lazy greedy, with the
+  usual (1 - 1/e) guarantee for this monotone submodular function).
+* :func:`drop_redundant` removes near-duplicates first: while rows must go, the
+  most similar remaining pair loses its more typical member.
+* :func:`stratified_coverage` is coverage-centric selection (Zheng et al.,
+  ICLR 2023): drop the hardest fraction, split the remaining score range into
+  equal-width bins, share the budget equally among bins (smallest first,
+  leftovers passed on) and sample uniformly inside each bin.
+* :func:`middle_band` keeps the rows whose score is closest to the median (the
+  band of Moderate coresets, Xia et al., ICLR 2023).
+"""
+
+import heapq
+
+import numpy as np
+
+from ._checks import check_count
+
+
+def typicality(similarity):
+    """Mean similarity of every row to the other rows (0 for a single row)."""
+    S = np.asarray(similarity, dtype=np.float64)
+    n = S.shape[0]
+    if n < 2:
+        return np.zeros(n)
+    return (S.sum(axis=1) - np.diagonal(S)) / (n - 1)
+
+
+def facility_location(similarity, n_keep):
+    """Greedy facility location: ``n_keep`` rows that best represent all rows.
+
+    Each step adds the row j with the largest gain
+    ``sum_i max(0, s_ij - c_i)``, where ``c_i`` is row i's best similarity to
+    the rows chosen so far (starting at 0); ties go to the lowest index. Stale
+    gains are upper bounds (submodularity), so a lazy priority queue gives the
+    same choices as recomputing every gain.
+
+    Returns the chosen rows in the order chosen.
+    """
+    S = np.asarray(similarity, dtype=np.float64)
+    n = S.shape[0]
+    check_count("n_keep", n_keep, n)
+    cover = np.zeros(n)
+    gains = np.maximum(S, 0).sum(axis=0)
+    heap = [(-g, j) for j, g in enumerate(gains)]
+    heapq.heapify(heap)
+    chosen = []
+    while len(chosen) < n_keep:
+        _, j = heapq.heappop(heap)
+        gain = np.maximum(S[:, j] - cover, 0).sum()
+        if not heap or (-gain, j) <= heap[0]:
+            chosen.append(j)
+            np.maximum(cover, S[:, j], out=cover)
+        else:
+            heapq.heappush(heap, (-gain, j))
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def drop_redundant(similarity, n_keep, typical=None):
+    """Remove near-duplicates until ``n_keep`` rows remain.
+
+    While too many rows remain, take the pair of remaining rows with the
+    highest similarity (ties: the lowest first index, then the lowest second
+    index) and drop its more typical member (higher ``typical``; ties: the
+    higher index), so that of two interchangeable rows the rarer view stays.
+
+    Returns the kept rows, ascending.
+    """
+    S = np.array(similarity, dtype=np.float64)
+    n = S.shape[0]
+    check_count("n_keep", n_keep, n)
+    typical = typicality(S) if typical is None else np.asarray(typical, dtype=np.float64)
+    alive = np.ones(n, dtype=bool)
+    np.fill_diagonal(S, -np.inf)
+    partner = S.argmax(axis=1)  # lowest index among equal maxima
+    best = S[np.arange(n), partner]
+    for _ in range(n - n_keep):
+        i = int(np.argmax(np.where(alive, best, -np.inf)))
+        j = int(partner[i])
+        i, j = min(i, j), max(i, j)
+        drop = i if typical[i] > typical[j] else j
+        alive[drop] = False
+        S[:, drop] = -np.inf
+        best[drop] = -np.inf
+        for r in np.flatnonzero(alive & (partner == drop)):
+            partner[r] = S[r].argmax()
+            best[r] = S[r, partner[r]]
+    return np.flatnonzero(alive)
+
+
+def stratified_coverage(scores, n_keep, *, hard_fraction=0.0, n_bins=50, random_state=None):
+    """Coverage-centric selection of ``n_keep`` rows from difficulty ``scores``.
+
+    Parameters
+    ----------
+    scores : array of shape (n,)
+        Difficulty: higher is harder. +inf (e.g. never learned) counts as
+        hardest.
+    n_keep : int
+        Rows to keep.
+    hard_fraction : float in [0, 1)
+        The hardest ``floor(hard_fraction * n)`` rows are dropped first (at
+        most ``n - n_keep``).
+    n_bins : int
+        Equal-width bins over the remaining (finite) score range.
+    random_state : int, Generator or None
+        Sampling inside the bins.
+
+    Returns the kept rows, ascending.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(scores)
+    check_count("n_keep", n_keep, n)
+    if not 0 <= hard_fraction < 1:
+        raise ValueError(f"hard_fraction must be in [0, 1), got {hard_fraction}.")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins}.")
+    rng = np.random.default_rng(random_state)
+    order = np.argsort(-scores, kind="stable")  # hardest first, ties by index
+    pool = order[min(int(np.floor(hard_fraction * n)), n - n_keep):]
+    finite = scores[pool][np.isfinite(scores[pool])]
+    if len(finite):
+        lo, hi = finite.min(), finite.max()
+        width = (hi - lo) / n_bins
+        which = np.floor((scores[pool] - lo) / width) if width > 0 else np.zeros(len(pool))
+        which = np.clip(np.nan_to_num(which, posinf=n_bins - 1), 0, n_bins - 1)
+    else:  # only infinite scores left: one bin
+        which = np.zeros(len(pool))
+    bins = [pool[which == b] for b in range(n_bins)]
+    bins = sorted((b for b in bins if len(b)), key=len)  # stable: ties by score order
+    budget, kept = n_keep, []
+    for i, members in enumerate(bins):
+        take = min(len(members), budget // (len(bins) - i))
+        kept.append(rng.choice(members, size=take, replace=False))
+        budget -= take
+    kept = np.concatenate(kept)
+    if budget > 0:  # rounding left rows over: top up uniformly from the rest of the pool
+        rest = np.setdiff1d(pool, kept)
+        kept = np.concatenate([kept, rng.choice(rest, size=budget, replace=False)])
+    return np.sort(kept)
+
+
+def default_hard_fraction(prune_ratio):
+    """The hardest share CCS drops by default: ``clip((prune_ratio - 0.3) / 2, 0, 0.3)``.
+
+    0 up to 30 % pruning, 0.1 at 50 %, 0.2 at 70 %, 0.3 from 90 %: the range
+    the CCS literature uses, larger at high pruning (our schedule, not tuned on
+    any dataset of this project).
+    """
+    return float(np.clip((prune_ratio - 0.3) / 2, 0.0, 0.3))
+
+
+def middle_band(scores, n_keep):
+    """The ``n_keep`` rows whose score is closest to the median (ties: lowest index)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    check_count("n_keep", n_keep, len(scores))
+    distance = np.abs(scores - np.median(scores))
+    return np.sort(np.argsort(distance, kind="stable")[:n_keep])
