@@ -4,6 +4,8 @@ Public API
 ----------
 LpNTKPruner
     The pruner (an imbalanced-learn sampler with ``fit_resample``).
+LpNTKCleaner
+    Removes likely mislabeled rows; the data decide how many.
 make_pipeline, Pipeline
     Pipelines in which pruners resample only the training folds.
 PrunedClassifier
@@ -32,6 +34,7 @@ from ._baselines import (
     ModeratePruner,
     RandomPruner,
 )
+from ._cleaner import LpNTKCleaner
 from ._engine import MemoryBudgetError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
@@ -49,6 +52,7 @@ __all__ = [
     "GraNdPruner",
     "RandomPruner",
     "LogitMLP",
+    "LpNTKCleaner",
     "LpNTKPruner",
     "MemoryBudgetError",
     "Pipeline",

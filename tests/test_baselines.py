@@ -38,6 +38,12 @@ def _pruners():
     ]
 
 
+def _cleaner():
+    from sklearn_lpntk import LpNTKCleaner
+
+    return LpNTKCleaner(max_epochs=2, random_state=0)
+
+
 def _id(pruner):
     keep = getattr(pruner, "keep", "centres")
     return type(pruner).__name__ + ("" if keep == "centres" else f"-{keep}")
@@ -93,6 +99,24 @@ def test_contract_bad_prune_ratio_names_the_parameter(pruner, small_digits):
     X, y = small_digits
     with pytest.raises(ValueError, match="prune_ratio"):
         clone(pruner).set_params(prune_ratio=1.0).fit(X, y)
+
+
+def test_cleaner_contract(small_digits):
+    X, y = small_digits
+    cleaner = _cleaner()
+    X_kept, y_kept = clone(cleaner).fit_resample(X, y)
+    again = clone(cleaner).fit(X, y)
+    np.testing.assert_array_equal(X_kept, X[again.sample_indices_])
+    np.testing.assert_array_equal(y_kept, y[again.sample_indices_])
+    for c, kept in again.sampling_strategy_.items():  # at most prune_ratio removed
+        assert expected_counts(y, again.prune_ratio)[c] <= kept <= np.sum(y == c)
+    pipe = make_pipeline(clone(cleaner), LogisticRegression(max_iter=300))
+    search = GridSearchCV(pipe, {"lpntkcleaner__separation": [1.0, 2.0]}, cv=StratifiedKFold(2))
+    search.fit(X, y)
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(2))
+    assert np.all((scores > 0.5) & (scores <= 1.0))
+    with pytest.raises(AttributeError, match="fit_resample"):
+        clone(cleaner).transform  # noqa: B018
 
 
 def _blobs_with_flipped_labels(seed=0, n=200, n_flipped=10):

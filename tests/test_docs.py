@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from sklearn_lpntk import (
+    CCSPruner,
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTKCleaner,
     LpNTKPruner,
+    ModeratePruner,
     PrunedClassifier,
     RandomPruner,
 )
@@ -19,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("cls", [LpNTKPruner, PrunedClassifier, RandomPruner, EL2NPruner,
-                                 GraNdPruner, ForgettingPruner])
+                                 GraNdPruner, ForgettingPruner, CCSPruner, ModeratePruner,
+                                 LpNTKCleaner])
 def test_every_parameter_is_documented(cls):
     params = inspect.signature(cls).parameters
     doc = (ROOT / "docs" / "parameters.md").read_text()

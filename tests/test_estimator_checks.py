@@ -10,6 +10,7 @@ from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTKCleaner,
     LpNTKPruner,
     ModeratePruner,
     PrunedClassifier,
@@ -30,6 +31,7 @@ BASELINES = [
     CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
     ModeratePruner(max_epochs=1, random_state=0),
     LpNTKPruner(max_epochs=1, keep="coverage", normalize="cosine", random_state=0),
+    LpNTKCleaner(max_epochs=1, random_state=0),
 ]
 
 

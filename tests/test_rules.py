@@ -241,3 +241,41 @@ def test_fashion_mnist_errors_name_the_fix(tmp_path):
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(truncated)
     with pytest.raises(ValueError, match="truncated"):
         read_idx(tmp_path / "train-labels-idx1-ubyte")
+
+
+def _flipped_blobs(rate, seed=0):
+    """Four well-separated Gaussian blobs; a share ``rate`` of labels moved to another blob."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(400, n_features=8, centers=4, cluster_std=1.0, random_state=seed)
+    rng = np.random.default_rng(seed)
+    flip = rng.random(len(y)) < rate
+    noisy = y.copy()
+    noisy[flip] = (y[flip] + rng.integers(1, 4, flip.sum())) % 4
+    return X.astype(np.float32), noisy, flip
+
+
+def test_cleaner_removes_flipped_labels_and_leaves_clean_data_alone():
+    from sklearn_lpntk import LpNTKCleaner
+
+    X, y, flip = _flipped_blobs(0.15)
+    cleaner = LpNTKCleaner(random_state=0).fit(X, y)
+    removed = ~cleaner.get_support()
+    assert cleaner.separation_ > 2
+    precision = (removed & flip).sum() / removed.sum()
+    recall = (removed & flip).sum() / flip.sum()
+    assert precision > 0.8 and recall > 0.8, (precision, recall)
+    X, y, _ = _flipped_blobs(0.0)
+    clean = LpNTKCleaner(random_state=0).fit(X, y)
+    assert clean.get_support().all() and not clean.label_issues_.any()
+
+
+def test_cleaner_respects_the_cap_per_class():
+    from sklearn_lpntk import LpNTKCleaner
+
+    X, y, _ = _flipped_blobs(0.4)
+    cleaner = LpNTKCleaner(0.1, random_state=0).fit(X, y)
+    for c, kept in cleaner.sampling_strategy_.items():
+        assert kept >= expected_counts(y, 0.1)[c]
+    assert set(np.flatnonzero(~cleaner.get_support())) <= set(
+        np.flatnonzero(cleaner.label_issues_))

@@ -159,3 +159,4 @@ def middle_band(scores, n_keep):
     check_count("n_keep", n_keep, len(scores))
     distance = np.abs(scores - np.median(scores))
     return np.sort(np.argsort(distance, kind="stable")[:n_keep])
+

@@ -1,0 +1,511 @@
+"""Does a pruning rule beat a random subset of the same size? Measured with CNNs.
+
+For one dataset, every seed, every pruning rule and every prune ratio, a fresh
+downstream network is trained from scratch on the kept rows and its
+**final-epoch** test accuracy recorded, under two budgets:
+
+* ``epochs``: the same number of epochs as the full set (a pruned set gets
+  fewer steps);
+* ``iterations``: the same number of optimiser steps as the full set (a pruned
+  set gets proportionally more epochs).
+
+The downstream models: an MLP (64-128-10) for digits, a 1-D CNN for MNIST-1D and
+a LeNet-5 CNN for Fashion-MNIST. The pruners train the same architecture
+briefly (through the library, skorch). Scores and kernels do not depend on the
+prune ratio, so each pruner is fitted once per seed and its own rule is applied
+per ratio (``LpNTKPruner`` through the library's selection functions on the
+kernel of its trained network; the run checks that this reproduces the
+pruner's own ``sample_indices_``). The seeds of a cell train as one vmapped
+ensemble (identical to training them one by one, only faster); seed s gives the
+same initialisation and batch order to every method, so differences to random
+are paired.
+
+Commands (results appended to ``bench/results/prune-<dataset>.csv``)::
+
+    python bench/prune.py --dataset digits
+    python bench/prune.py --dataset mnist1d
+    python bench/prune.py --dataset fmnist --pool 60000 --device cuda
+    python bench/prune.py --dataset fmnist --quick         # minutes on a laptop CPU
+    python bench/prune.py --report                         # tables and plots for the docs
+"""
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from sklearn_lpntk import (  # noqa: E402
+    EL2NPruner,
+    ForgettingPruner,
+    LpNTKPruner,
+    ModeratePruner,
+    RandomPruner,
+    lpntk_kernel,
+)
+from sklearn_lpntk._base import keep_highest  # noqa: E402
+from sklearn_lpntk._engine import normalize_kernel  # noqa: E402
+from sklearn_lpntk._selection import (  # noqa: E402
+    choose_rows,
+    default_hard_fraction,
+    middle_band,
+    n_to_keep,
+    stratified_coverage,
+)
+
+FIELDS = ["dataset", "pool", "method", "prune_ratio", "seed", "budget", "n_kept", "accuracy",
+          "epochs", "steps", "schedule"]
+LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
+    "lpNTK paper (raw centres)": (None, "centres"),
+    "lpNTK cosine centres": ("cosine", "centres"),
+    "lpNTK representative": ("cosine", "representative"),
+    "lpNTK redundancy": ("cosine", "redundancy"),
+    "lpNTK coverage": ("cosine", "coverage"),
+    "lpNTK budget": ("cosine", "budget"),
+}
+BASELINES = ["random", "EL2N", "CCS (EL2N)", "forgetting", "Moderate"]
+
+
+# ----------------------------------------------------------------- models
+class MLP(nn.Module):
+    def __init__(self, n_inputs=64, n_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(n_inputs, 128), nn.ReLU(),
+                                 nn.Linear(128, n_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class CNN1D(nn.Module):
+    """Three 1-D convolutions (32 channels) and a linear read-out, for 40-step signals."""
+
+    def __init__(self, n_classes=10, length=40):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(1, 32, 5, padding=2), nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2), nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2), nn.ReLU(),
+            nn.Flatten(), nn.Linear(32 * (length // 4), n_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class LeNet5(nn.Module):
+    """conv6-pool-conv16-pool-fc120-fc84-fc10 on 1x28x28 images (61,706 parameters)."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, n_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+#: model, downstream epochs, batch size, learning rate (Adam), pruner-net epochs
+SETUPS = {
+    "digits": dict(model=MLP, epochs=40, batch=64, lr=1e-3, pruner_epochs=10),
+    "mnist1d": dict(model=CNN1D, epochs=30, batch=128, lr=2e-3, pruner_epochs=10),
+    "fmnist": dict(model=LeNet5, epochs=10, batch=256, lr=2e-3, pruner_epochs=5),
+}
+
+
+# ------------------------------------------------------------------- data
+def load(name, pool, data_home=None):
+    """Training pool and test set; the pool is a stratified subset when ``pool`` is set."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
+                                              random_state=0)
+    elif name == "mnist1d":
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        data = make_dataset(get_dataset_args())
+        Xtr, ytr = data["x"].astype(np.float32)[:, None], data["y"].astype(np.int64)
+        Xte, yte = data["x_test"].astype(np.float32)[:, None], data["y_test"].astype(np.int64)
+    else:
+        from sklearn_lpntk.datasets import load_fashion_mnist
+
+        Xtr, ytr = load_fashion_mnist(data_home, return_X_y=True, as_images=True)
+        Xte, yte = load_fashion_mnist(data_home, subset="test", return_X_y=True,
+                                      as_images=True)
+    if pool and pool < len(ytr):
+        rng = np.random.default_rng(0)
+        idx = np.concatenate([
+            rng.choice(np.flatnonzero(ytr == c), pool * np.sum(ytr == c) // len(ytr),
+                       replace=False) for c in np.unique(ytr)])
+        Xtr, ytr = Xtr[np.sort(idx)], ytr[np.sort(idx)]
+    return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
+
+
+# ------------------------------------------------------- downstream training
+def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
+                   device, schedule="cosine"):
+    """Train one fresh network per seed on its own rows, all at once with vmap.
+
+    ``index_sets[s]`` are the rows of ``X`` (a device tensor) seed s trains on
+    (all of one length). Seed s fixes the initialisation and the batch order.
+    Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
+    learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
+    constant; returns the final test accuracy of every seed.
+    """
+    models = []
+    for s in seeds:
+        torch.manual_seed(10_000 + int(s))
+        models.append(model_cls().to(device))
+    params, _ = stack_module_state(models)
+    params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    base = model_cls().to("meta")
+
+    def forward(p, x):
+        return functional_call(base, p, (x,))
+
+    batched = vmap(forward)
+    opt = torch.optim.Adam(params.values(), lr=lr)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+             if schedule == "cosine" else None)
+    idx = torch.as_tensor(np.stack(index_sets), device=device)  # (S, n)
+    S, n = idx.shape
+    gens = [torch.Generator().manual_seed(20_000 + int(s)) for s in seeds]
+    done = 0
+    while done < steps:
+        order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+        order = torch.gather(idx, 1, order)
+        for start in range(0, n, batch):
+            if done >= steps:
+                break
+            pick = order[:, start:start + batch]
+            xb = X[pick]  # (S, b, ...)
+            yb = Ytr_device[pick]
+            logits = batched(params, xb)
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(),
+                                               reduction="sum") / pick.shape[1]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            done += 1
+    with torch.no_grad():
+        correct = torch.zeros(S, device=device)
+        for start in range(0, len(X_test), 4096):
+            xb = X_test[start:start + 4096]
+            logits = vmap(forward, in_dims=(0, None))(params, xb)
+            correct += (logits.argmax(-1) == y_test[start:start + 4096]).sum(-1)
+    return (correct / len(X_test)).cpu().numpy()
+
+
+Ytr_device = None  # the training labels on the device (set in run())
+
+
+# -------------------------------------------------------------- selections
+def per_class(y, ratio):
+    labels = np.unique(y)
+    return [(c, np.flatnonzero(y == c), n_to_keep(int(np.sum(y == c)), ratio))
+            for c in labels]
+
+
+def score_seed(name, X, y, seed, setup, device, log, methods):
+    """Everything a seed's selections need: fitted pruners' scores and class kernels."""
+    common = dict(net=setup["model"], lr=setup["lr"], batch_size=setup["batch"],
+                  device=device, random_state=seed)
+    out = {}
+    t0 = time.perf_counter()
+    pruner = LpNTKPruner.paper(0.5, max_epochs=setup["pruner_epochs"], **common).fit(X, y)
+    module = pruner.net_.module_
+    out["kernels"] = {}
+    for c, idx, _ in per_class(y, 0.5):
+        K = lpntk_kernel(module, X[idx], y[idx], device=device, dtype="float32")
+        out["kernels"][c] = {
+            None: K.astype(np.float64),
+            "cosine": normalize_kernel(torch.from_numpy(K.astype(np.float64)), "cosine",
+                                       10).numpy(),
+        }
+    mine = np.sort(np.concatenate([
+        idx[choose_rows(out["kernels"][c][None], k, keep="centres").kept]
+        for c, idx, k in per_class(y, 0.5)]))
+    same = np.array_equal(mine, pruner.sample_indices_)
+    overlap = len(np.intersect1d(mine, pruner.sample_indices_)) / len(mine)
+    log(f"  seed {seed}: lpNTK pruner {pruner.timings_} "
+        f"(re-applied paper rule reproduces it: {same}; overlap {overlap:.3f})")
+    t1 = time.perf_counter()
+    if {"EL2N", "CCS (EL2N)"} & set(methods):
+        out["EL2N"] = EL2NPruner(0.5, max_epochs=3, n_inits=2, **common).fit(X, y).scores_
+    if "forgetting" in methods:
+        out["forgetting"] = ForgettingPruner(0.5, max_epochs=setup["pruner_epochs"],
+                                             **common).fit(X, y).scores_
+    if "Moderate" in methods:
+        out["Moderate"] = ModeratePruner(0.5, max_epochs=setup["pruner_epochs"],
+                                         **common).fit(X, y).scores_
+    log(f"  seed {seed}: lpNTK {t1 - t0:.1f} s, baselines {time.perf_counter() - t1:.1f} s")
+    return out
+
+
+def select(method, y, ratio, seed, scores):
+    rng = np.random.default_rng(seed)
+    if method == "random":
+        return RandomPruner(ratio, random_state=seed).fit(np.zeros((len(y), 1)),
+                                                          y).sample_indices_
+    if method in ("EL2N", "forgetting"):
+        counts = np.array([k for _, _, k in per_class(y, ratio)])
+        return np.sort(keep_highest(scores[method], y, counts,
+                                    np.random.RandomState(seed)))
+    kept = []
+    for c, idx, k in per_class(y, ratio):
+        if method == "CCS (EL2N)":
+            local = stratified_coverage(scores["EL2N"][idx], k,
+                                        hard_fraction=default_hard_fraction(ratio),
+                                        random_state=rng)
+        elif method == "Moderate":
+            local = middle_band(scores["Moderate"][idx], k)
+        else:
+            normalize, keep = LPNTK_RULES[method]
+            local = choose_rows(scores["kernels"][c][normalize], k, keep=keep,
+                                random_state=rng).kept
+        kept.append(idx[local])
+    return np.sort(np.concatenate(kept))
+
+
+# -------------------------------------------------------------------- run
+def run(args):
+    global Ytr_device
+    setup = SETUPS[args.dataset]
+    if args.quick:
+        setup = {**setup, "epochs": max(3, setup["epochs"] // 3),
+                 "pruner_epochs": max(2, setup["pruner_epochs"] // 2)}
+    device = torch.device(args.device)
+    start = time.perf_counter()
+    Xtr, ytr, Xte, yte = load(args.dataset, args.pool, args.data_home)
+    out = Path(args.out or HERE / "results" / f"prune-{args.dataset}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = out.with_suffix(".log")
+
+    def log(msg):
+        print(msg, flush=True)
+        with open(log_path, "a") as f:
+            f.write(msg + "\n")
+
+    log(f"# {args.dataset}: pool {len(ytr)}, test {len(yte)}, seeds {args.seeds}, "
+        f"ratios {args.ratios}, device {device}, {args.schedule} learning rate, setup "
+        f"{ {k: getattr(v, '__name__', v) for k, v in setup.items()} }")
+    X = torch.as_tensor(Xtr, device=device)
+    Ytr_device = torch.as_tensor(ytr, device=device)
+    X_test, y_test = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
+    seeds = list(range(args.seeds))
+    methods = args.methods or (BASELINES + list(LPNTK_RULES))
+    scores = {s: score_seed(args.dataset, Xtr, ytr, s, setup, str(device), log, methods)
+              for s in seeds}
+    log(f"# scoring done after {time.perf_counter() - start:.0f} s")
+    n_full = len(ytr)
+    full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
+    new_file = not out.exists()
+    with open(out, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new_file:
+            writer.writeheader()
+
+        def record(method, ratio, budget, n_kept, accs, steps):
+            for s, acc in zip(seeds, accs):
+                writer.writerow(dict(dataset=args.dataset, pool=n_full, method=method,
+                                     prune_ratio=ratio, seed=s, budget=budget, n_kept=n_kept,
+                                     accuracy=f"{acc:.5f}", epochs=setup["epochs"],
+                                     steps=steps, schedule=args.schedule))
+            f.flush()
+
+        t = time.perf_counter()
+        accs = train_ensemble(setup["model"], X, [np.arange(n_full)] * len(seeds), seeds,
+                              X_test, y_test, steps=full_steps, batch=setup["batch"],
+                              lr=setup["lr"], device=device, schedule=args.schedule)
+        for budget in ("epochs", "iterations"):
+            record("full", 0.0, budget, n_full, accs, full_steps)
+        log(f"full: {np.mean(accs):.4f} ± {np.std(accs):.4f} ({time.perf_counter() - t:.1f} s)")
+        trained = {}  # identical kept sets train identically: reuse (e.g. "budget")
+        for ratio in args.ratios:
+            for method in methods:
+                if time.perf_counter() - start > args.time_budget:
+                    log(f"time budget reached: skipping {method} at {ratio}")
+                    continue
+                t = time.perf_counter()
+                sets = [select(method, ytr, ratio, s, scores[s]) for s in seeds]
+                n_kept = len(sets[0])
+                key = hash(np.concatenate(sets).tobytes())
+                for budget in ("epochs", "iterations"):
+                    steps = (setup["epochs"] * math.ceil(n_kept / setup["batch"])
+                             if budget == "epochs" else full_steps)
+                    if (key, budget) not in trained:
+                        trained[key, budget] = train_ensemble(
+                            setup["model"], X, sets, seeds, X_test, y_test, steps=steps,
+                            batch=setup["batch"], lr=setup["lr"], device=device,
+                            schedule=args.schedule)
+                    accs = trained[key, budget]
+                    record(method, ratio, budget, n_kept, accs, steps)
+                    log(f"{ratio:.1f} {budget:10s} {method:28s} {np.mean(accs):.4f} ± "
+                        f"{np.std(accs):.4f}")
+                log(f"    ({time.perf_counter() - t:.1f} s)")
+    log(f"# done in {time.perf_counter() - start:.0f} s")
+
+
+# ----------------------------------------------------------------- report
+def paired(rows, method, ratio, budget):
+    """Mean accuracy, sd, and the paired difference to random with a 95 % t-interval."""
+    from scipy import stats
+
+    def acc(m):
+        return {int(r["seed"]): float(r["accuracy"]) for r in rows
+                if r["method"] == m and float(r["prune_ratio"]) == ratio
+                and r["budget"] == budget}
+
+    mine, rand = acc(method), acc("random")
+    common = sorted(set(mine) & set(rand))
+    values = np.array([mine[s] for s in mine])
+    if not len(values):
+        return None
+    d = np.array([mine[s] - rand[s] for s in common])
+    if len(d) > 1:
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    else:
+        half = float("nan")
+    return values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0, d.mean(), half
+
+
+def report(args):
+    files = sorted((HERE / "results").glob("prune-*.csv"))
+    summary = {}
+    for path in files:
+        rows = list(csv.DictReader(open(path)))
+        dataset = rows[0]["dataset"]
+        pool = rows[0]["pool"]
+        schedule = rows[0].get("schedule") or "constant"
+        ratios = sorted({float(r["prune_ratio"]) for r in rows} - {0.0})
+        methods = [m for m in ["full", *BASELINES, *LPNTK_RULES]
+                   if any(r["method"] == m for r in rows)]
+        n_seeds = len({r["seed"] for r in rows})
+        print(f"\n### {dataset}: pool {pool}, {n_seeds} seeds, {schedule} learning rate "
+              f"(`{path.name}`)\n")
+        for budget in ("epochs", "iterations"):
+            print(f"\n**Equal {budget}.** Final-epoch test accuracy, mean ± sd; below it the "
+                  "paired difference to random (same seed), with its 95 % interval.\n")
+            print("| method | " + " | ".join(f"{int(r * 100)} %" for r in ratios) + " |")
+            print("|---|" + "---|" * len(ratios))
+            full = paired(rows, "full", 0.0, budget)
+            if full:
+                print(f"| full data | {full[0]:.4f} ± {full[1]:.4f} |" + " |" * (len(ratios) - 1))
+            for m in methods[1:]:
+                cells = []
+                for r in ratios:
+                    p = paired(rows, m, r, budget)
+                    if p is None:
+                        cells.append("—")
+                        continue
+                    summary.setdefault((schedule, f"{dataset}-{pool}", budget, r), {})[m] = p
+                    if m == "random":
+                        cells.append(f"{p[0]:.4f} ± {p[1]:.4f}")
+                    else:
+                        mark = "**" if p[2] - p[3] > 0 else ""
+                        cells.append(f"{p[0]:.4f} ± {p[1]:.4f}<br>{mark}{p[2]:+.4f} ± "
+                                     f"{p[3]:.4f}{mark}")
+                print(f"| {m} | " + " | ".join(cells) + " |")
+        _plot(rows, f"{dataset}-{pool}-{schedule}", ratios, methods)
+    json.dump({"|".join(map(str, k)): v for k, v in summary.items()},
+              open(HERE / "results" / "prune-summary.json", "w"), indent=1)
+    # which rule does best across everything measured: mean paired difference
+    for schedule in ("cosine", "constant"):
+        cells_of = {k: v for k, v in summary.items() if k[0] == schedule}
+        if not cells_of:
+            continue
+        runs = sorted({k[1] for k in cells_of})
+        print(f"\n### Mean paired difference to random, {schedule} learning rate "
+              f"({', '.join(runs)}; both budgets, every ratio)\n")
+        print("| method | mean difference | cells above random beyond the interval | "
+              "cells below random beyond the interval | cells |")
+        print("|---|---|---|---|---|")
+        for m in [*BASELINES[1:], *LPNTK_RULES]:
+            cells = [v[m] for v in cells_of.values() if m in v]
+            if cells:
+                wins = sum(1 for c in cells if c[2] - c[3] > 0)
+                losses = sum(1 for c in cells if c[2] + c[3] < 0)
+                print(f"| {m} | {np.mean([c[2] for c in cells]):+.4f} | {wins} | {losses} | "
+                      f"{len(cells)} |")
+
+
+def _plot(rows, dataset, ratios, methods):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, budget in zip(axes, ("epochs", "iterations")):
+        for m in methods[1:]:
+            pts = [(r, paired(rows, m, r, budget)) for r in ratios]
+            pts = [(r, p) for r, p in pts if p]
+            if not pts:
+                continue
+            style = "-" if m.startswith("lpNTK") else "--"
+            ax.errorbar([r for r, _ in pts], [p[0] for _, p in pts],
+                        yerr=[p[1] for _, p in pts], label=m, ls=style, capsize=2)
+        full = paired(rows, "full", 0.0, budget)
+        if full:
+            ax.axhline(full[0], color="k", lw=0.8, label="full data")
+        ax.set_title(f"{dataset}: equal {budget}")
+        ax.set_xlabel("prune ratio")
+    axes[0].set_ylabel("final test accuracy")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(HERE.parent / "docs" / "_static" / f"prune_{dataset}.png", dpi=110)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=sorted(SETUPS))
+    ap.add_argument("--pool", type=int, default=None,
+                    help="stratified subset of the training set (default: all of it)")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
+    ap.add_argument("--methods", nargs="+", default=None)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--data-home", default=None)
+    ap.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                    help="learning rate of the downstream training (default: cosine to 0)")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--quick", action="store_true",
+                    help="3 seeds, a third of the epochs, pool 3000: minutes on a CPU")
+    ap.add_argument("--time-budget", type=float, default=float("inf"),
+                    help="seconds after which no new cell is started")
+    ap.add_argument("--report", action="store_true")
+    args = ap.parse_args()
+    if args.report:
+        return report(args)
+    if args.dataset is None:
+        ap.error("--dataset is required unless --report")
+    if args.quick:
+        args.seeds = min(args.seeds, 3)
+        args.pool = args.pool or (3000 if args.dataset == "fmnist" else None)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""LpNTKCleaner: remove rows whose labelled gradient disagrees with their class."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ._params import fill_doc
+from ._pruner import LpNTKPruner
+from ._selection import typicality
+
+
+def two_group_split(scores, *, separation=2.0, random_state=0):
+    """Split 1-D scores into a low and a high group when they are clearly bimodal.
+
+    A two-component Gaussian mixture (scikit-learn, 5 initialisations) is
+    fitted; rows whose posterior of the lower component exceeds 0.5 form the
+    low group, but only when Ashman's separation
+    ``D = sqrt(2) |mu_1 - mu_2| / sqrt(s_1^2 + s_2^2)`` exceeds ``separation``
+    (2 is the usual bimodality criterion); otherwise no row is flagged.
+
+    Returns ``(low_mask, D)``.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    x = np.asarray(scores, dtype=np.float64)[:, None]
+    if len(x) < 4 or np.ptp(x) == 0:
+        return np.zeros(len(x), dtype=bool), 0.0
+    mixture = GaussianMixture(2, n_init=5, random_state=random_state).fit(x)
+    mu, var = mixture.means_.ravel(), mixture.covariances_.ravel()
+    D = float(np.sqrt(2) * abs(mu[0] - mu[1]) / np.sqrt(var.sum()))
+    if D <= separation:
+        return np.zeros(len(x), dtype=bool), D
+    return mixture.predict_proba(x)[:, int(np.argmin(mu))] > 0.5, D
+
+
+@fill_doc
+class LpNTKCleaner(LpNTKPruner):
+    """Find and remove likely mislabeled rows with the lpNTK (a data-cleaning mode).
+
+    A network is trained briefly on the (noisy) data. Every row is scored by its
+    *typicality*: the mean lpNTK cosine of its labelled gradient to the other
+    rows of its class, with the exact error term (``error_weighting="full"``:
+    the log-likelihood gradient). A mislabeled row pulls the network towards a
+    label its input does not look like, so its gradient agrees little with the
+    class's. When the typicality scores of all rows are clearly bimodal (a
+    two-component Gaussian mixture whose components are separated by more than
+    ``separation``, Ashman's D), the rows of the low component are removed; on
+    clean data nothing is. So the number of removed rows is decided by the data,
+    as cleanlab's ``find_label_issues`` does, capped by ``prune_ratio``.
+
+    Parameters
+    ----------
+    prune_ratio : float in [0, 1), default=0.5
+        The largest share of any class that may be removed (the least typical
+        flagged rows go first). At least one row per class is kept.
+    separation : float, default=2.0
+        Smallest Ashman's D between the two components for any row to be
+        flagged (2 is the usual bimodality criterion).
+    max_epochs : int, default=None
+        Training epochs (None: 10 for a net built here, else the skorch net's).
+    error_weighting : {"sign", "full"}, default="full"
+        The error term of the kernel ("full" is the log-likelihood gradient).
+    feature_batch_size : int, default=None
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    projection_dim : int, default=4096
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    n_jobs : int or None, default=None
+        Accepted for symmetry with :class:`~sklearn_lpntk.LpNTKPruner`; the
+        classes are scored one after another.
+{kernel_params}
+{network_params}
+
+    Attributes
+    ----------
+    typicality_ : ndarray of shape (n_samples,)
+        Mean lpNTK cosine of every row to the rest of its class.
+    label_issues_ : ndarray of bool, shape (n_samples,)
+        Rows flagged as likely mislabeled (removed unless the cap kept them).
+    separation_ : float
+        Ashman's D of the fitted mixture.
+    sample_indices_, classes_, n_features_in_, feature_names_in_, net_, \\
+sampling_strategy_, self_kernel_, strategy_, timings_
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+
+    See Also
+    --------
+    sklearn_lpntk.LpNTKPruner : pruning to a fixed size.
+    """
+
+    # options of LpNTKPruner that the cleaner fixes
+    normalize = "cosine"
+    keep = "representative"
+    cluster_ratio = 0.5
+    hard_fraction = "auto"
+    selfmax = None
+    drop_contradictory = None
+    fpc = "canonical"
+    checkpoints = None
+    validation_fraction = None
+
+    _parameter_constraints = {
+        **{k: v for k, v in LpNTKPruner._parameter_constraints.items()
+           if k not in ("normalize", "keep", "cluster_ratio", "hard_fraction", "selfmax",
+                        "drop_contradictory", "fpc", "checkpoints", "validation_fraction")},
+        "separation": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, prune_ratio=0.5, *, separation=2.0, net=None, max_epochs=None, lr=None,
+                 batch_size=None, feature_batch_size=None, strategy="auto",
+                 projection_dim=4096, memory_budget="auto", dtype="float32", n_jobs=None,
+                 error_weighting="full", device="auto", random_state=None, verbose=0):
+        self.prune_ratio = prune_ratio
+        self.separation = separation
+        self.net = net
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.feature_batch_size = feature_batch_size
+        self.strategy = strategy
+        self.projection_dim = projection_dim
+        self.memory_budget = memory_budget
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.error_weighting = error_weighting
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _select(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
+        n = len(y_enc)
+        scores = np.empty(n)
+        self_kernel = np.empty(n)
+        with watch.phase("kernel"):
+            for c in range(len(plan.classes)):
+                idx = np.flatnonzero(y_enc == c)
+                kernel = engine.kernel(X_net[idx], y_enc[idx], plan, c, states=states,
+                                       random_state=int(class_seeds[c]))
+                self_kernel[idx] = kernel.diagonal()
+                scores[idx] = typicality(kernel.matrix())
+        with watch.phase("selection"):
+            flagged, separation = two_group_split(scores, separation=self.separation,
+                                                  random_state=int(class_seeds[0]))
+            kept = []
+            for c, k in enumerate(n_keep):
+                idx = np.flatnonzero(y_enc == c)
+                order = idx[np.argsort(scores[idx], kind="stable")]  # least typical first
+                removable = [i for i in order if flagged[i]][: len(idx) - int(k)]
+                kept.append(np.setdiff1d(idx, removable))
+        kept = np.concatenate(kept)
+        return {"kept": kept, "centres_": np.sort(kept), "cluster_labels_": np.arange(n),
+                "self_kernel_": self_kernel, "typicality_": scores,
+                "label_issues_": flagged, "separation_": separation}
