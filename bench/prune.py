@@ -159,14 +159,15 @@ def load(name, pool, data_home=None):
 
 # ------------------------------------------------------- downstream training
 def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
-                   device, schedule="cosine"):
+                   device, schedule="cosine", return_params=False):
     """Train one fresh network per seed on its own rows, all at once with vmap.
 
     ``index_sets[s]`` are the rows of ``X`` (a device tensor) seed s trains on
     (all of one length). Seed s fixes the initialisation and the batch order.
     Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
     learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
-    constant; returns the final test accuracy of every seed.
+    constant; returns the final test accuracy of every seed (or, with
+    ``return_params``, the trained stacked parameters).
     """
     models = []
     for s in seeds:
@@ -205,6 +206,8 @@ def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, ba
             if sched is not None:
                 sched.step()
             done += 1
+    if return_params:
+        return {k: v.detach() for k, v in params.items()}
     with torch.no_grad():
         correct = torch.zeros(S, device=device)
         for start in range(0, len(X_test), 4096):

@@ -42,7 +42,7 @@ from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
 from .pipeline import Pipeline, make_pipeline
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "CCSPruner",

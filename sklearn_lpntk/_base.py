@@ -147,7 +147,11 @@ class BasePruner(BaseSampler):
         kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
         summary = fitted.pop("summary", "")
 
-        # the fitted state is assigned only once everything has succeeded
+        # the fitted state is assigned only once everything has succeeded, and it
+        # replaces the previous fit's whole (no attribute of an earlier fit survives)
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")
+                     and k not in _INPUT_ATTRIBUTES]:
+            delattr(self, name)
         self.classes_ = classes
         self.sample_indices_ = kept
         self._n_samples_fit = len(y_enc)
@@ -265,8 +269,21 @@ class ScorePruner(BasePruner):
 
     def _select_rows(self, X, y, classes, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
+        check_scores(fitted["scores_"], type(self).__name__)
         fitted["kept"] = keep_highest(fitted["scores_"], y, n_keep, rng)
         return fitted
+
+
+def check_scores(scores, who):
+    """Raise a clear error for NaN (or -inf) scores: a diverged network or overflowing X."""
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = np.isnan(scores) | (scores == -np.inf)
+    if bad.any():
+        raise ValueError(
+            f"{who} computed {int(bad.sum())} non-finite scores. Either the network's "
+            "training diverged (lower lr) or the features are so large that the network "
+            "overflows (scale them, e.g. with sklearn.preprocessing.StandardScaler)."
+        )
 
 
 def keep_highest(scores, y, n_keep, rng):

@@ -116,9 +116,10 @@ def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, v
     """
     check_net(net)
     overrides = {"device": str(device), "verbose": int(verbose >= 2)}
-    for name, value in (("max_epochs", max_epochs), ("lr", lr), ("batch_size", batch_size)):
+    for name, value, cast in (("max_epochs", max_epochs, int), ("lr", lr, float),
+                              ("batch_size", batch_size, int)):
         if value is not None:
-            overrides[name] = value
+            overrides[name] = cast(value)  # numpy scalars from a grid, cast once
     callbacks = list(callbacks)
     if verbose:
         callbacks.append(("lpntk_progress", EpochProgress()))

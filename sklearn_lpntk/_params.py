@@ -47,7 +47,7 @@ NETWORK_DOC = """\
 
 KERNEL_CONSTRAINTS = {
     "strategy": [StrOptions(set(STRATEGIES))],
-    "memory_budget": [None, str, Interval(Integral, 1, None, closed="left")],
+    "memory_budget": [None, str, Interval(Real, 1, None, closed="left")],
     "dtype": [StrOptions(set(DTYPES))],
 }
 

@@ -22,10 +22,11 @@ def small_digits(digits):
 
 
 def fast_pruner(**params):
-    """A pruner with a small, briefly trained default network."""
+    """The paper's setting (farthest-first centres on the raw kernel, whose traversal,
+    lazy rows and options these tests exercise) with a small, briefly trained network."""
     params.setdefault("max_epochs", 2)
     params.setdefault("random_state", 0)
-    return LpNTKPruner(**params)
+    return LpNTKPruner.paper(**params)
 
 
 @pytest.fixture(autouse=True)

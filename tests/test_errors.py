@@ -10,6 +10,8 @@ from skorch import NeuralNetClassifier
 
 from sklearn_lpntk import LpNTKPruner, lpntk_kernel
 
+from .conftest import fast_pruner
+
 X = np.random.default_rng(0).normal(size=(20, 4))
 y = np.repeat([0, 1], 10)
 
@@ -176,3 +178,35 @@ def test_module_that_cannot_take_the_input(no_training):
         LpNTKPruner(net=WrongWidth()).fit(wide, y)
     with pytest.raises(ValueError, match="could not be applied"):
         lpntk_kernel(WrongWidth(), wide, y)
+
+
+def test_refit_replaces_the_whole_fitted_state(small_digits):
+    X, y = small_digits
+    pruner = fast_pruner(selfmax="filter", drop_contradictory=0.0, validation_fraction=0.2)
+    pruner.fit(X, y)
+    assert hasattr(pruner, "selfmax_") and hasattr(pruner, "validation_scores_")
+    pruner.set_params(selfmax=None, drop_contradictory=None, validation_fraction=None)
+    pruner.fit(X[:300], y[:300])
+    for stale in ("selfmax_", "contradictory_", "validation_scores_"):
+        assert not hasattr(pruner, stale), stale
+    assert len(pruner.self_kernel_) == 300
+
+
+def test_checkpoints_must_be_whole_epochs(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="checkpoints must be whole epochs"):
+        fast_pruner(checkpoints=[0.5, 1]).fit(X, y)
+    assert fast_pruner(checkpoints=[1.0, 2]).fit(X, y).checkpoints_ == [1, 2]
+
+
+def test_numpy_integers_from_a_grid_are_accepted(small_digits):
+    X, y = small_digits
+    pruner = fast_pruner(batch_size=np.int64(32), max_epochs=np.int64(1),
+                         memory_budget=4e9).fit(X, y)
+    assert pruner.net_.batch_size == 32 and isinstance(pruner.net_.batch_size, int)
+
+
+def test_overflowing_features_fail_with_a_clear_message(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="StandardScaler"):
+        fast_pruner().fit(X * 1e30, y)

@@ -16,11 +16,12 @@ def _load(name):
 def test_quickstart_prints_accuracy_and_time_with_and_without_pruning(capsys):
     _load("quickstart").main(prune_ratio=0.3, seeds=(0,))
     out = capsys.readouterr().out
-    for row in ("full", "lpNTK-pruned", "random-pruned"):
+    for row in ("full", "lpNTK-pruned", "paper-pruned", "random-pruned"):
         line = next(ln for ln in out.splitlines() if ln.startswith(row + " "))
         rows, acc, _, _, sec = line.split()[1:]
         assert 0.5 < float(acc) <= 1.0 and float(sec) > 0
     assert "1257" in out and "873" in out  # 70 % of 1797 rows, then 30 % pruned
+    assert out.count("minus random-pruned, same seeds") == 2
 
 
 def test_images_example(capsys):

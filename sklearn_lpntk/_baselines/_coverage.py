@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .._base import BasePruner
+from .._base import BasePruner, check_scores
 from .._params import fill_doc
 from .._selection import default_hard_fraction, middle_band, stratified_coverage
 from ._scores import EL2NPruner
@@ -82,6 +82,7 @@ class CCSPruner(BasePruner):
         scorer.set_params(**updates)
         scorer.fit(X, y)
         scores = np.asarray(scorer.scores_, dtype=np.float64)
+        check_scores(scores, f"The scorer of {type(self).__name__}")
         fraction = (default_hard_fraction(self.prune_ratio) if self.hard_fraction == "auto"
                     else self.hard_fraction)
         with watch.phase("selection"):
@@ -169,6 +170,7 @@ class ModeratePruner(TrainedScorePruner):
 
     def _select_rows(self, X, y, classes, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
+        check_scores(fitted["scores_"], type(self).__name__)
         kept = []
         for c, k in enumerate(n_keep):
             idx = np.flatnonzero(y == c)
