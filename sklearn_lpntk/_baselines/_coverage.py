@@ -148,12 +148,6 @@ class ModeratePruner(TrainedScorePruner):
 {trained_attributes}
     """
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
-                 batch_size=None, device="auto", random_state=None, verbose=0):
-        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, random_state=random_state,
-                         verbose=verbose)
-
     def _score_rows(self, X, y, classes, rng, watch):
         def distances(net, dynamics, seed):
             features = penultimate_features(net.module_, X)

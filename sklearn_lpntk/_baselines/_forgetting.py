@@ -55,12 +55,6 @@ class ForgettingPruner(TrainedScorePruner):
         "max_epochs": [Interval(Integral, 2, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
-                 batch_size=None, device="auto", random_state=None, verbose=0):
-        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, random_state=random_state,
-                         verbose=verbose)
-
     def _score_rows(self, X, y, classes, rng, watch):
         # evaluations after each epoch; the one at initialisation is left out
         probabilities, net = self._runs(

@@ -21,7 +21,7 @@ class TrainedScorePruner(ScorePruner):
         "n_inits": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
+    def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
                  batch_size=None, device="auto", random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
         self.max_epochs = max_epochs
