@@ -8,6 +8,8 @@ random other class), every seed:
   the same downstream architecture (5-fold cross-validation, trained as the
   benchmark trains); its own count is recorded, and its m highest-ranked issues
   (by self-confidence) are removed for the comparison at the same count;
+* the cleaner's ranking (lowest typicality first) is also cut at cleanlab's own
+  count, which compares the two rankings where the cleaner removed nothing;
 * a random m rows are removed for reference.
 
 Precision and recall of the removed rows against the flipped ones, and the
@@ -113,6 +115,8 @@ def run(args):
                     "lpNTK cleaner": lp_removed,
                     "cleanlab, same count": ranked[:m],
                     "cleanlab, own count": ranked,
+                    "lpNTK typicality, cleanlab's count":
+                        np.argsort(cleaner.typicality_, kind="stable")[:len(ranked)],
                     "random, same count": rng.choice(len(noisy), m, replace=False),
                 }
                 seconds = {"lpNTK cleaner": lp_s, "cleanlab, same count": cl_s,

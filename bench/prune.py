@@ -392,7 +392,7 @@ def paired(rows, method, ratio, budget):
 
 def report(args):
     files = sorted((HERE / "results").glob("prune-*.csv"))
-    summary = {}
+    summary, fulls = {}, {}
     for path in files:
         rows = list(csv.DictReader(open(path)))
         dataset = rows[0]["dataset"]
@@ -411,6 +411,7 @@ def report(args):
             print("|---|" + "---|" * len(ratios))
             full = paired(rows, "full", 0.0, budget)
             if full:
+                fulls[schedule, f"{dataset}-{pool}", budget] = full[0]
                 print(f"| full data | {full[0]:.4f} ± {full[1]:.4f} |" + " |" * (len(ratios) - 1))
             for m in methods[1:]:
                 cells = []
@@ -428,6 +429,7 @@ def report(args):
                                      f"{p[3]:.4f}{mark}")
                 print(f"| {m} | " + " | ".join(cells) + " |")
         _plot(rows, f"{dataset}-{pool}-{schedule}", ratios, methods)
+    targets(summary, fulls)
     json.dump({"|".join(map(str, k)): v for k, v in summary.items()},
               open(HERE / "results" / "prune-summary.json", "w"), indent=1)
     # which rule does best across everything measured: mean paired difference
@@ -450,6 +452,31 @@ def report(args):
                       f"{len(cells)} |")
 
 
+DEFAULT = "lpNTK representative"  # what LpNTKPruner() does since 0.4
+
+
+def targets(summary, fulls):
+    """The issue's targets for the default, cell by cell (stated so that they can be missed)."""
+    print(f"\n### Targets for the default ({DEFAULT})\n")
+    print("| run | budget | prune | vs random (95 % interval) | beats random beyond the "
+          "interval | vs best baseline | at or above it | vs full data |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key in sorted(summary, key=lambda k: (k[0], k[1], k[2], k[3])):
+        schedule, run, budget, ratio = key
+        cell = summary[key]
+        if DEFAULT not in cell:
+            continue
+        mean, _, diff, half = cell[DEFAULT]
+        others = {m: v[0] for m, v in cell.items() if m in BASELINES[1:]}
+        best = max(others, key=others.get) if others else None
+        full = fulls.get((schedule, run, budget))
+        vs_full = f"{mean - full:+.4f}" if full is not None else "—"
+        vs_best = f"{mean - others[best]:+.4f} ({best})" if best else "—"
+        print(f"| {run}, {schedule} lr | {budget} | {int(ratio * 100)} % | {diff:+.4f} ± "
+              f"{half:.4f} | {'yes' if diff - half > 0 else 'no'} | {vs_best} | "
+              f"{'yes' if best and mean >= others[best] else 'no'} | {vs_full} |")
+
+
 def _plot(rows, dataset, ratios, methods):
     try:
         import matplotlib
@@ -459,18 +486,25 @@ def _plot(rows, dataset, ratios, methods):
     except ImportError:
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
     for ax, budget in zip(axes, ("epochs", "iterations")):
-        for m in methods[1:]:
+        for i, m in enumerate(methods[1:]):
             pts = [(r, paired(rows, m, r, budget)) for r in ratios]
             pts = [(r, p) for r, p in pts if p]
             if not pts:
                 continue
-            style = "-" if m.startswith("lpNTK") else "--"
+            style = dict(ls="-" if m.startswith("lpNTK") else "--", color=colours[2 * i % 20],
+                         lw=1.2)
+            if m == "random":
+                style.update(color="k", lw=2.0)
+            elif m == DEFAULT:
+                style.update(color="crimson", lw=2.5)
+            label = f"{m} (default)" if m == DEFAULT else m
             ax.errorbar([r for r, _ in pts], [p[0] for _, p in pts],
-                        yerr=[p[1] for _, p in pts], label=m, ls=style, capsize=2)
+                        yerr=[p[1] for _, p in pts], label=label, capsize=2, **style)
         full = paired(rows, "full", 0.0, budget)
         if full:
-            ax.axhline(full[0], color="k", lw=0.8, label="full data")
+            ax.axhline(full[0], color="grey", lw=0.8, ls=":", label="full data")
         ax.set_title(f"{dataset}: equal {budget}")
         ax.set_xlabel("prune ratio")
     axes[0].set_ylabel("final test accuracy")
