@@ -52,6 +52,22 @@ def _hint(message):
     return message
 
 
+def _check_missing_labels(y):
+    """Raise a clear error for NaN / None / pandas NA among the labels."""
+    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=object).ravel()
+    try:
+        import pandas as pd
+
+        missing = pd.isna(values)
+    except ImportError:
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
+    if np.any(missing):
+        raise ValueError(
+            f"y contains missing values ({int(np.sum(missing))} rows). Drop those rows or "
+            "fill in their labels before pruning."
+        )
+
+
 def _take_rows(a, indices):
     """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
     if isinstance(a, torch.Tensor):
@@ -84,6 +100,7 @@ class BasePruner(BaseSampler):
                 f"{type(self).__name__} requires y to be passed, but the target y is None. It "
                 "prunes labelled data class by class: call fit_resample(X, y)."
             )
+        _check_missing_labels(y)
         target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
@@ -91,6 +108,14 @@ class BasePruner(BaseSampler):
                 f"target type {target_type!r}. LpNTKPruner prunes classification data."
             )
         # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
+        row_sums = (np.asarray(y.toarray() if sp.issparse(y) else y).sum(axis=1)
+                    if target_type == "multilabel-indicator" else None)
+        if row_sums is not None and np.all(row_sums <= 1) and np.any(row_sums == 0):
+            raise ValueError(
+                "y looks one-hot encoded but some rows do not have exactly one 1 (an "
+                "all-zero row would silently become class 0). Pass class labels, or one-hot "
+                "rows with a single 1 each."
+            )
         y, _ = check_target_type(y, indicate_one_vs_all=True)
         try:
             X, y = validate_data(

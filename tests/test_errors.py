@@ -210,3 +210,40 @@ def test_overflowing_features_fail_with_a_clear_message(small_digits):
     X, y = small_digits
     with pytest.raises(ValueError, match="StandardScaler"):
         fast_pruner().fit(X * 1e30, y)
+
+
+@pytest.mark.parametrize("y, match", [
+    (np.array(["a", "b", None, "a", "b", "a"], dtype=object), "missing values"),
+    (np.array([0.0, 1.0, np.nan, 0.0, 1.0, 0.0]), "missing values"),
+    (np.array([[1, 0], [0, 1], [0, 0], [1, 0], [0, 1], [1, 0]]), "exactly one 1"),
+])
+def test_labels_with_missing_values_or_empty_one_hot_rows(y, match):
+    from sklearn_lpntk import RandomPruner
+
+    with pytest.raises(ValueError, match=match):
+        RandomPruner(0.3).fit(np.random.default_rng(0).random((6, 3)), y)
+
+
+@pytest.mark.parametrize("device", ["meta", "mps", "quantum"])
+def test_device_strings_are_checked(device, small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="device"):
+        fast_pruner(device=device).fit(X, y)
+
+
+def test_lpntk_kernel_validates_its_input():
+    model = torch.nn.Linear(4, 3)
+    X, y = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    with pytest.raises(ValueError, match="one label per row"):
+        lpntk_kernel(model, X, y[:9])
+    with pytest.raises(ValueError, match="1-D"):
+        lpntk_kernel(model, X, torch.nn.functional.one_hot(y, 3))
+    with pytest.raises(ValueError, match="integer class indices"):
+        lpntk_kernel(model, X, y.double() + 0.5)
+    with pytest.raises(ValueError, match="integer class indices"):
+        lpntk_kernel(model, X.numpy(), np.array(list("abcabcabca")))
+    with pytest.raises(ValueError, match="NaN"):
+        lpntk_kernel(model, X.index_fill(0, torch.tensor([2]), float("nan")), y)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        lpntk_kernel(lambda x: x, X, y)
+    assert lpntk_kernel(model, X, y.double()).shape == (10, 10)  # whole floats are fine

@@ -298,6 +298,33 @@ class LpNTKEngine:
                            n_classes=plan.probe.n_classes, lazy=class_plan.lazy)
 
 
+def _check_labels(X, y):
+    """y as int64 class indices matching X, or a ValueError naming the problem."""
+    y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if y_np.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of class indices (not one-hot); got shape "
+                         f"{y_np.shape}. Use y.argmax(axis=1) for one-hot labels.")
+    if len(y_np) != len(X):
+        raise ValueError(f"X and y must have one label per row; got {len(X)} rows and "
+                         f"{len(y_np)} labels.")
+    if y_np.dtype.kind not in "iub":
+        try:
+            as_float = y_np.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("y must hold integer class indices; got non-numeric labels. "
+                             "Encode them first, e.g. with sklearn.preprocessing."
+                             "LabelEncoder.") from None
+        if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
+            raise ValueError("y must hold integer class indices; got fractional or "
+                             "missing values.")
+    X_values = X.detach() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float64)
+    finite = torch.isfinite(X_values).all() if isinstance(X, torch.Tensor) else \
+        np.isfinite(X_values).all()
+    if not bool(finite):
+        raise ValueError("X contains NaN or infinity; drop or impute those values first.")
+    return y_np.astype(np.int64)
+
+
 def lpntk_kernel(
     model,
     X,
@@ -359,13 +386,16 @@ def lpntk_kernel(
         A torch tensor (on the CPU) when ``X`` is a tensor, else a NumPy array.
         Symmetric positive semi-definite (up to rounding).
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module returning logits; got "
+                        f"{type(model).__name__}. Wrap a function in a Module first.")
+    y_np = _check_labels(X, y)
     engine = LpNTKEngine(
         model, strategy=strategy, normalize=normalize, error_weighting=error_weighting,
         batch_size=batch_size, projection_dim=projection_dim, memory_budget=memory_budget,
         device=device, dtype=dtype,
     )
     return_tensor = isinstance(X, torch.Tensor)
-    y_np = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     plan = engine.plan(engine.probe(X, y_np), [len(X)], need_full=True)
     kernel = engine.kernel(X, y_np, plan, random_state=random_state).gram().cpu()
     return kernel if return_tensor else kernel.numpy()
