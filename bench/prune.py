@@ -395,6 +395,8 @@ def report(args):
     summary, fulls = {}, {}
     for path in files:
         rows = list(csv.DictReader(open(path)))
+        if not rows:
+            continue
         dataset = rows[0]["dataset"]
         pool = rows[0]["pool"]
         schedule = rows[0].get("schedule") or "constant"
@@ -461,6 +463,7 @@ def targets(summary, fulls):
     print("| run | budget | prune | vs random (95 % interval) | beats random beyond the "
           "interval | vs best baseline | at or above it | vs full data |")
     print("|---|---|---|---|---|---|---|---|")
+    counts = {"beats": [0, 0], "best": [0, 0], "full30": [0, 0]}
     for key in sorted(summary, key=lambda k: (k[0], k[1], k[2], k[3])):
         schedule, run, budget, ratio = key
         cell = summary[key]
@@ -472,9 +475,23 @@ def targets(summary, fulls):
         full = fulls.get((schedule, run, budget))
         vs_full = f"{mean - full:+.4f}" if full is not None else "—"
         vs_best = f"{mean - others[best]:+.4f} ({best})" if best else "—"
+        if ratio >= 0.5 and not run.startswith("digits"):
+            counts["beats"][0] += diff - half > 0
+            counts["beats"][1] += 1
+        if best:
+            counts["best"][0] += mean >= others[best]
+            counts["best"][1] += 1
+        if ratio == 0.3 and full is not None:
+            counts["full30"][0] += mean >= full - 0.005
+            counts["full30"][1] += 1
         print(f"| {run}, {schedule} lr | {budget} | {int(ratio * 100)} % | {diff:+.4f} ± "
               f"{half:.4f} | {'yes' if diff - half > 0 else 'no'} | {vs_best} | "
               f"{'yes' if best and mean >= others[best] else 'no'} | {vs_full} |")
+    print(f"\nBeats random beyond the interval at ≥ 50 % pruning on Fashion-MNIST and "
+          f"MNIST-1D: {counts['beats'][0]} of {counts['beats'][1]} cells. Within 0.5 points "
+          f"of the full pool (or above) at 30 %: {counts['full30'][0]} of "
+          f"{counts['full30'][1]}. At or above the best non-random baseline: "
+          f"{counts['best'][0]} of {counts['best'][1]}.")
 
 
 def _plot(rows, dataset, ratios, methods):
