@@ -141,7 +141,7 @@ def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fr
         masks["contradictory"] = min_cos < drop_contradictory
         if (~masks["contradictory"]).any():
             rows = np.flatnonzero(~masks["contradictory"])
-    sub = S[np.ix_(rows, rows)]
+    sub = S if len(rows) == n else S[np.ix_(rows, rows)]
     k = min(n_keep, len(rows))
     if keep == "budget":
         keep = "redundancy" if n_keep >= BUDGET_SWITCH * n else "representative"
