@@ -44,12 +44,28 @@ def _hint(message):
         (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
          "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
         (("inconsistent numbers of samples",), "X and y must have one label per row."),
+        (("0 feature(s)",), "X has no features: pass at least one column."),
         (("minimum of",), "A pruner needs at least 2 samples."),
     )
     for keys, hint in hints:
         if any(k in message for k in keys):
             return f"{message} {hint}"
     return message
+
+
+def _check_numeric_columns(X):
+    """Name the DataFrame columns that are not numeric (categorical, text, ...)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    from pandas.api.types import is_numeric_dtype  # X has dtypes: it is a DataFrame
+
+    bad = [str(name) for name, dtype in dtypes.items() if not is_numeric_dtype(dtype)]
+    if bad:
+        raise ValueError(
+            f"X has non-numeric columns {bad}; the network needs numbers. Encode them first "
+            "(e.g. sklearn.preprocessing.OneHotEncoder in a ColumnTransformer) or drop them."
+        )
 
 
 def _check_missing_labels(y):
@@ -101,6 +117,9 @@ class BasePruner(BaseSampler):
                 "prunes labelled data class by class: call fit_resample(X, y)."
             )
         _check_missing_labels(y)
+        if isinstance(X, torch.Tensor):
+            X = X.detach()  # a tensor that requires grad is read, never differentiated
+        _check_numeric_columns(X)
         target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
@@ -130,8 +149,10 @@ class BasePruner(BaseSampler):
                 f"y has a single class ({classes[0]!r}); {type(self).__name__} needs at "
                 "least two classes: it prunes labelled data class by class."
             )
-        X_net = X.toarray() if sp.issparse(X) else X
-        return np.asarray(X_net, dtype=np.float32), classes, y_encoded.astype(np.int64)
+        X_net = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
+        if not X_net.flags.writeable:  # e.g. a DataFrame's read-only view: torch warns
+            X_net = X_net.copy()
+        return X_net, classes, y_encoded.astype(np.int64)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -11,7 +11,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ._engine import resolve_device
+from ._engine import check_logits, resolve_device
 
 DEFAULT_MAX_EPOCHS = 10
 DEFAULT_LR = 1e-3
@@ -97,6 +97,12 @@ def check_net(net):
         or isinstance(net, torch.nn.Module)
         or _is_module_class(net)
     )
+    if ok and isinstance(net, NeuralNet) and not (
+            isinstance(net.module, torch.nn.Module) or _is_module_class(net.module)):
+        raise TypeError(
+            f"net.module must be a torch.nn.Module class or instance returning logits; the "
+            f"skorch net holds {net.module!r} of type {type(net.module).__name__}."
+        )
     if not ok:
         raise TypeError(
             "net must be None (default MLP), a skorch NeuralNetClassifier, or a "
@@ -201,6 +207,14 @@ def train_network(net, X, y, *, n_classes, max_epochs, lr, batch_size, device, v
         torch.manual_seed(int(seed))
         with watch.phase("setup"):
             built.initialize()
+            if any(p.dtype == torch.float64 for p in built.module_.parameters()):
+                warnings.warn(
+                    "The network has float64 parameters; the pruner trains it in float32 "
+                    "like its input (use dtype='float64' for a float64 kernel).",
+                    UserWarning, stacklevel=3)
+                built.module_.float()
+            # every trained pruner checks its network before any training
+            check_logits(built.module_, X, device=device, n_classes=n_classes)
             if on_initialized is not None:
                 on_initialized(built)
         with watch.phase("training"):

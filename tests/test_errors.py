@@ -247,3 +247,74 @@ def test_lpntk_kernel_validates_its_input():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         lpntk_kernel(lambda x: x, X, y)
     assert lpntk_kernel(model, X, y.double()).shape == (10, 10)  # whole floats are fine
+
+
+def _tiny():
+    rng = np.random.default_rng(0)
+    return rng.random((40, 4)).astype(np.float32), np.repeat([0, 1], 20)
+
+
+@pytest.mark.parametrize("make", [
+    lambda net: __import__("sklearn_lpntk").EL2NPruner(max_epochs=1, n_inits=1, net=net),
+    lambda net: __import__("sklearn_lpntk").ForgettingPruner(max_epochs=2, net=net),
+    lambda net: LpNTKPruner(max_epochs=1, net=net),
+])
+@pytest.mark.parametrize("net, match", [
+    (torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0)), "logits of shape"),
+    (torch.nn.Linear(4, 1), "1 logits but y has 2 classes"),
+    (torch.nn.Linear(5, 2), "could not be applied to inputs of shape"),
+])
+def test_every_trained_pruner_checks_its_network_before_training(make, net, match,
+                                                                  monkeypatch):
+    import skorch
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although the network is wrong")
+
+    monkeypatch.setattr(skorch.NeuralNetClassifier, "partial_fit", no_training)
+    X, y = _tiny()
+    with pytest.raises(ValueError, match=match) as info:
+        make(net).fit(X, y)
+    assert "sklearn_lpntk" in info.traceback[-1].path.as_posix()
+
+
+def test_float64_module_is_trained_in_float32_with_a_warning():
+    X, y = _tiny()
+    with pytest.warns(UserWarning, match="float64 parameters"):
+        pruner = LpNTKPruner(max_epochs=1, net=torch.nn.Linear(4, 2).double(),
+                             random_state=0).fit(X, y)
+    assert next(pruner.net_.module_.parameters()).dtype == torch.float32
+
+
+def test_tensor_requiring_grad_is_read_not_differentiated():
+    X, y = _tiny()
+    Xt = torch.tensor(X, requires_grad=True)
+    X_kept, _ = LpNTKPruner(max_epochs=1, random_state=0).fit_resample(Xt, y)
+    assert isinstance(X_kept, torch.Tensor) and Xt.grad is None
+
+
+def test_skorch_net_without_a_module_class():
+    X, y = _tiny()
+    with pytest.raises(TypeError, match="net.module must be a torch.nn.Module"):
+        LpNTKPruner(max_epochs=1, net=NeuralNetClassifier("not a module")).fit(X, y)
+
+
+def test_categorical_columns_are_named_and_zero_features_explained():
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra")
+    X, y = _tiny()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["c"] = pd.Categorical(["u", "v"] * 20)
+    with pytest.raises(ValueError, match=r"non-numeric columns \['c'\]"):
+        LpNTKPruner(max_epochs=1).fit(df, y)
+    with pytest.raises(ValueError, match="X has no features"):
+        LpNTKPruner(max_epochs=1).fit(np.zeros((40, 0)), y)
+
+
+def test_float32_dataframe_gives_no_warning():
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra")
+    import warnings
+
+    X, y = _tiny()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LpNTKPruner(max_epochs=1, random_state=0).fit(pd.DataFrame(X), y)
