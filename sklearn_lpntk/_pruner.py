@@ -26,18 +26,24 @@ def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=
     kernel = engine.kernel(X, y, plan, c, states=states, random_state=seed,
                            progress=progress)
     diagonal = kernel.diagonal()
-    if not np.isfinite(diagonal).all():
-        raise ValueError(
-            f"The lpNTK of class {c} has non-finite values ({int((~np.isfinite(diagonal)).sum())}"
-            " rows). Either the brief training diverged (lower lr, or fewer max_epochs) or "
-            "the features are so large that the gradients overflow (scale them, e.g. with "
-            "sklearn.preprocessing.StandardScaler, or use dtype='float64')."
-        )
+    _check_finite(kernel.raw_diagonal(), c)
     if not kernel.lazy:
         kernel = kernel.matrix()  # the stored gradients are no longer needed
+        _check_finite(kernel, c)
     middle = time.perf_counter()
     selection = choose_rows(kernel, n_keep, random_state=seed, **options)
     return selection, diagonal, middle - start, time.perf_counter() - middle
+
+
+def _check_finite(values, c):
+    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise ValueError(
+            f"The lpNTK of class {c} has {bad} non-finite values. Either the brief training "
+            "diverged (lower lr, or fewer max_epochs) or the features are so large that the "
+            "gradients overflow (scale them, e.g. with sklearn.preprocessing.StandardScaler, "
+            "or use dtype='float64')."
+        )
 
 
 @fill_doc

@@ -88,6 +88,10 @@ class ClassKernel:
             diag *= self._scale
         return diag.cpu().numpy().astype(np.float64)
 
+    def raw_diagonal(self):
+        """kappa(i, i) before normalisation, as a float64 NumPy vector."""
+        return self._raw_diag.cpu().numpy().astype(np.float64)
+
     def row(self, i):
         """kappa(i, j) for all j, as a NumPy vector."""
         return self.rows(i, i + 1)[0]

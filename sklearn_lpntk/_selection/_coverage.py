@@ -17,7 +17,7 @@ import heapq
 
 import numpy as np
 
-from ._checks import check_count
+from ._checks import check_count, check_finite
 
 
 def typicality(similarity):
@@ -43,6 +43,7 @@ def facility_location(similarity, n_keep):
     S = np.asarray(similarity, dtype=np.float64)
     n = S.shape[0]
     check_count("n_keep", n_keep, n)
+    check_finite(S)
     cover = np.zeros(n)
     gains = np.maximum(S, 0).sum(axis=0)
     heap = [(-g, j) for j, g in enumerate(gains)]
@@ -72,6 +73,7 @@ def drop_redundant(similarity, n_keep, typical=None):
     S = np.array(similarity, dtype=np.float64)
     n = S.shape[0]
     check_count("n_keep", n_keep, n)
+    check_finite(S)
     typical = typicality(S) if typical is None else np.asarray(typical, dtype=np.float64)
     alive = np.ones(n, dtype=bool)
     np.fill_diagonal(S, -np.inf)

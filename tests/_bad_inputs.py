@@ -1,0 +1,160 @@
+"""A catalogue of bad and unusual inputs, shared by the tests (and runnable on its own).
+
+Each case is ``(name, call, expect)``: ``call()`` fits a pruner or computes a kernel;
+``expect`` is ``("error", regex)`` for a clear ValueError/TypeError from this package
+whose message matches, or ``("ok", None)`` for input that must simply work.
+"""
+
+import numpy as np
+import torch
+
+from sklearn_lpntk import (
+    CCSPruner,
+    EL2NPruner,
+    ForgettingPruner,
+    GraNdPruner,
+    LpNTKPruner,
+    ModeratePruner,
+    RandomPruner,
+    lpntk_kernel,
+)
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.random((40, 4)).astype(np.float32), np.repeat([0, 1], 20)
+
+
+TRAINED = {
+    "LpNTKPruner": lambda **p: LpNTKPruner(max_epochs=1, random_state=0, **p),
+    "EL2NPruner": lambda **p: EL2NPruner(max_epochs=1, n_inits=1, random_state=0, **p),
+    "GraNdPruner": lambda **p: GraNdPruner(n_inits=1, random_state=0, **p),
+    "ForgettingPruner": lambda **p: ForgettingPruner(max_epochs=2, random_state=0, **p),
+    "ModeratePruner": lambda **p: ModeratePruner(max_epochs=1, random_state=0, **p),
+}
+ALL = {**TRAINED, "RandomPruner": lambda **p: RandomPruner(random_state=0, **p),
+       "CCSPruner": lambda **p: CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1),
+                                          random_state=0, **p)}
+
+
+class NaNNet(torch.nn.Module):
+    """A network whose output is NaN: a diverged training."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.lin(x) * float("nan")
+
+
+def cases():
+    import pandas as pd
+    from skorch import NeuralNetClassifier
+
+    X, y = _data()
+    out = []
+
+    def add(name, call, expect):
+        out.append((name, call, expect))
+
+    labels = {
+        "labels with None": np.array(["a", "b"] * 19 + [None, "a"], dtype=object),
+        "float labels with NaN": np.r_[np.zeros(20), np.ones(19), np.nan],
+        "pandas string labels with NA": pd.Series(["a", "b"] * 19 + [pd.NA, "a"],
+                                                  dtype="string"),
+        "one-hot y with an all-zero row": np.r_[np.eye(2)[y[:-1]], [[0, 0]]].astype(int),
+    }
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["c"] = pd.Categorical(["u", "v"] * 20)
+    for pname, make in ALL.items():
+        for lname, yy in labels.items():
+            match = "missing values" if "one-hot" not in lname else "exactly one 1"
+            add(f"{pname}: {lname}", lambda m=make, yy=yy: m().fit(X, yy), ("error", match))
+        add(f"{pname}: categorical DataFrame column", lambda m=make: m().fit(df, y),
+            ("error", r"non-numeric columns \['c'\]"))
+        add(f"{pname}: X with zero features",
+            lambda m=make: m().fit(np.zeros((40, 0)), y), ("error", "no features"))
+        add(f"{pname}: X scaled by 1e30", lambda m=make: m().fit(X * 1e30, y),
+            # the kernel and GraNd overflow (a clear error); the prediction-based scores
+            # saturate but stay finite, so the documented counts hold
+            ("error", "StandardScaler") if pname in ("LpNTKPruner", "GraNdPruner")
+            else ("ok", None))
+    for pname, make in TRAINED.items():
+        add(f"{pname}: 1-D output", lambda m=make: m(net=torch.nn.Sequential(
+            torch.nn.Linear(4, 1), torch.nn.Flatten(0))).fit(X, y), ("error", "logits"))
+        add(f"{pname}: fewer logits than classes",
+            lambda m=make: m(net=torch.nn.Linear(4, 1)).fit(X, y), ("error", "1 logits"))
+        add(f"{pname}: net expecting another input width",
+            lambda m=make: m(net=torch.nn.Linear(5, 2)).fit(X, y),
+            ("error", "could not be applied"))
+        add(f"{pname}: float64 module",
+            lambda m=make: m(net=torch.nn.Linear(4, 2).double()).fit(X, y), ("ok", None))
+        add(f"{pname}: batch_size as numpy integer",
+            lambda m=make: m(batch_size=np.int64(8)).fit(X, y), ("ok", None))
+        add(f"{pname}: tensor X with requires_grad",
+            lambda m=make: m().fit(torch.tensor(X, requires_grad=True), y), ("ok", None))
+        for device in ("meta", "mps", "quantum"):
+            add(f"{pname}: device={device!r}", lambda m=make, d=device: m(device=d).fit(X, y),
+                ("error", "device"))
+        add(f"{pname}: skorch net without a module",
+            lambda m=make: m(net=NeuralNetClassifier("not a module")).fit(X, y),
+            ("error", "module"))
+        add(f"{pname}: network with NaN output", lambda m=make: m(net=NaNNet).fit(X, y),
+            ("error", "non-finite|NaN") if pname != "ModeratePruner" else ("ok", None))
+    add("LpNTKPruner: checkpoints=[0.5, 1]",
+        lambda: TRAINED["LpNTKPruner"](checkpoints=[0.5, 1]).fit(X, y), ("error", "whole"))
+    add("LpNTKPruner: memory_budget=4e9",
+        lambda: TRAINED["LpNTKPruner"](memory_budget=4e9).fit(X, y), ("ok", None))
+    model = torch.nn.Linear(4, 3)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    add("lpntk_kernel: length mismatch", lambda: lpntk_kernel(model, Xt, yt[:-1]),
+        ("error", "one label per row"))
+    add("lpntk_kernel: one-hot y",
+        lambda: lpntk_kernel(model, Xt, torch.nn.functional.one_hot(yt, 3)), ("error", "1-D"))
+    add("lpntk_kernel: non-integer labels", lambda: lpntk_kernel(model, Xt, yt + 0.5),
+        ("error", "integer class indices"))
+    add("lpntk_kernel: string labels",
+        lambda: lpntk_kernel(model, X, np.array(["a", "b"] * 20)),
+        ("error", "integer class indices"))
+    add("lpntk_kernel: NaN in X", lambda: lpntk_kernel(model, np.r_[X[:-1], [[np.nan] * 4]],
+                                                        y), ("error", "NaN"))
+    add("lpntk_kernel: a plain function as the model",
+        lambda: lpntk_kernel(lambda x: x, Xt, yt), ("error", "torch.nn.Module"))
+    return out
+
+
+def outcome(call):
+    """("clear", message) for a ValueError/TypeError raised from sklearn_lpntk,
+    ("deep", message) for any other exception, ("ok", None) when it ran."""
+    import traceback
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    except (ValueError, TypeError) as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1].filename
+        if "sklearn_lpntk" in last.replace("\\", "/"):
+            return "clear", str(exc)
+        return "deep", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - classifying what happens is the point
+        return "deep", f"{type(exc).__name__}: {exc}"
+    return "ok", None
+
+
+def as_documented(result, expect):
+    import re
+
+    (kind, msg), (want, rx) = result, expect
+    return kind == want == "ok" or (kind == "clear" and want == "error"
+                                    and re.search(rx, msg) is not None)
+
+
+if __name__ == "__main__":
+    results = [(name, outcome(call), expect) for name, call, expect in cases()]
+    good = sum(as_documented(r, e) for _, r, e in results)
+    for name, (kind, msg), _ in results:
+        print(f"{kind:5s} {name}: {(msg or '')[:100]!r}")
+    print(f"{good} of {len(results)} cases handled as documented")
