@@ -59,13 +59,13 @@ def out_of_fold_probabilities(Xtr, y, setup, seed, device):
 
     probs = np.zeros((len(y), len(np.unique(y))))
     X = torch.as_tensor(Xtr, device=device)
-    bench.Ytr_device = torch.as_tensor(y, device=device)
+    Y = torch.as_tensor(y, device=device)
     folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(Xtr, y))
     n_train = min(len(tr) for tr, _ in folds)
     sets = [tr[:n_train] for tr, _ in folds]
     steps = setup["epochs"] * int(np.ceil(n_train / setup["batch"]))
-    params = bench.train_ensemble(setup["model"], X, sets, list(range(5)), X[:1],
-                                  bench.Ytr_device[:1], steps=steps, batch=setup["batch"],
+    params = bench.train_ensemble(setup["model"], X, Y, sets, list(range(5)), X[:1], Y[:1],
+                                  steps=steps, batch=setup["batch"],
                                   lr=setup["lr"], device=device, return_params=True)
     base = setup["model"]().to("meta")
     with torch.no_grad():
@@ -121,12 +121,12 @@ def run(args):
                 }
                 seconds = {"lpNTK cleaner": lp_s, "cleanlab, same count": cl_s,
                            "cleanlab, own count": cl_s}
-                bench.Ytr_device = torch.as_tensor(noisy, device=device)
+                Y = torch.as_tensor(noisy, device=device)
                 X = torch.as_tensor(Xtr, device=device)
                 for method, removed in candidates.items():
                     keep = np.setdiff1d(np.arange(len(noisy)), removed)
                     steps = setup["epochs"] * int(np.ceil(len(keep) / setup["batch"]))
-                    acc = bench.train_ensemble(setup["model"], X, [keep], [seed], X_test,
+                    acc = bench.train_ensemble(setup["model"], X, Y, [keep], [seed], X_test,
                                                y_test, steps=steps, batch=setup["batch"],
                                                lr=setup["lr"], device=device)[0]
                     hit = np.isin(removed, np.flatnonzero(flip)).sum()

@@ -158,11 +158,11 @@ def load(name, pool, data_home=None):
 
 
 # ------------------------------------------------------- downstream training
-def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
+def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
                    device, schedule="cosine", return_params=False):
     """Train one fresh network per seed on its own rows, all at once with vmap.
 
-    ``index_sets[s]`` are the rows of ``X`` (a device tensor) seed s trains on
+    ``index_sets[s]`` are the rows of ``X`` and ``Y`` (device tensors) seed s trains on
     (all of one length). Seed s fixes the initialisation and the batch order.
     Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
     learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
@@ -196,7 +196,7 @@ def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, ba
                 break
             pick = order[:, start:start + batch]
             xb = X[pick]  # (S, b, ...)
-            yb = Ytr_device[pick]
+            yb = Y[pick]
             logits = batched(params, xb)
             loss = nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(),
                                                reduction="sum") / pick.shape[1]
@@ -215,9 +215,6 @@ def train_ensemble(model_cls, X, index_sets, seeds, X_test, y_test, *, steps, ba
             logits = vmap(forward, in_dims=(0, None))(params, xb)
             correct += (logits.argmax(-1) == y_test[start:start + 4096]).sum(-1)
     return (correct / len(X_test)).cpu().numpy()
-
-
-Ytr_device = None  # the training labels on the device (set in run())
 
 
 # -------------------------------------------------------------- selections
@@ -290,7 +287,6 @@ def select(method, y, ratio, seed, scores):
 
 # -------------------------------------------------------------------- run
 def run(args):
-    global Ytr_device
     setup = SETUPS[args.dataset]
     if args.quick:
         setup = {**setup, "epochs": max(3, setup["epochs"] // 3),
@@ -311,7 +307,7 @@ def run(args):
         f"ratios {args.ratios}, device {device}, {args.schedule} learning rate, setup "
         f"{ {k: getattr(v, '__name__', v) for k, v in setup.items()} }")
     X = torch.as_tensor(Xtr, device=device)
-    Ytr_device = torch.as_tensor(ytr, device=device)
+    Y = torch.as_tensor(ytr, device=device)
     X_test, y_test = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
     seeds = list(range(args.seeds))
     methods = args.methods or (BASELINES + list(LPNTK_RULES))
@@ -335,7 +331,7 @@ def run(args):
             f.flush()
 
         t = time.perf_counter()
-        accs = train_ensemble(setup["model"], X, [np.arange(n_full)] * len(seeds), seeds,
+        accs = train_ensemble(setup["model"], X, Y, [np.arange(n_full)] * len(seeds), seeds,
                               X_test, y_test, steps=full_steps, batch=setup["batch"],
                               lr=setup["lr"], device=device, schedule=args.schedule)
         for budget in ("epochs", "iterations"):
@@ -356,7 +352,7 @@ def run(args):
                              if budget == "epochs" else full_steps)
                     if (key, budget) not in trained:
                         trained[key, budget] = train_ensemble(
-                            setup["model"], X, sets, seeds, X_test, y_test, steps=steps,
+                            setup["model"], X, Y, sets, seeds, X_test, y_test, steps=steps,
                             batch=setup["batch"], lr=setup["lr"], device=device,
                             schedule=args.schedule)
                     accs = trained[key, budget]

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._progress import Stopwatch
-from ._selection import n_to_keep
+from ._selection import NON_FINITE_HINT, n_to_keep
 
 _NO_TRANSFORM = (
     "A pruner has no {name}: pruning removes training rows, which only makes "
@@ -325,11 +325,8 @@ def check_scores(scores, who):
     scores = np.asarray(scores, dtype=np.float64)
     bad = np.isnan(scores) | (scores == -np.inf)
     if bad.any():
-        raise ValueError(
-            f"{who} computed {int(bad.sum())} non-finite scores. Either the network's "
-            "training diverged (lower lr) or the features are so large that the network "
-            "overflows (scale them, e.g. with sklearn.preprocessing.StandardScaler)."
-        )
+        raise ValueError(f"{who} computed {int(bad.sum())} non-finite scores. "
+                         f"{NON_FINITE_HINT}")
 
 
 def keep_highest(scores, y, n_keep, rng):

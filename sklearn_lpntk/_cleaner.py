@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ._params import fill_doc
-from ._pruner import LpNTKPruner
+from ._pruner import LpNTKPruner, class_kernel
 from ._selection import typicality
 
 
@@ -134,10 +134,9 @@ sampling_strategy_, self_kernel_, strategy_, timings_
         with watch.phase("kernel"):
             for c in range(len(plan.classes)):
                 idx = np.flatnonzero(y_enc == c)
-                kernel = engine.kernel(X_net[idx], y_enc[idx], plan, c, states=states,
-                                       random_state=int(class_seeds[c]))
-                self_kernel[idx] = kernel.diagonal()
-                scores[idx] = typicality(kernel.matrix())
+                matrix, self_kernel[idx] = class_kernel(engine, plan, c, X_net[idx], y_enc[idx],
+                                                        states, int(class_seeds[c]))
+                scores[idx] = typicality(matrix)
         with watch.phase("selection"):
             flagged, separation = two_group_split(scores, separation=self.separation,
                                                   random_state=int(class_seeds[0]))

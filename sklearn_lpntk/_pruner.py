@@ -12,7 +12,26 @@ from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
 from ._networks import Checkpoints, resolved_max_epochs, train_network
 from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
 from ._progress import progress_bar
-from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES, choose_rows
+from ._selection import (
+    FPC_MODES,
+    KEEP_RULES,
+    MATRIX_RULES,
+    SELFMAX_MODES,
+    check_finite,
+    choose_rows,
+)
+
+
+def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
+    """Class c's lpNTK, checked finite: the matrix (or the lazy kernel) and its diagonal."""
+    kernel = engine.kernel(X, y, plan, c, states=states, random_state=seed, progress=progress)
+    diagonal = kernel.diagonal()
+    check_finite(kernel.raw_diagonal(), f"The lpNTK of class {c}")
+    if kernel.lazy:
+        return kernel, diagonal
+    matrix = kernel.matrix()  # the stored gradients are no longer needed
+    check_finite(matrix, f"The lpNTK of class {c}")
+    return matrix, diagonal
 
 
 def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
@@ -23,27 +42,10 @@ def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=
     the selection.
     """
     start = time.perf_counter()
-    kernel = engine.kernel(X, y, plan, c, states=states, random_state=seed,
-                           progress=progress)
-    diagonal = kernel.diagonal()
-    _check_finite(kernel.raw_diagonal(), c)
-    if not kernel.lazy:
-        kernel = kernel.matrix()  # the stored gradients are no longer needed
-        _check_finite(kernel, c)
+    kernel, diagonal = class_kernel(engine, plan, c, X, y, states, seed, progress)
     middle = time.perf_counter()
     selection = choose_rows(kernel, n_keep, random_state=seed, **options)
     return selection, diagonal, middle - start, time.perf_counter() - middle
-
-
-def _check_finite(values, c):
-    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
-    if bad:
-        raise ValueError(
-            f"The lpNTK of class {c} has {bad} non-finite values. Either the brief training "
-            "diverged (lower lr, or fewer max_epochs) or the features are so large that the "
-            "gradients overflow (scale them, e.g. with sklearn.preprocessing.StandardScaler, "
-            "or use dtype='float64')."
-        )
 
 
 @fill_doc

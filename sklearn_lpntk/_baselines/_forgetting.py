@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._params import fill_doc
-from .._selection import forgetting_events
+from .._selection import check_finite, forgetting_events
 from ._trained import TrainedScorePruner
 
 
@@ -61,12 +61,7 @@ class ForgettingPruner(TrainedScorePruner):
             X, y, len(classes), rng, watch, lambda net, dynamics, seed: dynamics.result(),
             desc="forgetting: runs", record=True,
         )
-        if not np.isfinite(probabilities).all():
-            raise ValueError(
-                "ForgettingPruner's network predicted non-finite probabilities: its training "
-                "diverged (lower lr) or the features overflow (scale them, e.g. with "
-                "sklearn.preprocessing.StandardScaler)."
-            )
+        check_finite(probabilities, "ForgettingPruner's predicted probabilities")
         correct = probabilities[:, 1:].argmax(axis=3) == y[None, None, :]
         counts = [forgetting_events(run) for run in correct]
         events = np.sum([c[0] for c in counts], axis=0)

@@ -1,5 +1,6 @@
 """NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
 
+from ._checks import NON_FINITE_HINT, check_finite
 from ._coverage import (
     default_hard_fraction,
     drop_redundant,
@@ -20,6 +21,8 @@ from ._keep_rules import KEEP_RULES, MATRIX_RULES, TRAVERSAL_RULES, n_to_keep, s
 from ._scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "NON_FINITE_HINT",
+    "check_finite",
     "BUDGET_SWITCH",
     "FPC_MODES",
     "KEEP_RULES",

@@ -15,11 +15,16 @@ def check_count(name, value, n):
         raise ValueError(f"{name} must be in [1, {n}] for {n} samples, got {value}.")
 
 
-def check_finite(matrix):
-    """Raise a ValueError when a similarity matrix holds NaN or infinity."""
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError(
-            "The similarity matrix has non-finite values. Either the network's training "
-            "diverged (lower lr) or the features overflow (scale them, e.g. with "
-            "sklearn.preprocessing.StandardScaler)."
-        )
+#: What to do about non-finite kernels or scores (the two ways they arise).
+NON_FINITE_HINT = (
+    "Either the network's training diverged (lower lr, or fewer max_epochs) or the "
+    "features are so large that the network overflows (scale them, e.g. with "
+    "sklearn.preprocessing.StandardScaler, or use dtype='float64')."
+)
+
+
+def check_finite(values, what="The similarity matrix"):
+    """Raise a ValueError naming ``what`` when ``values`` hold NaN or infinity."""
+    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise ValueError(f"{what} has {bad} non-finite values. {NON_FINITE_HINT}")
