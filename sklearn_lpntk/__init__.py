@@ -20,6 +20,8 @@ LogitMLP
     The default network.
 RandomPruner, EL2NPruner, GraNdPruner, ForgettingPruner, CCSPruner, ModeratePruner
     Baselines with the same contract as LpNTKPruner.
+pruning_curve, PruningCurve, PruningCurveDisplay, max_prune_ratio, most_pruning_within
+    How much can be pruned: cross-validated scores against the prune ratio.
 datasets
     Offline loaders (Fashion-MNIST from local IDX files).
 layers
@@ -35,6 +37,8 @@ from ._baselines import (
     RandomPruner,
 )
 from ._cleaner import LpNTKCleaner
+from ._curve import PruningCurve, max_prune_ratio, most_pruning_within, pruning_curve
+from ._display import PruningCurveDisplay
 from ._engine import MemoryBudgetError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
@@ -57,8 +61,13 @@ __all__ = [
     "MemoryBudgetError",
     "Pipeline",
     "PrunedClassifier",
+    "PruningCurve",
+    "PruningCurveDisplay",
     "farthest_first_traversal",
     "lpntk_kernel",
     "make_pipeline",
+    "max_prune_ratio",
+    "most_pruning_within",
+    "pruning_curve",
     "__version__",
 ]

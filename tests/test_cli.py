@@ -1,0 +1,180 @@
+"""The sklearn-lpntk command line, run as a real subprocess on files the tests write."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+SCRIPT = Path(sys.executable).parent / "sklearn-lpntk"
+
+
+def run(*args, cwd, script=False):
+    cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "sklearn_lpntk"]
+    env = {k: v for k, v in os.environ.items() if k != "SKLEARN_LPNTK_DEBUG"}
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """digits (first 400 rows) as CSV with an id column and string labels, and as NPZ."""
+    root = tmp_path_factory.mktemp("cli")
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400], y[:400]
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                      "nine"])
+    with open(root / "digits.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id"] + [f"px{i}" for i in range(64)] + ["label"])
+        for i, (row, label) in enumerate(zip(X, y)):
+            writer.writerow([f"row{i}"] + [int(v) for v in row] + [names[label]])
+    np.savez(root / "images.npz", X=X.reshape(-1, 1, 8, 8).astype(np.float32), y=y,
+             meta=np.arange(3))
+    return root, X, y, names[y]
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_console_script_help_lists_commands_and_examples(files):
+    root = files[0]
+    result = run("prune", "--help", cwd=root, script=True)
+    assert result.returncode == 0, result.stderr
+    assert "--prune-ratio" in result.stdout and "examples:" in result.stdout
+    assert "sklearn-lpntk prune data.csv" in result.stdout
+    top = run("--help", cwd=root)
+    assert top.returncode == 0 and "prune" in top.stdout and "curve" in top.stdout
+
+
+def test_prune_csv_writes_kept_rows_indices_and_report(files):
+    root, X, y, labels = files
+    out = root / "kept_lpntk.csv"
+    result = run("prune", "digits.csv", "--target", "label", "--ignore", "id",
+                 "--prune-ratio", "0.3", "--output", out.name, "--indices", "kept.txt",
+                 "--report", "report.json", "--max-epochs", "2", cwd=root, script=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # not a terminal: no progress bars
+    indices = np.loadtxt(root / "kept.txt", dtype=int)
+    rows = _rows(out)
+    original = _rows(root / "digits.csv")
+    assert rows[0] == original[0]
+    assert rows[1:] == [original[i + 1] for i in indices]  # the input's own rows, in order
+    assert np.all(np.diff(indices) > 0)
+    report = json.loads((root / "report.json").read_text())
+    import sklearn_lpntk
+
+    assert report["version"] == sklearn_lpntk.__version__
+    assert report["parameters"]["prune_ratio"] == 0.3
+    assert report["parameters"]["random_state"] == 0
+    assert report["rows"] == {"before": 400, "after": len(indices)}
+    for name, counts in report["per_class"].items():
+        before = int(np.sum(labels == name))
+        assert counts == {"before": before, "after": max(1, int(before * 0.7))}
+    assert set(report["timings_s"]) >= {"read", "prune", "write", "prune.kernel"}
+    assert f"kept {len(indices)} of 400 rows" in result.stdout
+    # the same seed gives the same rows
+    again = run("prune", "digits.csv", "--target", "label", "--ignore", "id",
+                "--prune-ratio", "0.3", "--indices", "kept2.txt", "--max-epochs", "2",
+                cwd=root)
+    assert again.returncode == 0
+    np.testing.assert_array_equal(np.loadtxt(root / "kept2.txt", dtype=int), indices)
+
+
+def test_prune_npz_images_keeps_shapes_and_other_arrays(files):
+    root, X, y, _ = files
+    result = run("prune", "images.npz", "--prune-ratio", "0.5", "--method", "el2n",
+                 "--max-epochs", "2", "--output", "kept.npz", cwd=root)
+    assert result.returncode == 0, result.stderr
+    with np.load(root / "kept.npz") as kept:
+        assert kept["X"].shape[1:] == (1, 8, 8) and len(kept["X"]) == len(kept["y"])
+        assert len(kept["y"]) == sum(max(1, int(n * 0.5)) for n in np.bincount(y))
+        np.testing.assert_array_equal(kept["meta"], np.arange(3))
+
+
+def test_prune_parquet_round_trip(files):
+    import pyarrow as pa  # in the test extra
+    import pyarrow.parquet as pq
+
+    root, X, y, labels = files
+    table = pa.table({**{f"f{i}": X[:, i] for i in range(64)}, "label": labels})
+    pq.write_table(table, root / "digits.parquet")
+    result = run("prune", "digits.parquet", "--target", "label", "--prune-ratio", "0.5",
+                 "--method", "random", "--output", "kept.parquet", "--indices", "kp.txt",
+                 cwd=root)
+    assert result.returncode == 0, result.stderr
+    kept = pq.read_table(root / "kept.parquet")
+    indices = np.loadtxt(root / "kp.txt", dtype=int)
+    assert kept.column_names == table.column_names
+    assert kept.column("label").to_pylist() == [labels[i] for i in indices]
+
+
+def test_curve_prints_table_and_writes_plot_and_report(files):
+    root = files[0]
+    result = run("curve", "digits.csv", "--target", "label", "--ignore", "id",
+                 "--method", "random,el2n", "--max-epochs", "2", "--prune-ratios", "0.3,0.6",
+                 "--cv", "3", "--plot", "curve.png", "--report", "curve.json", cwd=root,
+                 script=True)
+    assert result.returncode == 0, result.stderr
+    assert "full data" in result.stdout and "prune up to" in result.stdout
+    assert (root / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    report = json.loads((root / "curve.json").read_text())
+    assert set(report["curves"]) == {"random", "el2n"}
+    assert np.array(report["curves"]["el2n"]["scores"]).shape == (2, 3)
+    assert len(report["full_scores"]) == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["prune", "missing.csv", "--target", "label", "--prune-ratio", "0.3"], "does not exist"),
+    (["prune", "digits.csv", "--target", "nope", "--prune-ratio", "0.3"],
+     "target column 'nope' is not in digits.csv"),
+    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "0.3"],
+     "column 'id' of digits.csv is not numeric"),
+    (["prune", "digits.csv", "--prune-ratio", "0.3", "--ignore", "id"], "--target"),
+    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "1.5"], "not in [0, 1)"),
+    (["prune", "digits.csv", "--target", "label"], "--prune-ratio"),
+    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "0.3", "--method", "best"],
+     "unknown method"),
+    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
+      "--output", "digits.csv"], "is the input file"),
+    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
+      "--output", "other.npz"], "must have the input's format"),
+    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
+      "--memory-budget", "lots"], "memory_budget"),
+    (["prune", "one_class.csv", "--target", "label", "--prune-ratio", "0.3"], "single class"),
+    (["prune", "gaps.csv", "--target", "label", "--prune-ratio", "0.3"], "missing value"),
+    (["prune", "images.npz", "--prune-ratio", "0.3", "--x-key", "pixels"], "--x-key"),
+    (["curve", "digits.csv", "--target", "label", "--ignore", "id", "--cv", "1"], "--cv"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_and_data_exit_2_with_one_line(files, args, message):
+    root = files[0]
+    (root / "one_class.csv").write_text("a,b,label\n1,2,x\n3,4,x\n")
+    (root / "gaps.csv").write_text("a,b,label\n1,,x\n3,4,y\n")
+    result = run(*args, cwd=root)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0] and "Traceback" not in result.stderr
+    assert lines[0].startswith("sklearn-lpntk")
+
+
+def test_existing_output_needs_force(files):
+    root, _, y, _ = files
+    (root / "taken.txt").write_text("keep me\n")
+    args = ["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio",
+            "0.3", "--method", "random", "--indices", "taken.txt"]
+    refused = run(*args, cwd=root)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert (root / "taken.txt").read_text() == "keep me\n"
+    forced = run(*args, "--force", cwd=root)
+    assert forced.returncode == 0, forced.stderr
+    expected = sum(max(1, int(np.floor(n * (1 - 0.3)))) for n in np.bincount(y))
+    assert len((root / "taken.txt").read_text().split()) == expected
