@@ -1,4 +1,9 @@
-"""The paper's analyses on digits: relation types, learning difficulty, forgetting.
+"""
+==============================
+The paper's analyses on digits
+==============================
+
+Relation types, learning difficulty and forgetting, as in the paper.
 
 Run with ``python examples/analyses.py [--plots DIR]``. It prints
 

@@ -1,4 +1,9 @@
-"""Prune images with a small CNN: digits as 1x8x8 images.
+"""
+=============================
+Prune images with a small CNN
+=============================
+
+Digits as 1x8x8 images, pruned with a convolutional network.
 
 Run with ``python examples/images_cnn.py``. Any ``torch.nn.Module`` that maps a
 batch of images to logits can be the pruner's network; a class whose

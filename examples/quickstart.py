@@ -1,4 +1,9 @@
-"""Quickstart: prune 30 % of scikit-learn's digits with lpNTK and compare.
+"""
+=============================
+Quickstart: the README's demo
+=============================
+
+Prune 30 % of scikit-learn's digits with lpNTK and compare.
 
 Run with ``python examples/quickstart.py``. It trains a downstream classifier
 on the full training split, on the rows ``LpNTKPruner()`` keeps (the library's

@@ -79,8 +79,9 @@ class LpNTKCleaner(LpNTKPruner):
         Rows flagged as likely mislabeled (removed unless the cap kept them).
     separation_ : float
         Ashman's D of the fitted mixture.
-    sample_indices_, classes_, n_features_in_, feature_names_in_, net_, \\
-sampling_strategy_, self_kernel_, strategy_, timings_
+    sample_indices_, classes_, n_features_in_, feature_names_in_ : see LpNTKPruner
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    net_, sampling_strategy_, self_kernel_, strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
 
     See Also

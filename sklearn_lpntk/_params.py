@@ -20,8 +20,7 @@ NETWORK_CONSTRAINTS = {
 }
 
 NETWORK_DOC = """\
-    net : None, skorch NeuralNetClassifier, or torch.nn.Module class/instance, \\
-            default=None
+    net : None, skorch net, or torch.nn.Module class or instance, default=None
         The network trained briefly. None builds a
         :class:`~sklearn_lpntk.LogitMLP` (one hidden layer of 256 ReLU units)
         trained with Adam and cross-entropy. A module class receives
@@ -80,7 +79,7 @@ TRAINED_ATTRIBUTES_DOC = """\
         Kept row indices, ascending.
     net_ : skorch.NeuralNetClassifier
         The network of the last initialisation (run).
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`."""
 
 

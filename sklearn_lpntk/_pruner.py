@@ -152,7 +152,7 @@ class LpNTKPruner(BasePruner):
         Class labels seen in ``fit``.
     n_features_in_ : int
         Number of features seen in ``fit`` (size of the second axis).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when ``X`` was a DataFrame with string column names.
     net_ : skorch.NeuralNetClassifier
         The briefly trained network whose kernel was used.

@@ -56,7 +56,7 @@ def _check_thresholds(interchangeable, contradictory):
 
 
 def relation_types(kernel, *, interchangeable=0.5, contradictory=0.0):
-    """Relation type of every pair, as indices into :data:`RELATIONS`.
+    """Relation type of every pair, as indices into ``RELATIONS``.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def relation_counts(kernel, *, interchangeable=0.5, contradictory=0.0):
     """For every sample, how many partners of each relation type it has.
 
     Returns an int array of shape (n, 3), columns in the order of
-    :data:`RELATIONS`.
+    ``RELATIONS``.
     """
     types = relation_types(kernel, interchangeable=interchangeable,
                            contradictory=contradictory)

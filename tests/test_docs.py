@@ -40,6 +40,9 @@ def test_ci_runs_the_readme_test_command():
     assert "pytest" in test_command
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci_lines
+    docs_command = next(c for c in commands if "sphinx-build" in c)
+    assert "-W" in docs_command.split() and docs_command in ci_lines
+    assert ci_lines.index(docs_command) > ci_lines.index(test_command)
 
 
 def test_docstring_examples_run():

@@ -53,7 +53,7 @@ class CCSPruner(BasePruner):
         The fitted scorer.
     sample_indices_ : ndarray
         Kept row indices, ascending.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     """
 

@@ -23,7 +23,7 @@ class RandomPruner(BasePruner):
     ----------
     sample_indices_ : ndarray
         Kept row indices, ascending.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
 
     Examples

@@ -66,7 +66,7 @@ class PositionalRule(ABC):
     """The rule protocol: how one layer type contributes to phi without autograd per sample.
 
     A rule is made with its module (``rule = RuleClass(module)``) for every
-    module of a registered type whose :meth:`supports` is True. The engine then
+    module of a registered type whose ``supports(module)`` is True. The engine then
     calls, for every chunk of samples:
 
     1. :meth:`positions` with the layer's input and the gradient of
