@@ -31,6 +31,101 @@ class LeNet(nn.Module):
         return self.fc2(torch.relu(self.fc1(torch.flatten(h, 1))))
 
 
+class _Block(nn.Module):
+    """A ResNet basic block: conv-BN-ReLU-conv-BN plus a (1x1 conv + BN) shortcut."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.short = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.short = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                                       nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(h)) + self.short(x))
+
+
+class ResNet8(nn.Module):
+    """ResNet-8 for 3x32x32 inputs: a stem and three basic blocks (16, 32, 64 channels)."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(16), nn.ReLU())
+        self.blocks = nn.Sequential(_Block(16, 16, 1), _Block(16, 32, 2), _Block(32, 64, 2))
+        self.fc = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        h = self.blocks(self.stem(x))
+        return self.fc(h.mean(dim=(2, 3)))
+
+
+class _EncoderLayer(nn.Module):
+    """Pre-norm transformer layer; multi-head attention built from Linear layers."""
+
+    def __init__(self, width, heads, hidden):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.ff = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+        self.heads = heads
+
+    def forward(self, h):
+        n, t, w = h.shape
+        q, k, v = self.qkv(self.ln1(h)).reshape(n, t, 3, self.heads, -1).unbind(2)
+        q, k, v = (x.transpose(1, 2) for x in (q, k, v))  # (n, heads, t, w / heads)
+        att = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+        h = h + self.out((att @ v).transpose(1, 2).reshape(n, t, w))
+        return h + self.ff(self.ln2(h))
+
+
+class TinyTransformer(nn.Module):
+    """Token + position embeddings, two encoder layers, mean pooling, a linear head."""
+
+    def __init__(self, vocab=1000, width=64, length=32, heads=4, layers=2, n_classes=10):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(length, width)
+        self.layers = nn.Sequential(*(_EncoderLayer(width, heads, 2 * width)
+                                      for _ in range(layers)))
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, n_classes)
+
+    def forward(self, idx):
+        pos = torch.arange(idx.shape[1], device=idx.device).expand_as(idx)
+        h = self.layers(self.tokens(idx) + self.positions(pos))
+        return self.head(self.ln(h).mean(dim=1))
+
+
+def images_32(n, seed=0):
+    """``n`` 3x32x32 ten-class images: a class-specific colour blob on noise (float32)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, size=n)
+    grid = np.stack(np.meshgrid(np.arange(32), np.arange(32), indexing="ij"))
+    centres = rng.uniform(8, 24, size=(n, 2))
+    blob = np.exp(-((grid[None] - centres[:, :, None, None]) ** 2).sum(1) / 40.0)
+    colour = np.eye(3)[y % 3][:, :, None, None] * (0.5 + y[:, None, None, None] / 20)
+    X = colour * blob[:, None] + rng.normal(0, 0.1, size=(n, 3, 32, 32))
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def token_sequences(n, vocab=1000, length=32, seed=0):
+    """``n`` sequences of ``length`` token ids; each class draws from its own token band."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, size=n)
+    band = vocab // 10
+    own = rng.integers(0, band, size=(n, length)) + (y * band)[:, None]
+    other = rng.integers(0, vocab, size=(n, length))
+    X = np.where(rng.random((n, length)) < 0.3, own, other)
+    return X.astype(np.int64), y.astype(np.int64)
+
+
 def digits_mlp(seed=0, epochs=5):
     """The digits MLP (64-256-10) trained briefly with Adam, and the digits data."""
     from sklearn.datasets import load_digits

@@ -142,11 +142,57 @@ def test_sign_kernel_is_label_dependent():
     assert not torch.allclose(K, K2)
 
 
-@pytest.mark.parametrize("block_size", [1, 3, 7, 23, 100])
-def test_gram_blocks_exact_and_symmetric(block_size):
-    from sklearn_lpntk._engine import gram
+@pytest.mark.parametrize("n", [1, 5, 23, 64])
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("tile", [1, 3, 7, 100])
+def test_gram_exact_and_symmetric(monkeypatch, n, upper, tile):
+    from sklearn_lpntk._engine import _store
 
-    phi = torch.randn(23, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    G = gram(phi, block_size=block_size)
+    monkeypatch.setattr(_store, "_UPPER_BLOCK", 4)  # several block rows at small n
+    phi = torch.randn(n, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(n))
+    G = _store.mirror_upper_(_store.product(phi, upper=upper), tile=tile)
     assert torch.equal(G, G.T)
-    torch.testing.assert_close(G, phi @ phi.T)
+    torch.testing.assert_close(G, phi @ phi.T, rtol=1e-12, atol=1e-12)
+    # the lower triangle is never read: garbage there does not matter
+    P = _store.product(phi, upper=upper)
+    P[torch.tril_indices(n, n, -1).unbind()] = float("nan")
+    torch.testing.assert_close(_store.mirror_upper_(P, tile=tile), phi @ phi.T,
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("upper_block", [4, 512])
+def test_store_gram_equals_explicit_phi_for_every_piece_kind(monkeypatch, upper_block):
+    """dense + single-position ghosts + a multi-position ghost: gram == phi @ phi.T."""
+    from sklearn_lpntk._engine import FactorStore, _store
+    from sklearn_lpntk.layers import GhostPiece
+
+    monkeypatch.setattr(_store, "_UPPER_BLOCK", upper_block)
+    g = torch.Generator().manual_seed(1)
+    n = 37
+
+    def r(*shape):
+        return torch.randn(*shape, dtype=torch.float64, generator=g)
+
+    dense = r(n, 5)
+    ghosts = [GhostPiece(r(n, 1, 4), r(n, 1, 3)), GhostPiece(r(n, 1, 130), r(n, 1, 2)),
+              GhostPiece(r(n, 3, 4), r(n, 3, 2))]
+
+    def explicit(pieces):
+        parts = [p if not isinstance(p, GhostPiece)
+                 else torch.einsum("ntd,nta->nda", p.D, p.A).reshape(n, -1) for p in pieces]
+        phi = torch.cat(parts, dim=1)
+        return phi @ phi.T
+
+    for d, gs in [(dense, ghosts), (None, ghosts), (None, ghosts[:1]), (None, ghosts[2:]),
+                  (dense, []), (None, ghosts[:2])]:
+        store = FactorStore(d, gs)
+        G = store.gram()
+        assert torch.equal(G, G.T)
+        pieces = ([d] if d is not None else []) + list(gs)
+        torch.testing.assert_close(G, explicit(pieces), rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(store.rows(slice(None)), G, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(store.diagonal(), torch.diagonal(G), rtol=1e-10,
+                                   atol=1e-10)
+        assert FactorStore.gram_temporaries(pieces, n) <= 2
+
+

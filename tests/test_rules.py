@@ -279,3 +279,52 @@ def test_cleaner_respects_the_cap_per_class():
         assert kept >= expected_counts(y, 0.1)[c]
     assert set(np.flatnonzero(~cleaner.get_support())) <= set(
         np.flatnonzero(cleaner.label_issues_))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_facility_location_reads_columns_of_asymmetric_matrices(seed):
+    rng = np.random.default_rng(seed)
+    S = rng.normal(size=(15, 15))  # not symmetric: column j is not row j
+    for k in (1, 5, 15):
+        assert facility_location(S, k).tolist() == _facility_brute(S, k)
+
+
+def test_facility_location_float32_and_large_n_equal_float64_reading():
+    """float32 kernels are read without a float64 copy; the choices do not change."""
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(1100, 6)).astype(np.float32) + 1.0
+    S32 = F @ F.T  # exactly symmetric, several 512-row blocks
+    S64 = S32.astype(np.float64)
+    fast = facility_location(S32, 700)
+    assert fast.tolist() == facility_location(S64, 700).tolist()
+    assert fast[:25].tolist() == _facility_brute(S64, 25)
+
+
+def test_representative_assignment_is_the_most_similar_kept_row():
+    from sklearn_lpntk._selection import choose_rows
+
+    rng = np.random.default_rng(1)
+    F = rng.normal(size=(1200, 5))
+    S = F @ F.T
+    sel = choose_rows(S, 300, keep="representative")
+    expected = sel.kept[np.argmax(S[:, sel.kept], axis=1)]
+    expected[sel.kept] = sel.kept
+    np.testing.assert_array_equal(sel.assignment, expected)
+
+
+def test_default_pruner_keeps_the_brute_force_facility_location_rows():
+    """LpNTKPruner() on a digits subset: per class, the rows a brute-force greedy facility
+    location keeps on the cosine lpNTK of the pruner's own network."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:400] / 16.0).astype(np.float32), y[:400]
+    pruner = LpNTKPruner(prune_ratio=0.5, max_epochs=3, random_state=0).fit(X, y)
+    module = pruner.net_.module_
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        K = lpntk_kernel(module, X[rows], y[rows], normalize="cosine")
+        k = max(1, int(np.floor(len(rows) * 0.5)))
+        expected = np.sort(rows[_facility_brute(K.astype(np.float64), k)])
+        kept = np.intersect1d(pruner.sample_indices_, rows)
+        np.testing.assert_array_equal(kept, expected)

@@ -15,8 +15,9 @@ RTOL = 1e-5
 
 
 class MixedCNN(nn.Module):
-    """Conv2d (dense and ghost cases), Conv1d, BatchNorm (no rule), a Linear on a
-    sequence (T > 1 positions), a layer used twice, a frozen weight, a bias-free layer."""
+    """Conv2d (dense and ghost cases), Conv1d, BatchNorm, a parameter outside any layer
+    (per-sample autograd), a Linear on a sequence (T > 1 positions), a layer used twice,
+    a frozen weight, a bias-free layer."""
 
     def __init__(self, n_classes=3):
         super().__init__()
@@ -28,10 +29,11 @@ class MixedCNN(nn.Module):
         self.shared = nn.Linear(80, 80)  # applied twice
         self.head = nn.Linear(80, n_classes)
         self.shared.weight.requires_grad_(False)  # frozen weight, trainable bias
+        self.gain = nn.Parameter(torch.linspace(0.5, 1.5, 6))  # no rule: autograd
 
     def forward(self, x):
         h = torch.relu(self.conv1(x))
-        h = torch.relu(self.bn(self.conv2(h)))  # (n, 6, 3, 3)
+        h = torch.relu(self.bn(self.conv2(h)) * self.gain[:, None, None])  # (n, 6, 3, 3)
         h = self.conv1d(h.flatten(2))  # (n, 3, 8)
         h = torch.tanh(self.seq(h.reshape(len(x), 2, 12))).flatten(1)  # (n, 80)
         h = torch.tanh(self.shared(torch.tanh(self.shared(h))))
@@ -101,7 +103,7 @@ def test_cnn_exercises_every_piece_kind():
     assert any(p.A.shape[1] > 1 for p in ghosts), "a ghost layer with several positions"
     assert any(p.A.shape[1] == 1 for p in ghosts), "a ghost layer with one position"
     assert any(not isinstance(p, GhostPiece) for p in pieces)
-    assert producer.fallback_names == ["bn.weight", "bn.bias"]
+    assert producer.fallback_names == ["gain"]  # BatchNorm has a rule since 0.5
     assert "shared.weight" not in producer.covered and "shared.bias" in producer.covered
 
 
@@ -111,8 +113,13 @@ def test_rule_chooses_the_cheaper_form_from_shapes():
     conv = rule_for(nn.Conv2d(32, 64, 3))
     assert not conv.use_ghost(24 * 24, 32 * 9 + 1, 64)  # LeNet conv2: dense is cheaper
     assert isinstance(rule, LinearRule)
-    assert rule_for(nn.Conv2d(4, 4, 3, groups=2)) is None  # left to per-sample autograd
-    assert rule_for(nn.Conv2d(4, 4, 3, padding="same")) is None
+    assert rule_for(nn.Conv2d(4, 4, 3, groups=2)) is not None
+    assert rule_for(nn.Conv2d(4, 4, 3, padding="same", padding_mode="reflect")) is not None
+    # layers whose gradient couples samples or rewrites weights: per-sample autograd
+    assert rule_for(nn.Embedding(5, 2, max_norm=1.0)) is None
+    assert rule_for(nn.Embedding(5, 2, scale_grad_by_freq=True)) is None
+    assert rule_for(nn.BatchNorm2d(3, track_running_stats=False)) is None
+    assert rule_for(nn.LayerNorm(3, elementwise_affine=False)) is None
 
 
 def test_model_and_modes_untouched_by_factorized():

@@ -14,7 +14,7 @@ import torch
 from torch.func import functional_call
 
 from ._features import LabelledGradientFeatures
-from ._layers import rule_for
+from ._layers import GhostPiece, rule_for
 from ._model import (
     GradientProducer,
     contract_logits,
@@ -120,12 +120,16 @@ class FactorizedGradients(GradientProducer):
                     out.append(X.new_zeros(len(X), size, dtype=self.dtype))
                     continue
                 work += sum(a.numel() + g.numel() for a, g in pairs)
+                if len(pairs) == 1:
+                    pieces = rule.pieces(*pairs[0])
+                    work += sum(p.A.numel() + p.D.numel() if isinstance(p, GhostPiece)
+                                else p.numel() for p in pieces)
+                    out.extend(pieces)
+                    continue
+                # a layer used several times: its calls are extra positions
                 positions = [rule.positions(a, g) for a, g in pairs]
-                if len(positions) == 1:
-                    (A, D), = positions
-                else:  # a layer used several times: its calls are extra positions
-                    A = torch.cat([p[0] for p in positions], dim=1)
-                    D = torch.cat([p[1] for p in positions], dim=1)
+                A = torch.cat([p[0] for p in positions], dim=1)
+                D = torch.cat([p[1] for p in positions], dim=1)
                 work += A.numel() + D.numel()
                 out.extend(rule.pieces_from_positions(A, D))
         if self._fallback is not None:

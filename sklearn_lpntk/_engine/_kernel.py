@@ -14,6 +14,7 @@ of the parameters, otherwise the features one, and falls back to a projection
 (with a warning) only when the exact kernel cannot fit in ``memory_budget``.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures
-from ._model import as_tensor, check_error_weighting, check_logits, parameter_dtype
+from ._model import as_inputs, as_tensor, check_error_weighting, check_logits, parameter_dtype
 from ._normalize import (
     NORMALIZATIONS,
     ClassKernel,
@@ -46,6 +47,11 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: Largest chunk when ``batch_size`` is None: vmap holds ~3 P numbers per sample,
 #: the factorised path only activations, so it takes bigger chunks.
 DEFAULT_CHUNK = {"features": 64, "factorized": 256}
+#: Without a batch size from the user, factorised chunks hold at most this many
+#: working numbers (64 MB in float32): larger chunks of a big network leave the
+#: cache and run slower (LeNet on 2 CPU cores: 0.9 ms per image at 256 rows,
+#: 0.7 ms at 128; bench/kernel.py).
+CHUNK_WORK_NUMBERS = 2**24
 
 
 def _check_choice(name, value, choices):
@@ -152,7 +158,7 @@ class LpNTKEngine:
         """
         n_out = check_logits(self.model, X, y, device=self.device, n_classes=n_classes)
         n = min(2, len(X))
-        xb = as_tensor(X[:n], dtype=self.dtype, device=self.device)
+        xb = as_inputs(X[:n], dtype=self.dtype, device=self.device)
         yb = as_tensor(np.asarray(y[:n]), dtype=torch.long, device=self.device)
         pieces, work = self.producer.pieces(xb, yb, n_out, self.producer.prepare())
         stored = FactorStore.numbers_per_sample(pieces)
@@ -167,16 +173,18 @@ class LpNTKEngine:
         return copies * probe.stored_numbers, probe.work_numbers
 
     @staticmethod
-    def _gram_matrices(probe, strategy):
-        return 1 if strategy == "projection" else FactorStore.gram_temporaries(probe.template)
+    def _gram_matrices(probe, strategy, n):
+        return 0 if strategy == "projection" else FactorStore.gram_temporaries(probe.template, n)
 
     def _class_plans(self, probe, strategy, class_sizes, budget, copies):
         store, work = self._numbers(probe, strategy, copies)
         max_chunk = self.batch_size or DEFAULT_CHUNK["features" if strategy == "features"
                                                      else "factorized"]
+        if self.batch_size is None and strategy == "factorized":
+            max_chunk = int(min(max_chunk, max(16, CHUNK_WORK_NUMBERS // max(work, 1))))
         return tuple(
             plan_class(n, store_numbers=store, work_numbers=work,
-                       gram_matrices=self._gram_matrices(probe, strategy),
+                       gram_matrices=self._gram_matrices(probe, strategy, n),
                        itemsize=self.itemsize, budget=budget, max_chunk=max_chunk)
             for n in class_sizes
         )
@@ -186,7 +194,7 @@ class LpNTKEngine:
         store, work = self._numbers(probe, strategy, copies)
         need = minimum_bytes(n, store_numbers=store, work_numbers=work, itemsize=self.itemsize)
         if need_full:
-            need += n * n * self.itemsize * (1 + self._gram_matrices(probe, strategy))
+            need += math.ceil(n * n * self.itemsize * (1 + self._gram_matrices(probe, strategy, n)))
         return need
 
     def plan(self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1):
@@ -250,7 +258,7 @@ class LpNTKEngine:
             store = FactorStore.allocate(n, template, dtype=self.dtype, device=self.device)
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
-            xb = as_tensor(X[start:stop], dtype=self.dtype, device=self.device)
+            xb = as_inputs(X[start:stop], dtype=self.dtype, device=self.device)
             yb = as_tensor(y[start:stop], dtype=torch.long, device=self.device)
             pieces, _ = self.producer.pieces(xb, yb, plan.probe.n_classes, prepared)
             if sketch is not None:

@@ -17,14 +17,16 @@ the ghost form as a constant 1 appended to every a_t (and the dense form as
 ``sum_t d_t``).
 
 Rules are registered per module type (:func:`register_rule`); parameters of
-modules without a rule are handled by the per-sample autograd path.
+modules without a rule are handled by the per-sample autograd path. This
+module holds the protocol, the registry and the Linear rule; the other rules
+live one family per module (``_conv_rules``, ``_norm_rules``,
+``_embedding_rules``) and register themselves when this module is imported.
 """
 
 import math
 from abc import ABC, abstractmethod
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 _RULES = {}
@@ -79,6 +81,12 @@ class PositionalRule(ABC):
        :class:`GhostPiece` (factorised form). The default picks the cheaper
        form from the shapes and appends the bias.
 
+    For a layer called once per forward pass the engine calls :meth:`pieces`
+    with the layer's input and output gradient instead, which by default is
+    step 2 applied to step 1; a rule may override it with a faster route to the
+    same pieces (the convolution rule does, for dense gradients). A layer called
+    several times goes through steps 1 and 2, its calls being extra positions.
+
     :meth:`parameters` must list exactly the trainable parameters the pieces
     account for; any other trainable parameter is differentiated per sample by
     autograd. A subclass implements :meth:`positions`, and overrides
@@ -87,8 +95,9 @@ class PositionalRule(ABC):
 
     def __init__(self, module):
         self.module = module
-        self.weight = module.weight.requires_grad
-        self.bias = module.bias is not None and module.bias.requires_grad
+        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+        self.weight = weight is not None and weight.requires_grad
+        self.bias = bias is not None and bias.requires_grad
 
     @classmethod
     def supports(cls, module):
@@ -106,6 +115,14 @@ class PositionalRule(ABC):
     @abstractmethod
     def positions(self, activation, grad_output):
         """(A, D) as (n, T, d_in) and (n, T, d_out)."""
+
+    def pieces(self, activation, grad_output):
+        """The layer's share of phi for a chunk of a layer called once.
+
+        The default is :meth:`pieces_from_positions` of :meth:`positions`; a rule
+        may override it with a faster route to the same pieces.
+        """
+        return self.pieces_from_positions(*self.positions(activation, grad_output))
 
     def use_ghost(self, n_positions, d_in, d_out):
         """Ghost form when its cost per pair is below the dense form's."""
@@ -139,48 +156,12 @@ class LinearRule(PositionalRule):
         return A, D
 
 
-@register_rule(nn.Conv1d, nn.Conv2d)
-class ConvRule(PositionalRule):
-    """``nn.Conv1d`` / ``nn.Conv2d`` with one group, zero padding given as numbers.
-
-    The input is unfolded into patches of C_in * prod(kernel_size) numbers, one
-    per output position.
-    """
-
-    @classmethod
-    def supports(cls, module):
-        return (
-            module.groups == 1
-            and module.padding_mode == "zeros"
-            and not isinstance(module.padding, str)
-        )
-
-    def positions(self, activation, grad_output):
-        m = self.module
-        n = activation.shape[0]
-        if isinstance(m, nn.Conv1d):
-            activation = activation.unsqueeze(2)
-            geometry = {
-                "kernel_size": (1, m.kernel_size[0]),
-                "dilation": (1, m.dilation[0]),
-                "padding": (0, m.padding[0]),
-                "stride": (1, m.stride[0]),
-            }
-        else:
-            geometry = {
-                "kernel_size": m.kernel_size,
-                "dilation": m.dilation,
-                "padding": m.padding,
-                "stride": m.stride,
-            }
-        patches = F.unfold(activation, **geometry)  # (n, C_in * k, T)
-        A = patches.transpose(1, 2)
-        D = grad_output.reshape(n, grad_output.shape[1], -1).transpose(1, 2)
-        return A, D
-
-
 def piece_size(piece):
     """Numbers stored per sample for one piece."""
     if isinstance(piece, GhostPiece):
         return math.prod(piece.A.shape[1:]) + math.prod(piece.D.shape[1:])
     return piece.shape[1]
+
+
+# the other rule families register themselves on import
+from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: E402,F401

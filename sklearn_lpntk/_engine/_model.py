@@ -7,6 +7,7 @@ with the label weights, and checking that it returns logits.
 
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch.func import functional_call
 
@@ -42,6 +43,15 @@ def as_tensor(a, *, dtype=None, device=None):
     if isinstance(a, torch.Tensor):
         return a.to(device=device, dtype=dtype if dtype is not None else a.dtype)
     return torch.as_tensor(a, dtype=dtype, device=device)
+
+
+def as_inputs(a, *, dtype=None, device=None):
+    """Model inputs as a tensor: floating data cast to ``dtype``, integer data (token ids,
+    indices) kept as integers."""
+    t = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+    if t.is_floating_point() or t.is_complex():
+        return as_tensor(t, dtype=dtype, device=device)
+    return t.to(device=device, dtype=torch.long if t.dtype != torch.bool else t.dtype)
 
 
 def _cast(t, dtype, device):
@@ -116,7 +126,7 @@ def check_logits(model, X, y=None, *, device="auto", n_probe=2, n_classes=None):
     dtype = parameter_dtype(model)
     params = {n: p.detach().to(device) for n, p in model.named_parameters()}
     buffers = {n: b.to(device) for n, b in model.named_buffers()}
-    xb = as_tensor(X[:n_probe], dtype=dtype, device=device)
+    xb = as_inputs(X[:n_probe], dtype=dtype, device=device)
     try:
         with torch.no_grad(), eval_mode(model):
             out = functional_call(model, (params, buffers), (xb,))

@@ -111,7 +111,7 @@ def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budge
     lazy rows with a chunk of one sample do not fit.
     """
     store = n * store_numbers * itemsize
-    gram = n * n * itemsize * (1 + gram_matrices)
+    gram = math.ceil(n * n * itemsize * (1 + gram_matrices))
     lazy = n * LAZY_VECTORS * 8
     work = work_numbers * itemsize * WORK_FACTOR
     if budget is None:

@@ -21,37 +21,75 @@ import torch
 from ._layers import GhostPiece, piece_size
 
 _BLOCK_NUMBERS = 2**24  # temporaries of at most this many numbers for T > 1 ghost blocks
+_UPPER_BLOCK = 384  # block rows of the upper-triangle product
+_MIRROR_TILE = 128  # column strips copied from the upper to the lower triangle
 
 
-def gram(phi, block_size=4096):
-    """Symmetric Gram matrix ``phi @ phi.T``, built block row by block row.
+def use_upper(n, width):
+    """Whether to multiply only the upper block triangle of ``phi @ phi.T``.
 
-    Only the upper triangle is multiplied out; the lower triangle is its mirror
-    image, so the result is exactly symmetric.
+    It skips up to half of the multiply-adds but runs as several smaller
+    products, which pays for long or wide factors only (measured in
+    ``bench/kernel.py``, "gram step").
     """
-    n = phi.shape[0]
-    out = torch.empty(n, n, dtype=phi.dtype, device=phi.device)
-    for i in range(0, n, block_size):
-        rows = phi[i : i + block_size]
-        b = len(rows)
-        block = rows @ phi[i:].T
-        diag = torch.triu(block[:, :b])
-        block[:, :b] = diag + torch.triu(diag, 1).T
-        out[i : i + b, i:] = block
-        out[i + b :, i : i + b] = block[:, b:].T
+    return n > 2 * _UPPER_BLOCK or (n > _UPPER_BLOCK and width >= 32)
+
+
+def product(x, out=None, *, upper=None):
+    """``x @ x.T`` written into ``out`` (allocated when None), not yet symmetric.
+
+    With ``upper`` (default: :func:`use_upper`) only block rows' entries on or
+    right of the block diagonal are computed; the rest of ``out`` is left as it
+    was. Either way :func:`mirror_upper_` afterwards makes the result exactly
+    symmetric, and Hadamard products and sums of such matrices may be taken
+    before it, since it reads only the upper triangle.
+    """
+    n, width = x.shape
+    if out is None:
+        out = torch.empty(n, n, dtype=x.dtype, device=x.device)
+    if upper is None:
+        upper = use_upper(n, width)
+    if not upper:
+        return torch.mm(x, x.T, out=out)
+    for i in range(0, n, _UPPER_BLOCK):
+        stop = min(i + _UPPER_BLOCK, n)
+        torch.mm(x[i:stop], x[i:].T, out=out[i:stop, i:])
     return out
 
 
-def _ghost_rows(piece, rows, out):
-    """Add ``<G_i, G_j>`` of one ghost piece for i in ``rows``, all j, into ``out``."""
+def mirror_upper_(matrix, tile=_MIRROR_TILE):
+    """Copy the upper triangle onto the lower one in place; return ``matrix``.
+
+    Reads only entries on or above the diagonal, in strips of ``tile``
+    columns, so the cost is one pass over half of the matrix and the
+    temporaries are tile-sized.
+    """
+    n = matrix.shape[0]
+    for i in range(0, n, tile):
+        stop = min(i + tile, n)
+        block = matrix[i:stop, i:stop]
+        block.copy_(torch.triu(block) + torch.triu(block, 1).T)
+        if stop < n:
+            matrix[stop:, i:stop] = matrix[i:stop, stop:].T
+    return matrix
+
+
+def gram(phi):
+    """Exactly symmetric Gram matrix ``phi @ phi.T``: one product, one mirror."""
+    return mirror_upper_(product(phi))
+
+
+def _ghost_rows(piece, rows, out, cols=slice(None)):
+    """Add ``<G_i, G_j>`` of one ghost piece for i in ``rows``, j in ``cols``, into ``out``."""
     A, D = piece.A, piece.D
-    n, T, a = A.shape
-    if T == 1:
-        out += (A[rows, 0] @ A[:, 0].T) * (D[rows, 0] @ D[:, 0].T)
+    if A.shape[1] == 1:
+        out += (A[rows, 0] @ A[cols, 0].T) * (D[rows, 0] @ D[cols, 0].T)
         return out
+    A_cols, D_cols = A[cols], D[cols]
+    n, T, _ = A_cols.shape
     A_rows, D_rows = A[rows], D[rows]
     step = max(1, _BLOCK_NUMBERS // (n * T * T))
-    A_all, D_all = A.reshape(n * T, -1), D.reshape(n * T, -1)
+    A_all, D_all = A_cols.reshape(n * T, -1), D_cols.reshape(n * T, -1)
     for s in range(0, len(A_rows), step):
         ar, dr = A_rows[s : s + step], D_rows[s : s + step]
         m = len(ar)
@@ -164,21 +202,44 @@ class FactorStore:
         return out
 
     def gram(self):
-        """The full symmetric (n, n) Gram matrix."""
-        if self.dense is not None:
-            out = gram(self.dense)
-        else:
-            out = torch.zeros(len(self), len(self), dtype=self.dtype, device=self.device)
-        for p in self.ghosts:
-            if p.A.shape[1] == 1:
-                share = gram(p.A[:, 0])
-                share *= gram(p.D[:, 0])
-                out += share
-                del share
-            else:
-                block = _ghost_rows(p, slice(None), torch.zeros_like(out))
-                out += (block + block.T) / 2  # symmetric to rounding
-        return out
+        """The full, exactly symmetric (n, n) Gram matrix.
+
+        Built one block of rows at a time, on and right of the block diagonal
+        only: every piece's products for the block go into two block-sized
+        buffers, their Hadamard product is added straight into the result, and
+        the lower triangle is mirrored once at the end. So no (n, n) temporary
+        is ever formed and each entry of the result is written once per piece.
+        """
+        n = len(self)
+        out = torch.empty(n, n, dtype=self.dtype, device=self.device)
+        single = [(p.A[:, 0], p.D[:, 0]) for p in self.ghosts if p.A.shape[1] == 1]
+        several = [p for p in self.ghosts if p.A.shape[1] > 1]
+        block = min(_UPPER_BLOCK, n)
+        buffers = [torch.empty(block * n, dtype=self.dtype, device=self.device)
+                   for _ in range(2 if single else 0)]
+        for i in range(0, n, block):
+            rows = slice(i, min(i + block, n))
+            dst = out[rows, i:]
+            m, k = dst.shape
+            a, d = (b[: m * k].view(m, k) for b in buffers) if single else (None, None)
+            first = True
+            if self.dense is not None:
+                torch.mm(self.dense[rows], self.dense[i:].T, out=dst)
+                first = False
+            for A, D in single:
+                torch.mm(A[rows], A[i:].T, out=a)
+                torch.mm(D[rows], D[i:].T, out=d)
+                if first:
+                    torch.mul(a, d, out=dst)
+                    first = False
+                else:
+                    dst.addcmul_(a, d)
+            for p in several:
+                if first:
+                    dst.zero_()
+                    first = False
+                _ghost_rows(p, rows, dst, slice(i, None))
+        return mirror_upper_(out)
 
     @staticmethod
     def numbers_per_sample(template):
@@ -186,13 +247,15 @@ class FactorStore:
         return sum(piece_size(p) for p in template)
 
     @staticmethod
-    def gram_temporaries(template):
-        """Extra (n, n) matrices alive while :meth:`gram` runs, beyond the result."""
-        ghosts = [p for p in template if isinstance(p, GhostPiece)]
-        if not ghosts:
-            return 1  # the block being mirrored
-        return 2 if all(p.A.shape[1] == 1 for p in ghosts) else 3
+    def gram_temporaries(template, n):
+        """Extra memory of :meth:`gram` for ``n`` samples beyond its result, in (n, n) matrices.
 
+        Two block-row buffers when there are single-position ghost pieces:
+        ``2 * min(384, n) / n`` of a matrix.
+        """
+        if not any(isinstance(p, GhostPiece) and p.A.shape[1] == 1 for p in template):
+            return 0
+        return 2 * min(_UPPER_BLOCK, n) / max(n, 1)
 
 class CountSketch:
     """A fixed random linear map of phi to ``dim`` numbers, applied chunk by chunk.

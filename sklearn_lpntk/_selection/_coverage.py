@@ -40,21 +40,35 @@ def facility_location(similarity, n_keep):
 
     Returns the chosen rows in the order chosen.
     """
-    S = np.asarray(similarity, dtype=np.float64)
+    S = np.asarray(similarity)
+    if S.dtype not in (np.float32, np.float64):
+        S = S.astype(np.float64)
+    # a float32 matrix is read as is: every sum below is taken in float64, on
+    # values that convert exactly, so the choices equal those on a float64 copy
     n = S.shape[0]
     check_count("n_keep", n_keep, n)
     check_finite(S)
+    # column j of S is read as a contiguous row of S.T (S itself when symmetric,
+    # as kernels are exactly): strided column reads were most of the cost
+    columns = S if np.array_equal(S, S.T) else np.ascontiguousarray(S.T)
     cover = np.zeros(n)
-    gains = np.maximum(S, 0).sum(axis=0)
+    gains = None
+    for start in range(0, n, 512):  # column sums of the positive part, row by row in
+        block = np.maximum(S[start:start + 512], 0).astype(np.float64)  # order, no (n, n) copy
+        gains = block.sum(axis=0) if gains is None else \
+            np.concatenate([gains[None], block]).sum(axis=0)
     heap = [(-g, j) for j, g in enumerate(gains)]
     heapq.heapify(heap)
     chosen = []
+    scratch = np.empty(n)
     while len(chosen) < n_keep:
         _, j = heapq.heappop(heap)
-        gain = np.maximum(S[:, j] - cover, 0).sum()
+        np.subtract(columns[j], cover, out=scratch)
+        np.maximum(scratch, 0, out=scratch)
+        gain = scratch.sum()
         if not heap or (-gain, j) <= heap[0]:
             chosen.append(j)
-            np.maximum(cover, S[:, j], out=cover)
+            np.maximum(cover, columns[j], out=cover)
         else:
             heapq.heappush(heap, (-gain, j))
     return np.asarray(chosen, dtype=np.intp)

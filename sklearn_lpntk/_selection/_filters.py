@@ -133,7 +133,9 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
 def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fraction):
     """A keep-rule on the whole matrix; each row is assigned to its most similar kept row."""
     S = np.asarray(kernel.rows(0, kernel.shape[0]) if hasattr(kernel, "rows")
-                   else [kernel.row(i) for i in range(kernel.shape[0])], dtype=np.float64)
+                   else [kernel.row(i) for i in range(kernel.shape[0])])
+    if keep not in ("representative", "budget") or S.dtype not in (np.float32, np.float64):
+        S = S.astype(np.float64)  # facility location reads float32 exactly; others copy
     n = S.shape[0]
     masks, rows = {}, np.arange(n)
     if drop_contradictory is not None:
@@ -155,6 +157,9 @@ def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fr
         local = stratified_coverage(-typicality(sub), k, hard_fraction=fraction,
                                     random_state=random_state)
     kept = np.sort(rows[local])
-    assignment = kept[np.argmax(S[:, kept], axis=1)]
+    assignment = np.empty(n, dtype=kept.dtype)
+    for start in range(0, n, 512):  # most similar kept row, without an (n, k) copy
+        block = S[start:start + 512][:, kept]
+        assignment[start:start + 512] = kept[np.argmax(block, axis=1)]
     assignment[kept] = kept
     return Selection(kept, rows[local], assignment, **masks)
