@@ -65,6 +65,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "show_memory": False,
     "min_reported_time": 1,
+    "write_computation_times": False,  # its page loads scripts from a CDN
 }
 
 html_theme = "pydata_sphinx_theme"
