@@ -216,3 +216,23 @@ def test_projection_selection_overlaps_the_exact_one(small_digits):
     assert proj.strategy_ == "projection" and exact.strategy_ == "factorized"
     overlap = len(np.intersect1d(exact.sample_indices_, proj.sample_indices_))
     assert overlap / len(exact.sample_indices_) >= 0.8
+
+
+def test_in_place_operations_after_a_ruled_layer_are_detected():
+    """Outputs are recorded without copies; an in-place op downstream (ReLU(inplace=True)
+    in the MLP) is seen through the version counter and the chunk is redone with copies."""
+    X, y = _data("mlp")
+    inplace = FactorizedGradients(_model("mlp"), dtype=torch.float64)
+    got, _ = inplace.pieces(X, y, 4, inplace.prepare())
+    assert inplace._copy_outputs
+    plain_model = _model("mlp")
+    plain_model[1] = nn.ReLU()  # same network, no in-place operation
+    plain = FactorizedGradients(plain_model, dtype=torch.float64)
+    ref, _ = plain.pieces(X, y, 4, plain.prepare())
+    assert not plain._copy_outputs
+    for a, b in zip(got, ref):
+        if isinstance(a, GhostPiece):
+            torch.testing.assert_close(a.A, b.A)
+            torch.testing.assert_close(a.D, b.D)
+        else:
+            torch.testing.assert_close(a, b)

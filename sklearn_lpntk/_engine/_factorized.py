@@ -50,6 +50,7 @@ class FactorizedGradients(GradientProducer):
         self.n_features = sum(p.numel() for p in trainable.values())
         self.n_covered = sum(trainable[n].numel() for n in self.covered)
         self._fallback = None
+        self._copy_outputs = False  # set once an in-place operation is seen
         if self.fallback_names:
             self._fallback = LabelledGradientFeatures(
                 model, error_weighting=error_weighting, device=self.device,
@@ -62,20 +63,15 @@ class FactorizedGradients(GradientProducer):
         fallback = None if self._fallback is None else self._fallback.prepare(state)
         return params, constants, fallback
 
-    def _capture(self, X, y, n_classes, params, constants):
-        """Inputs and output gradients of every ruled layer, one pair per call.
-
-        A forward hook records each call's input and output and hands the next
-        layer a copy of the output, so that in-place operations downstream (e.g.
-        ``ReLU(inplace=True)``) cannot alter the recorded tensor. The backward
-        pass asks only for the gradients at the recorded outputs, so no
-        parameter gradient is ever computed.
-        """
+    def _record(self, X, y, n_classes, params, constants, *, copy):
+        """One forward and backward pass with hooks; None for the gradients when a
+        recorded tensor was modified in place (only possible without ``copy``)."""
         calls = {id(m): [] for m, _ in self.rules}
 
         def forward_hook(module, args, output):
-            calls[id(module)].append((args[0].detach(), output))
-            return output.clone()
+            calls[id(module)].append((args[0].detach(), output, args[0]._version,
+                                      output._version))
+            return output.clone() if copy else None
 
         handles = [m.register_forward_hook(forward_hook) for m, _ in self.rules]
         params = {n: p.detach().requires_grad_(n in self.covered)
@@ -83,13 +79,34 @@ class FactorizedGradients(GradientProducer):
         try:
             with eval_mode(self.model), torch.enable_grad():
                 z = functional_call(self.model, (params, constants), (X,))
+                if not copy and any(a._version != va or o._version != vo
+                                    for pairs in calls.values() for a, o, va, vo in pairs):
+                    return None, None
                 w = label_weights(y, n_classes, self.error_weighting, self.dtype)
                 objective = contract_logits(z, w, self.error_weighting)
-                outputs = [out for m, _ in self.rules for _, out in calls[id(m)]]
+                outputs = [c[1] for m, _ in self.rules for c in calls[id(m)]]
                 grads = torch.autograd.grad(objective, outputs, allow_unused=True)
         finally:
             for h in handles:
                 h.remove()
+        return grads, {k: [(a, o) for a, o, _, _ in v] for k, v in calls.items()}
+
+    def _capture(self, X, y, n_classes, params, constants):
+        """Inputs and output gradients of every ruled layer, one pair per call.
+
+        A forward hook records each call's input and output. The backward pass
+        asks only for the gradients at the recorded outputs, so no parameter
+        gradient is ever computed. If an in-place operation downstream (e.g.
+        ``ReLU(inplace=True)``) changed a recorded tensor (its version counter
+        moved), the pass is repeated with every output copied before the next
+        layer sees it.
+        """
+        grads = None
+        if not self._copy_outputs:
+            grads, calls = self._record(X, y, n_classes, params, constants, copy=False)
+        if grads is None:  # remembered: later chunks copy from the start
+            self._copy_outputs = True
+            grads, calls = self._record(X, y, n_classes, params, constants, copy=True)
         grads = iter(grads)
         captured = {}
         for m, _ in self.rules:

@@ -48,10 +48,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: the factorised path only activations, so it takes bigger chunks.
 DEFAULT_CHUNK = {"features": 64, "factorized": 256}
 #: Without a batch size from the user, factorised chunks hold at most this many
-#: working numbers (64 MB in float32): larger chunks of a big network leave the
-#: cache and run slower (LeNet on 2 CPU cores: 0.9 ms per image at 256 rows,
-#: 0.7 ms at 128; bench/kernel.py).
-CHUNK_WORK_NUMBERS = 2**24
+#: working numbers (32 MB in float32): larger chunks of a big network leave the
+#: cache and run slower, smaller ones only add overhead (LeNet on 2 CPU cores:
+#: 0.9 ms per image at 256 rows, 0.63-0.74 ms at 64-128 rows).
+CHUNK_WORK_NUMBERS = 2**23
 
 
 def _check_choice(name, value, choices):
