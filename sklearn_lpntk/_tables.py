@@ -7,6 +7,7 @@ name the file, the column and the fix.
 """
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,7 @@ def _read_csv(path, sep):
     if not text.strip():
         raise DataError(f"{path.name} is empty.")
     delimiter = sep or ("\t" if path.suffix.lower() == ".tsv" else ",")
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)  # quoted newlines stay
     header = next(reader)
     rows = [row for row in reader if row]
     if len(set(header)) != len(header):

@@ -37,6 +37,23 @@ def _pads(module, n_dims):
     return [(p, p) for p in padding]
 
 
+def _padded(module, activation, *, symmetric_ok):
+    """The input padded as the layer pads it, and the padding left for the caller.
+
+    With ``symmetric_ok`` symmetric zero padding is left to the caller (returned
+    as the per-dimension amount); anything else (asymmetric "same", other
+    padding modes) is applied here with ``F.pad`` and the caller pads nothing.
+    """
+    pads = _pads(module, len(module.kernel_size))
+    zeros = module.padding_mode == "zeros"
+    if symmetric_ok and zeros and all(left == right for left, right in pads):
+        return activation, [left for left, _ in pads]
+    flat = [p for pair in reversed(pads) for p in pair]  # F.pad wants the last dim first
+    if any(flat):
+        activation = F.pad(activation, flat, mode="constant" if zeros else module.padding_mode)
+    return activation, [0] * len(pads)
+
+
 @register_rule(nn.Conv1d, nn.Conv2d)
 class ConvRule(PositionalRule):
     """``nn.Conv1d`` / ``nn.Conv2d`` as ``W a_t + b`` over unfolded patches."""
@@ -45,11 +62,7 @@ class ConvRule(PositionalRule):
         m = self.module
         n = activation.shape[0]
         one_d = isinstance(m, nn.Conv1d)
-        pads = _pads(m, 1 if one_d else 2)
-        flat = [p for pair in reversed(pads) for p in pair]  # F.pad wants the last dim first
-        if any(flat):
-            mode = "constant" if m.padding_mode == "zeros" else m.padding_mode
-            activation = F.pad(activation, flat, mode=mode)
+        activation, _ = _padded(m, activation, symmetric_ok=False)
         if one_d:
             activation = activation.unsqueeze(2)
             geometry = {"kernel_size": (1, m.kernel_size[0]), "dilation": (1, m.dilation[0]),
@@ -82,13 +95,7 @@ class ConvRule(PositionalRule):
         m = self.module
         n = activation.shape[0]
         spatial = len(m.kernel_size)
-        pads = _pads(m, spatial)
-        padding = [left for left, _ in pads]
-        if m.padding_mode != "zeros" or any(left != right for left, right in pads):
-            flat = [p for pair in reversed(pads) for p in pair]
-            mode = "constant" if m.padding_mode == "zeros" else m.padding_mode
-            activation = F.pad(activation, flat, mode=mode)
-            padding = [0] * spatial
+        activation, padding = _padded(m, activation, symmetric_ok=True)
         x = activation.reshape(1, -1, *activation.shape[2:])
         g = grad_output.reshape(1, -1, *grad_output.shape[2:])
         shape = (n * m.weight.shape[0], *m.weight.shape[1:])

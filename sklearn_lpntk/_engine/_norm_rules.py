@@ -12,6 +12,7 @@ forward pass to the last bit.
 """
 
 import math
+from abc import abstractmethod
 
 import torch.nn.functional as F
 from torch import nn
@@ -22,8 +23,9 @@ from ._layers import PositionalRule, register_rule
 class _AffineNormRule(PositionalRule):
     """A = xhat and D = the output gradient, both (n, T, F) with features last."""
 
+    @abstractmethod
     def normalized(self, activation):
-        raise NotImplementedError
+        """``xhat``: the input normalised as the layer does, before its affine step."""
 
     def positions(self, activation, grad_output):
         xhat = self.normalized(activation)
