@@ -3,10 +3,13 @@
 A pruner is an imbalanced-learn sampler (``_sampling_type = "bypass"``) whose
 ``fit`` chooses ``max(1, floor(n_c * (1 - prune_ratio)))`` rows of every class
 and whose ``fit_resample`` / ``fit_transform`` return those rows. Subclasses
-implement only :meth:`BasePruner._select_rows`; :class:`ScorePruner` goes one
-step further for methods that score every row and drop the lowest scores.
+implement only :meth:`BasePruner._prepare`, the part of the fit that does not
+depend on ``prune_ratio`` (so that it can be cached, and cut at any ratio);
+:class:`ScorePruner` goes one step further for methods that score every row
+and drop the lowest scores.
 """
 
+import os
 from abc import abstractmethod
 from numbers import Real
 
@@ -17,12 +20,13 @@ from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._prepared import PreparedFit, check_pruner_memory, prepare
 from ._progress import Stopwatch
-from ._selection import NON_FINITE_HINT, n_to_keep
+from ._selection import NON_FINITE_HINT, PrefixCut, n_to_keep
 
 _NO_TRANSFORM = (
     "A pruner has no {name}: pruning removes training rows, which only makes "
@@ -98,13 +102,14 @@ def _take_rows(a, indices):
 class BasePruner(BaseSampler):
     """Base class of all pruners: keeps a fixed number of rows of every class.
 
-    Subclasses set their own parameters and implement ``_select_rows``.
+    Subclasses set their own parameters and implement ``_prepare``.
     """
 
     _sampling_type = "bypass"
 
     _parameter_constraints = {
         "prune_ratio": [Interval(Real, 0, 1, closed="left")],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -186,12 +191,12 @@ class BasePruner(BaseSampler):
         watch = Stopwatch()
         with watch.phase("setup"):
             X_net, classes, y_enc = self._validate_input(X, y)
-            rng = check_random_state(self.random_state)
-        sizes = np.bincount(y_enc, minlength=len(classes))
-        n_keep = np.array([n_to_keep(int(n), self.prune_ratio) for n in sizes])
-        fitted = self._select_rows(X_net, y_enc, classes, n_keep, rng, watch)
+            memory = check_pruner_memory(self.memory)
+        n_keep = class_counts(y_enc, len(classes), self.prune_ratio)
+        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, n_keep, watch)
+        with watch.phase("selection"):
+            fitted = prepared.cut(n_keep, self.prune_ratio)
         kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
-        summary = fitted.pop("summary", "")
 
         # the fitted state is assigned only once everything has succeeded, and it
         # replaces the previous fit's whole (no attribute of an earlier fit survives)
@@ -201,19 +206,31 @@ class BasePruner(BaseSampler):
         self.classes_ = classes
         self.sample_indices_ = kept
         self._n_samples_fit = len(y_enc)
+        self._prepared = prepared
         for name, value in fitted.items():
             setattr(self, name, value)
+        self.keep_order_ = prepared.keep_order(classes)
+        self.from_cache_ = from_cache
         kept_per_class = np.bincount(y_enc[kept], minlength=len(classes))
         self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
         self.timings_ = dict(watch.seconds)
         if self.verbose:
+            source = " (read from the cache)" if from_cache else ""
             print(watch.summary(f"{type(self).__name__} kept {len(kept)} of {len(y_enc)} "
-                                f"rows{summary}"))
+                                f"rows{prepared.summary}{source}"))
         return self
 
+    def _prepare_uncached(self, X, y, classes, n_keep):
+        """Run :meth:`_prepare` with this pruner's ``random_state``; times its phases."""
+        watch = Stopwatch()
+        prepared = self._prepare(X, y, classes, n_keep, check_random_state(self.random_state),
+                                 watch)
+        prepared.timings = dict(watch.seconds)
+        return prepared
+
     @abstractmethod
-    def _select_rows(self, X, y, classes, n_keep, rng, watch):
-        """Choose the kept rows.
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
+        """Everything the fit computes before the prune ratio is applied.
 
         Parameters
         ----------
@@ -224,17 +241,20 @@ class BasePruner(BaseSampler):
         classes : ndarray
             The original class labels.
         n_keep : ndarray of int, shape (n_classes,)
-            Rows to keep per encoded class.
+            Rows this fit keeps per encoded class. Only a bound: the result must
+            not depend on it, except that a cut may cover no more rows (a
+            traversal on a lazy kernel reads only the rows it needs).
         rng : numpy.random.RandomState
-            Seeded from ``random_state``.
+            Seeded from ``random_state``; every draw happens here, none in the
+            cuts (they carry their own seeds).
         watch : Stopwatch
             Accumulates the seconds of named phases.
 
         Returns
         -------
-        fitted : dict
-            ``"kept"`` (row indices) and fitted attributes to set, by name;
-            optionally ``"summary"``, appended to the verbose report.
+        prepared : PreparedFit
+            One cut per class and the fitted attributes that do not depend on
+            the ratio.
         """
 
     # -------------------------------------------------------------- resample
@@ -273,20 +293,56 @@ class BasePruner(BaseSampler):
         """
         return self.fit_resample(X, y, **params)
 
-    def get_support(self, indices=False):
-        """Mask (or indices) of the kept training rows.
+    def get_support(self, indices=False, prune_ratio=None):
+        """Mask (or indices) of the kept training rows, at this or another ratio.
 
         Parameters
         ----------
         indices : bool, default=False
             Return indices instead of a boolean mask.
+        prune_ratio : float in [0, 1), default=None
+            Cut the fitted keep order at this ratio instead of ``prune_ratio``,
+            without refitting: the rows a fit with ``prune_ratio`` set to this
+            value would keep (on the same data, with the same parameters).
+            ``None`` gives ``sample_indices_``.
+
+        Returns
+        -------
+        support : ndarray
+            A boolean mask of shape (n_samples,), or ascending row indices.
         """
         check_is_fitted(self, "sample_indices_")
+        kept = self.sample_indices_
+        if prune_ratio is not None:
+            kept = self._cut_at(prune_ratio)
         if indices:
-            return self.sample_indices_.copy()
+            return kept.copy()
         mask = np.zeros(self._n_samples_fit, dtype=bool)
-        mask[self.sample_indices_] = True
+        mask[kept] = True
         return mask
+
+    def _counts_at(self, prune_ratio):
+        if not (isinstance(prune_ratio, Real) and not isinstance(prune_ratio, bool)
+                and 0 <= prune_ratio < 1):
+            raise ValueError(f"prune_ratio must be a number in [0, 1); got {prune_ratio!r}.")
+        return [n_to_keep(len(r), prune_ratio) for r in self._prepared.class_rows]
+
+    def _covers(self, prune_ratio):
+        """Whether the fitted keep order can be cut at ``prune_ratio``."""
+        return self._prepared.covers(self._counts_at(prune_ratio))
+
+    def _cut_at(self, prune_ratio):
+        prepared = self._prepared
+        n_keep = self._counts_at(prune_ratio)
+        if not prepared.covers(n_keep):
+            raise ValueError(
+                f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, and "
+                "the Gram matrix of some class did not fit memory_budget, so its keep order "
+                f"was computed only that far; prune_ratio={prune_ratio} needs more of it. "
+                "Refit with the smaller prune_ratio (or a larger memory_budget)."
+            )
+        kept = prepared.cut(n_keep, prune_ratio)["kept"]
+        return np.sort(np.asarray(kept, dtype=np.intp))
 
     def __getattr__(self, name):
         if name in ("transform", "inverse_transform"):
@@ -307,17 +363,19 @@ class ScorePruner(BasePruner):
     Subclasses implement ``_score_rows``, returning a dict with ``"scores_"``
     (one float per row; +inf is allowed and ranks first) and any other fitted
     attributes. Rows with equal scores are ordered at random (``random_state``).
+    The rule is nested: ``keep_order_`` is every class in decreasing score.
     """
 
     @abstractmethod
     def _score_rows(self, X, y, classes, rng, watch):
         """Score every row: a dict with ``"scores_"`` and other fitted attributes."""
 
-    def _select_rows(self, X, y, classes, n_keep, rng, watch):
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
         check_scores(fitted["scores_"], type(self).__name__)
-        fitted["kept"] = keep_highest(fitted["scores_"], y, n_keep, rng)
-        return fitted
+        rows = class_rows(y, len(classes))
+        orders = highest_first(fitted["scores_"], rows, rng)
+        return PreparedFit(rows, [PrefixCut(o) for o in orders], fitted)
 
 
 def check_scores(scores, who):
@@ -329,11 +387,31 @@ def check_scores(scores, who):
                          f"{NON_FINITE_HINT}")
 
 
+def class_rows(y, n_classes):
+    """Row indices of every encoded class."""
+    return [np.flatnonzero(y == c) for c in range(n_classes)]
+
+
+def class_counts(y, n_classes, prune_ratio):
+    """Rows kept per encoded class at ``prune_ratio``."""
+    sizes = np.bincount(y, minlength=n_classes)
+    return np.array([n_to_keep(int(n), prune_ratio) for n in sizes])
+
+
+def highest_first(scores, rows, rng):
+    """Every class's rows (local indices) by decreasing score, ties in random order.
+
+    Keeping the first ``k`` of each is keeping the ``k`` highest scores.
+    """
+    orders = []
+    for idx in rows:
+        shuffled = rng.permutation(len(idx))
+        orders.append(shuffled[np.argsort(-scores[idx[shuffled]], kind="stable")])
+    return orders
+
+
 def keep_highest(scores, y, n_keep, rng):
     """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random."""
-    kept = []
-    for c, k in enumerate(n_keep):
-        idx = np.flatnonzero(y == c)
-        idx = idx[rng.permutation(len(idx))]
-        kept.append(idx[np.argsort(-scores[idx], kind="stable")[:k]])
-    return np.concatenate(kept)
+    rows = class_rows(y, len(n_keep))
+    return np.concatenate([idx[order[:k]] for idx, order, k in
+                           zip(rows, highest_first(scores, rows, rng), n_keep)])

@@ -5,9 +5,11 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from ._base import class_rows
 from ._params import fill_doc
+from ._prepared import PreparedFit
 from ._pruner import LpNTKPruner, class_kernel
-from ._selection import typicality
+from ._selection import RemovalCut, typicality
 
 
 def two_group_split(scores, *, separation=2.0, random_state=0):
@@ -68,6 +70,7 @@ class LpNTKCleaner(LpNTKPruner):
     n_jobs : int or None, default=None
         Accepted for symmetry with :class:`~sklearn_lpntk.LpNTKPruner`; the
         classes are scored one after another.
+{memory_param}
 {kernel_params}
 {network_params}
 
@@ -83,6 +86,12 @@ class LpNTKCleaner(LpNTKPruner):
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     net_, sampling_strategy_, self_kernel_, strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    from_cache_ : bool
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    keep_order_ : None
+        The cleaner removes flagged rows rather than keeping a number of
+        rows, so there is no keep order; ``get_support(prune_ratio=...)``
+        applies another cap without refitting.
 
     See Also
     --------
@@ -110,7 +119,8 @@ class LpNTKCleaner(LpNTKPruner):
     def __init__(self, prune_ratio=0.5, *, separation=2.0, net=None, max_epochs=None, lr=None,
                  batch_size=None, feature_batch_size=None, strategy="auto",
                  projection_dim=4096, memory_budget="auto", dtype="float32", n_jobs=None,
-                 error_weighting="full", device="auto", random_state=None, verbose=0):
+                 error_weighting="full", device="auto", memory=None, random_state=None,
+                 verbose=0):
         self.prune_ratio = prune_ratio
         self.separation = separation
         self.net = net
@@ -125,29 +135,27 @@ class LpNTKCleaner(LpNTKPruner):
         self.n_jobs = n_jobs
         self.error_weighting = error_weighting
         self.device = device
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
-    def _select(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
+    def _prepare_classes(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
+                         watch):
         n = len(y_enc)
         scores = np.empty(n)
         self_kernel = np.empty(n)
+        members = class_rows(y_enc, len(plan.classes))
         with watch.phase("kernel"):
-            for c in range(len(plan.classes)):
-                idx = np.flatnonzero(y_enc == c)
+            for c, idx in enumerate(members):
                 matrix, self_kernel[idx] = class_kernel(engine, plan, c, X_net[idx], y_enc[idx],
                                                         states, int(class_seeds[c]))
                 scores[idx] = typicality(matrix)
         with watch.phase("selection"):
             flagged, separation = two_group_split(scores, separation=self.separation,
                                                   random_state=int(class_seeds[0]))
-            kept = []
-            for c, k in enumerate(n_keep):
-                idx = np.flatnonzero(y_enc == c)
-                order = idx[np.argsort(scores[idx], kind="stable")]  # least typical first
-                removable = [i for i in order if flagged[i]][: len(idx) - int(k)]
-                kept.append(np.setdiff1d(idx, removable))
-        kept = np.concatenate(kept)
-        return {"kept": kept, "centres_": np.sort(kept), "cluster_labels_": np.arange(n),
-                "self_kernel_": self_kernel, "typicality_": scores,
-                "label_issues_": flagged, "separation_": separation}
+            cuts = []
+            for idx in members:  # flagged rows go least typical first, at most n_c - k_c
+                order = np.argsort(scores[idx], kind="stable")
+                cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
+        return PreparedFit(members, cuts, {"self_kernel_": self_kernel, "typicality_": scores,
+                                           "label_issues_": flagged, "separation_": separation})

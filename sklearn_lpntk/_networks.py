@@ -65,6 +65,7 @@ class EpochProgress(Callback):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.bar_.close()
+        del self.bar_  # a trained net must pickle (tqdm holds the terminal)
 
 
 _SIZE_ARGS = (("n_inputs", "n_classes"), ("input_units", "output_units"))

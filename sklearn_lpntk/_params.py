@@ -2,7 +2,8 @@
 
 Each group is a dict of scikit-learn parameter constraints and a numpydoc
 fragment; :func:`fill_doc` puts the fragments into a class docstring where it
-says ``{network_params}``, ``{kernel_params}`` or ``{trained_attributes}``.
+says ``{network_params}``, ``{kernel_params}``, ``{memory_param}``,
+``{common_attributes}`` or ``{trained_attributes}``.
 """
 
 from numbers import Integral, Real
@@ -74,13 +75,33 @@ KERNEL_DOC = """\
         Precision of the gradient computation."""
 
 
-TRAINED_ATTRIBUTES_DOC = """\
+MEMORY_DOC = """\
+    memory : None, str, path or joblib.Memory, default=None
+        Cache for the part of the fit that does not depend on ``prune_ratio``
+        (training, kernels, scores, keep orders), as in scikit-learn: a
+        directory, or an object with the ``joblib.Memory`` interface. A fit on
+        the same data with the same parameters except ``prune_ratio``,
+        ``verbose`` and ``n_jobs`` then reads it back and only applies the
+        ratio, so a grid search over ``prune_ratio`` trains once per fold.
+        Only fits with an integer ``random_state`` are cached. None caches
+        nothing."""
+
+COMMON_ATTRIBUTES_DOC = """\
+    classes_, n_features_in_, feature_names_in_, sampling_strategy_ : see LpNTKPruner
+        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    timings_, from_cache_ : see LpNTKPruner
+        As for :class:`~sklearn_lpntk.LpNTKPruner`."""
+
+TRAINED_ATTRIBUTES_DOC = f"""\
     sample_indices_ : ndarray
         Kept row indices, ascending.
+    keep_order_ : dict
+        Every class's rows (by class label) in the order they are kept; a
+        prune ratio keeps the first ``floor(n_c * (1 - prune_ratio))`` of
+        each. For the score pruners: by decreasing score, ties in random order.
     net_ : skorch.NeuralNetClassifier
         The network of the last initialisation (run).
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
-        As for :class:`~sklearn_lpntk.LpNTKPruner`."""
+{COMMON_ATTRIBUTES_DOC}"""
 
 
 def fill_doc(cls):
@@ -88,5 +109,7 @@ def fill_doc(cls):
     cls.__doc__ = (cls.__doc__
                    .replace("{network_params}\n", NETWORK_DOC + "\n")
                    .replace("{kernel_params}\n", KERNEL_DOC + "\n")
+                   .replace("{memory_param}\n", MEMORY_DOC + "\n")
+                   .replace("{common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
                    .replace("{trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n"))
     return cls

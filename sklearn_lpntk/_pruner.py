@@ -7,10 +7,11 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BasePruner
+from ._base import BasePruner, class_rows
 from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
 from ._networks import Checkpoints, resolved_max_epochs, train_network
 from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
+from ._prepared import PreparedFit
 from ._progress import progress_bar
 from ._selection import (
     FPC_MODES,
@@ -18,7 +19,7 @@ from ._selection import (
     MATRIX_RULES,
     SELFMAX_MODES,
     check_finite,
-    choose_rows,
+    prepare_rows,
 )
 
 
@@ -34,18 +35,19 @@ def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
     return matrix, diagonal
 
 
-def _prune_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
-    """Kernel, filters, traversal and keep-rule of one class (a joblib task).
+def _prepare_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
+    """Kernel, filters, traversal and keep order of one class (a joblib task).
 
-    Returns the :class:`~sklearn_lpntk._selection.Selection` (indices into the
-    class), the kernel's diagonal, and the seconds spent on the kernel and on
-    the selection.
+    Returns the class's cut (see :func:`~sklearn_lpntk._selection.prepare_rows`;
+    for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
+    kernel's diagonal, and the seconds spent on the kernel and on the order.
     """
     start = time.perf_counter()
     kernel, diagonal = class_kernel(engine, plan, c, X, y, states, seed, progress)
     middle = time.perf_counter()
-    selection = choose_rows(kernel, n_keep, random_state=seed, **options)
-    return selection, diagonal, middle - start, time.perf_counter() - middle
+    cut = prepare_rows(kernel, n_keep if plan.classes[c].lazy else None, random_state=seed,
+                       **options)
+    return cut, diagonal, middle - start, time.perf_counter() - middle
 
 
 @fill_doc
@@ -141,6 +143,7 @@ class LpNTKPruner(BasePruner):
         network and use the epoch (of ``checkpoints``, or of all epochs) with
         the best accuracy on it. The kernel and the pruning still cover every
         row; no test data is ever involved.
+{memory_param}
 {kernel_params}
 {network_params}
 
@@ -148,6 +151,16 @@ class LpNTKPruner(BasePruner):
     ----------
     sample_indices_ : ndarray of shape (n_kept,)
         Kept row indices into the training data, ascending.
+    keep_order_ : dict or None
+        For the nested keep-rules ("centres", "representative",
+        "redundancy", without ``selfmax``): every class's rows (by class
+        label) in the order they are kept, so that a prune ratio keeps the
+        first ``floor(n_c * (1 - prune_ratio))`` of each. A class whose Gram
+        matrix did not fit ``memory_budget`` has its order only as far as
+        this fit needed. None for the other rules, whose selection for
+        another ratio is not a prefix ("random_member", "thin_largest",
+        "coverage", "budget", ``selfmax``); ``get_support(prune_ratio=...)``
+        cuts every rule at any ratio without refitting.
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit``.
     n_features_in_ : int
@@ -181,9 +194,13 @@ class LpNTKPruner(BasePruner):
         Wall-clock seconds per phase: "setup" (input validation, building and
         initialising the network, planning memory; the first fit in a process
         also pays torch's one-time warm-up here), "training", "kernel"
-        (per-sample gradients and Gram matrices, summed over classes) and
-        "selection" (traversal and keep-rule, including rows computed on
-        demand; summed over classes).
+        (per-sample gradients and Gram matrices, summed over classes),
+        "selection" (traversal, keep order and the cut at ``prune_ratio``,
+        including rows computed on demand; summed over classes) and, with
+        ``memory``, "cache" (hashing the data, reading or writing the cache).
+        A fit read from the cache has only "setup", "cache" and "selection".
+    from_cache_ : bool
+        Whether this fit was read from ``memory`` (True) or computed.
 
     See Also
     --------
@@ -253,6 +270,7 @@ class LpNTKPruner(BasePruner):
         checkpoints=None,
         validation_fraction=None,
         device="auto",
+        memory=None,
         random_state=None,
         verbose=0,
     ):
@@ -278,6 +296,7 @@ class LpNTKPruner(BasePruner):
         self.checkpoints = checkpoints
         self.validation_fraction = validation_fraction
         self.device = device
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
@@ -294,7 +313,7 @@ class LpNTKPruner(BasePruner):
                    "fpc": "canonical"}
         return cls(prune_ratio, **{**setting, **params})
 
-    def _select_rows(self, X_net, y_enc, classes, n_keep, rng, watch):
+    def _prepare(self, X_net, y_enc, classes, n_keep, rng, watch):
         torch_seed = int(rng.randint(np.iinfo(np.int32).max))
         class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
         with watch.phase("setup"):
@@ -325,19 +344,18 @@ class LpNTKPruner(BasePruner):
         )
         engine, plan = planned["engine"], planned["plan"]
         states = None if saver is None else saver.states_
-        selection = self._select(engine, plan, states, n_jobs, X_net, y_enc, n_keep,
-                                 class_seeds, watch)
-        fitted = {
-            **selection,
+        prepared = self._prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep,
+                                         class_seeds, watch)
+        prepared.attributes.update({
             "net_": net,
             "strategy_": plan.strategy,
             "lazy_classes_": [classes[c] for c in plan.lazy],
             "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
-            "summary": f" ({plan.strategy} strategy)",
-        }
+        })
         if saver is not None and X_val is not None:
-            fitted["validation_scores_"] = dict(saver.validation_scores_)
-        return fitted
+            prepared.attributes["validation_scores_"] = dict(saver.validation_scores_)
+        prepared.summary = f" ({plan.strategy} strategy)"
+        return prepared
 
     def _split_validation(self, X, y, rng):
         """Training rows and held-out rows for choosing the checkpoint."""
@@ -383,10 +401,11 @@ class LpNTKPruner(BasePruner):
             device=self.device, dtype=self.dtype,
         )
 
-    def _select(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch):
-        """Per class: kernel from the engine, then filters, traversal and keep-rule."""
+    def _prepare_classes(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
+                         watch):
+        """Per class: kernel from the engine, then filters, traversal and keep order."""
         n = len(y_enc)
-        members = [np.flatnonzero(y_enc == label) for label in range(len(plan.classes))]
+        members = class_rows(y_enc, len(plan.classes))
         options = {"keep": self.keep, "cluster_ratio": self.cluster_ratio,
                    "hard_fraction": self.hard_fraction,
                    "selfmax": self.selfmax, "drop_contradictory": self.drop_contradictory,
@@ -408,33 +427,18 @@ class LpNTKPruner(BasePruner):
             with rows, done:
                 results = []
                 for task in tasks:
-                    results.append(_prune_class(*task, progress=rows.update))
+                    results.append(_prepare_class(*task, progress=rows.update))
                     done.update(1)
         else:
             with done:
                 results = []
                 parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-                for result in parallel(delayed(_prune_class)(*task) for task in tasks):
+                for result in parallel(delayed(_prepare_class)(*task) for task in tasks):
                     results.append(result)
                     done.update(1)
-        kept, centres = [], []
-        cluster_labels = np.empty(n, dtype=np.intp)
         self_kernel = np.empty(n, dtype=np.float64)
-        masks = {name: np.zeros(n, dtype=bool) for name in ("selfmax", "contradictory")
-                 if getattr(results[0][0], name) is not None}
-        for idx, (selection, diagonal, kernel_s, selection_s) in zip(members, results):
-            for name, mask in masks.items():
-                mask[idx] = getattr(selection, name)
-            kept.append(idx[selection.kept])
-            centres.append(idx[selection.centres])
-            cluster_labels[idx] = idx[selection.assignment]
+        for idx, (_, diagonal, kernel_s, selection_s) in zip(members, results):
             self_kernel[idx] = diagonal
             watch.add("kernel", kernel_s)
             watch.add("selection", selection_s)
-        return {
-            "kept": np.concatenate(kept),
-            "centres_": np.sort(np.concatenate(centres)),
-            "cluster_labels_": cluster_labels,
-            "self_kernel_": self_kernel,
-            **{f"{name}_": mask for name, mask in masks.items()},
-        }
+        return PreparedFit(members, [r[0] for r in results], {"self_kernel_": self_kernel})

@@ -8,13 +8,15 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .._base import BasePruner, check_scores
+from .._base import BasePruner, check_scores, class_rows
 from .._params import fill_doc
-from .._selection import default_hard_fraction, middle_band, stratified_coverage
+from .._prepared import PreparedFit
+from .._selection import CoverageCut, PrefixCut, middle_out_order
 from ._scores import EL2NPruner
 from ._trained import TrainedScorePruner
 
 
+@fill_doc
 class CCSPruner(BasePruner):
     """Coverage-centric selection over a pluggable difficulty score.
 
@@ -40,6 +42,7 @@ class CCSPruner(BasePruner):
         ``clip((prune_ratio - 0.3) / 2, 0, 0.3)``.
     n_bins : int, default=50
         Equal-width score bins (50 in the CCS paper's code).
+{memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the scorer and the sampling inside bins.
     verbose : int, default=0
@@ -53,8 +56,12 @@ class CCSPruner(BasePruner):
         The fitted scorer.
     sample_indices_ : ndarray
         Kept row indices, ascending.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    keep_order_ : None
+        The rule is not nested (the sampling inside bins, and by default the
+        hard fraction, change with the ratio), so there is no keep order;
+        ``get_support(prune_ratio=...)`` still cuts the cached scores at any
+        ratio without refitting.
+{common_attributes}
     """
 
     _parameter_constraints = {
@@ -65,15 +72,16 @@ class CCSPruner(BasePruner):
     }
 
     def __init__(self, prune_ratio=0.3, *, scorer=None, hard_fraction="auto", n_bins=50,
-                 random_state=None, verbose=0):
+                 memory=None, random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
         self.scorer = scorer
         self.hard_fraction = hard_fraction
         self.n_bins = n_bins
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
-    def _select_rows(self, X, y, classes, n_keep, rng, watch):
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
         scorer = clone(self.scorer) if self.scorer is not None else EL2NPruner()
         params = scorer.get_params()
         updates = {"random_state": int(rng.randint(np.iinfo(np.int32).max))}
@@ -83,19 +91,15 @@ class CCSPruner(BasePruner):
         scorer.fit(X, y)
         scores = np.asarray(scorer.scores_, dtype=np.float64)
         check_scores(scores, f"The scorer of {type(self).__name__}")
-        fraction = (default_hard_fraction(self.prune_ratio) if self.hard_fraction == "auto"
-                    else self.hard_fraction)
-        with watch.phase("selection"):
-            kept = []
-            for c, k in enumerate(n_keep):
-                idx = np.flatnonzero(y == c)
-                local = stratified_coverage(scores[idx], int(k), hard_fraction=fraction,
-                                            n_bins=self.n_bins,
-                                            random_state=rng.randint(np.iinfo(np.int32).max))
-                kept.append(idx[local])
+        rows = class_rows(y, len(classes))
+        # not nested: the sampling is redone for every count (same seed per class)
+        cuts = [CoverageCut(scores[idx], np.arange(len(idx)), len(idx),
+                            seed=rng.randint(np.iinfo(np.int32).max),
+                            hard_fraction=self.hard_fraction, auto_from="ratio",
+                            n_bins=self.n_bins) for idx in rows]
         for phase, seconds in scorer.timings_.items():
             watch.add(phase, seconds)
-        return {"kept": np.concatenate(kept), "scores_": scores, "scorer_": scorer}
+        return PreparedFit(rows, cuts, {"scores_": scores, "scorer_": scorer})
 
 
 def penultimate_features(module, X, batch_size=1024):
@@ -139,6 +143,7 @@ class ModeratePruner(TrainedScorePruner):
         Training epochs before the features are read.
     n_inits : int, default=1
         Networks whose distances are averaged.
+{memory_param}
 {network_params}
 
     Attributes
@@ -146,6 +151,10 @@ class ModeratePruner(TrainedScorePruner):
     scores_ : ndarray of shape (n_samples,)
         Distance of every row's features to its class median.
 {trained_attributes}
+    Notes
+    -----
+    ``keep_order_`` lists every class's rows from the distance closest to
+    the class's median distance outwards (ties: lowest index first).
     """
 
     def _score_rows(self, X, y, classes, rng, watch):
@@ -162,12 +171,9 @@ class ModeratePruner(TrainedScorePruner):
                                desc="Moderate: networks")
         return {"scores_": runs.mean(axis=0), "net_": net}
 
-    def _select_rows(self, X, y, classes, n_keep, rng, watch):
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
         check_scores(fitted["scores_"], type(self).__name__)
-        kept = []
-        for c, k in enumerate(n_keep):
-            idx = np.flatnonzero(y == c)
-            kept.append(idx[middle_band(fitted["scores_"][idx], int(k))])
-        fitted["kept"] = np.concatenate(kept)
-        return fitted
+        rows = class_rows(y, len(classes))
+        cuts = [PrefixCut(middle_out_order(fitted["scores_"][idx])) for idx in rows]
+        return PreparedFit(rows, cuts, fitted)

@@ -1,10 +1,12 @@
 """Stratified random pruning."""
 
-import numpy as np
+from .._base import BasePruner, class_rows
+from .._params import fill_doc
+from .._prepared import PreparedFit
+from .._selection import PrefixCut
 
-from .._base import BasePruner
 
-
+@fill_doc
 class RandomPruner(BasePruner):
     """Keep a uniformly random ``floor(n_c * (1 - prune_ratio))`` rows of every class.
 
@@ -14,6 +16,7 @@ class RandomPruner(BasePruner):
     ----------
     prune_ratio : float in [0, 1), default=0.3
         Fraction of each class that is removed (at least one row is kept).
+{memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the draw.
     verbose : int, default=0
@@ -23,8 +26,10 @@ class RandomPruner(BasePruner):
     ----------
     sample_indices_ : ndarray
         Kept row indices, ascending.
-    classes_, n_features_in_, feature_names_in_, sampling_strategy_, timings_ : see LpNTKPruner
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    keep_order_ : dict
+        Every class's rows in a random order; a prune ratio keeps the first
+        ``floor(n_c * (1 - prune_ratio))`` of each.
+{common_attributes}
 
     Examples
     --------
@@ -35,15 +40,14 @@ class RandomPruner(BasePruner):
     (1253, 64)
     """
 
-    def __init__(self, prune_ratio=0.3, *, random_state=None, verbose=0):
+    def __init__(self, prune_ratio=0.3, *, memory=None, random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
-    def _select_rows(self, X, y, classes, n_keep, rng, watch):
-        with watch.phase("selection"):
-            kept = [
-                rng.choice(np.flatnonzero(y == c), size=k, replace=False)
-                for c, k in enumerate(n_keep)
-            ]
-        return {"kept": np.concatenate(kept)}
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
+        with watch.phase("selection"):  # a random order of every class: nested
+            rows = class_rows(y, len(classes))
+            cuts = [PrefixCut(rng.permutation(len(idx))) for idx in rows]
+        return PreparedFit(rows, cuts)

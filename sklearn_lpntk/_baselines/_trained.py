@@ -22,7 +22,7 @@ class TrainedScorePruner(ScorePruner):
     }
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
-                 batch_size=None, device="auto", random_state=None, verbose=0):
+                 batch_size=None, device="auto", memory=None, random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
         self.max_epochs = max_epochs
         self.n_inits = n_inits
@@ -30,6 +30,7 @@ class TrainedScorePruner(ScorePruner):
         self.lr = lr
         self.batch_size = batch_size
         self.device = device
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 

@@ -6,6 +6,8 @@ from ._coverage import (
     drop_redundant,
     facility_location,
     middle_band,
+    middle_out_order,
+    redundancy_order,
     stratified_coverage,
     typicality,
 )
@@ -16,11 +18,36 @@ from ._farthest_first import (
     row_extremes,
     self_max_mask,
 )
-from ._filters import BUDGET_SWITCH, SELFMAX_MODES, Selection, choose_rows
-from ._keep_rules import KEEP_RULES, MATRIX_RULES, TRAVERSAL_RULES, n_to_keep, select_from_kernel
+from ._filters import BUDGET_SWITCH, SELFMAX_MODES, choose_rows, prepare_rows
+from ._keep_rules import (
+    KEEP_RULES,
+    MATRIX_RULES,
+    TRAVERSAL_RULES,
+    n_to_keep,
+    select_from_kernel,
+    traversal_cut,
+)
+from ._orders import (
+    AssignmentLog,
+    CoverageCut,
+    PrefixCut,
+    RemovalCut,
+    Selection,
+    Switch,
+    TraversalCut,
+)
 from ._scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "AssignmentLog",
+    "CoverageCut",
+    "PrefixCut",
+    "RemovalCut",
+    "Switch",
+    "TraversalCut",
+    "prepare_rows",
+    "redundancy_order",
+    "traversal_cut",
     "NON_FINITE_HINT",
     "check_finite",
     "BUDGET_SWITCH",
@@ -32,6 +59,7 @@ __all__ = [
     "drop_redundant",
     "facility_location",
     "middle_band",
+    "middle_out_order",
     "stratified_coverage",
     "typicality",
     "SELFMAX_MODES",

@@ -87,24 +87,51 @@ def drop_redundant(similarity, n_keep, typical=None):
     S = np.array(similarity, dtype=np.float64)
     n = S.shape[0]
     check_count("n_keep", n_keep, n)
+    alive = np.ones(n, dtype=bool)
+    alive[redundancy_drops(S, n_keep, typical, copy=False)] = False
+    return np.flatnonzero(alive)
+
+
+def redundancy_order(similarity, typical=None):
+    """The keep order of :func:`drop_redundant`: its ``k`` rows are the first ``k``.
+
+    The last survivor comes first, then the dropped rows from the last dropped
+    to the first.
+    """
+    S = np.array(similarity, dtype=np.float64)
+    drops = redundancy_drops(S, 1, typical, copy=False)
+    survivor = np.setdiff1d(np.arange(S.shape[0]), drops)
+    return np.concatenate([survivor, drops[::-1]]).astype(np.intp)
+
+
+def redundancy_drops(similarity, n_keep, typical=None, *, copy=True):
+    """The rows :func:`drop_redundant` removes, in the order it removes them.
+
+    ``copy=False`` lets a float64 ``similarity`` be overwritten.
+    """
+    S = (np.array if copy else np.asarray)(similarity, dtype=np.float64)
+    n = S.shape[0]
+    check_count("n_keep", n_keep, n)
     check_finite(S)
     typical = typicality(S) if typical is None else np.asarray(typical, dtype=np.float64)
     alive = np.ones(n, dtype=bool)
     np.fill_diagonal(S, -np.inf)
     partner = S.argmax(axis=1)  # lowest index among equal maxima
     best = S[np.arange(n), partner]
+    drops = []
     for _ in range(n - n_keep):
         i = int(np.argmax(np.where(alive, best, -np.inf)))
         j = int(partner[i])
         i, j = min(i, j), max(i, j)
         drop = i if typical[i] > typical[j] else j
+        drops.append(drop)
         alive[drop] = False
         S[:, drop] = -np.inf
         best[drop] = -np.inf
         for r in np.flatnonzero(alive & (partner == drop)):
             partner[r] = S[r].argmax()
             best[r] = S[r, partner[r]]
-    return np.flatnonzero(alive)
+    return np.asarray(drops, dtype=np.intp)
 
 
 def stratified_coverage(scores, n_keep, *, hard_fraction=0.0, n_bins=50, random_state=None):
@@ -171,8 +198,13 @@ def default_hard_fraction(prune_ratio):
 
 def middle_band(scores, n_keep):
     """The ``n_keep`` rows whose score is closest to the median (ties: lowest index)."""
-    scores = np.asarray(scores, dtype=np.float64)
     check_count("n_keep", n_keep, len(scores))
-    distance = np.abs(scores - np.median(scores))
-    return np.sort(np.argsort(distance, kind="stable")[:n_keep])
+    return np.sort(middle_out_order(scores)[:n_keep])
+
+
+def middle_out_order(scores):
+    """Rows from the score closest to the median outwards (ties: lowest index): the
+    keep order of :func:`middle_band`."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.argsort(np.abs(scores - np.median(scores)), kind="stable")
 

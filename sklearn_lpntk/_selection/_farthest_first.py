@@ -81,6 +81,17 @@ def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(),
     assignment : ndarray of shape (n,)
         For every row, the row index of the centre of its cluster.
     """
+    return traverse(kernel, n_centres, candidates=candidates, initial=initial, mode=mode)
+
+
+def traverse(kernel, n_centres, *, candidates=None, initial=(), mode="canonical",
+             recorder=None):
+    """:func:`farthest_first_traversal`, optionally recording every reassignment.
+
+    ``recorder`` (an :meth:`AssignmentLog.recorder <._orders.AssignmentLog.recorder>`)
+    gets ``record(centre, rows)`` for every centre added: the rows whose
+    assignment moves to it, the centre included.
+    """
     check_option("mode", mode, FPC_MODES)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
@@ -97,11 +108,13 @@ def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(),
     def add(c):
         row = np.asarray(kernel.row(c), dtype=np.float64)
         closer = row > best  # strict: ties stay with the earlier centre
+        closer[c] = True  # a centre is its own
         assignment[closer] = c
         np.copyto(best, row, where=closer)
         best[c] = np.inf
-        assignment[c] = c
         centres.append(c)
+        if recorder is not None:
+            recorder.record(c, np.flatnonzero(closer))
 
     for c in initial:
         if len(centres) < n_centres and best[int(c)] != np.inf:

@@ -1,24 +1,14 @@
 """Self-max and contradiction filters around the traversal: one class's choice of rows."""
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
 from ._checks import check_option
-from ._coverage import (
-    default_hard_fraction,
-    drop_redundant,
-    facility_location,
-    stratified_coverage,
-    typicality,
-)
-from ._farthest_first import (
-    as_lazy_kernel,
-    farthest_first_traversal,
-    row_extremes,
-    self_max_mask,
-)
-from ._keep_rules import KEEP_RULES, MATRIX_RULES, select_from_kernel
+from ._coverage import facility_location, redundancy_order, typicality
+from ._farthest_first import as_lazy_kernel, row_extremes, self_max_mask
+from ._keep_rules import KEEP_RULES, MATRIX_RULES, traversal_cut
+from ._orders import CoverageCut, PrefixCut, Switch, matrix_assignment_log
 
 #: Below this kept fraction of a class, keep="budget" keeps representative rows;
 #: at or above it, it removes redundant rows (and so keeps the hard ones).
@@ -26,31 +16,6 @@ BUDGET_SWITCH = 0.5
 
 #: Values of the ``selfmax`` option (None switches the filter off).
 SELFMAX_MODES = ("filter", "repo")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The rows chosen in one class, as indices into the class.
-
-    Attributes
-    ----------
-    kept : ndarray of int
-        Kept rows, ascending.
-    centres : ndarray of int
-        Farthest-first centres, in the order chosen.
-    assignment : ndarray of int, shape (n,)
-        For every row, the row index of its centre.
-    selfmax : ndarray of bool or None
-        Self-max rows (when the self-max filter was asked for).
-    contradictory : ndarray of bool or None
-        Rows excluded as contradictory (when asked for).
-    """
-
-    kept: np.ndarray
-    centres: np.ndarray
-    assignment: np.ndarray
-    selfmax: np.ndarray = None
-    contradictory: np.ndarray = None
 
 
 def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_state=None,
@@ -86,6 +51,27 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
     Returns
     -------
     Selection
+        The same as ``prepare_rows(kernel, n_keep, ...).select(n_keep)``.
+    """
+    return prepare_rows(kernel, n_keep, keep=keep, cluster_ratio=cluster_ratio,
+                        random_state=random_state, selfmax=selfmax,
+                        drop_contradictory=drop_contradictory, fpc=fpc,
+                        hard_fraction=hard_fraction).select(n_keep)
+
+
+def prepare_rows(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
+                 random_state=None, selfmax=None, drop_contradictory=None, fpc="canonical",
+                 hard_fraction="auto"):
+    """Everything :func:`choose_rows` computes that does not depend on ``n_keep``.
+
+    Returns a cut (see :mod:`._orders`) whose ``select(k)`` equals
+    ``choose_rows(kernel, k, ...)`` for every ``k``: the traversal or the
+    greedy order is computed once. With ``n_keep`` given, a traversal rule
+    reads only as many kernel rows as ``n_keep`` needs (for lazy kernels) and
+    its cut then covers only the selections that need no more; the matrix
+    rules always compute their whole order. ``random_state`` should be an int
+    (or None) so that every cut draws alike; options as for
+    :func:`choose_rows`.
     """
     check_option("selfmax", selfmax, (None, *SELFMAX_MODES))
     check_option("keep", keep, KEEP_RULES)
@@ -94,48 +80,62 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
         if selfmax is not None:
             raise ValueError(f"selfmax={selfmax!r} works with the traversal keep-rules "
                              f"only; keep={keep!r} reads the whole matrix. Use selfmax=None.")
-        return _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory,
-                            hard_fraction)
+        return _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction)
     n = kernel.shape[0]
-    masks = {}
-    candidates, initial = None, ()
+    masks, base = {}, None
     if selfmax is not None or drop_contradictory is not None:
         row_max, min_cos = row_extremes(kernel)
     if drop_contradictory is not None:
         masks["contradictory"] = min_cos < drop_contradictory
-        candidates = ~masks["contradictory"]
-    if selfmax is not None:
-        diag = np.asarray(kernel.diagonal(), dtype=np.float64)
-        masks["selfmax"] = self_max = self_max_mask(kernel, row_max=row_max)
-        allowed = self_max if candidates is None else self_max & candidates
-        if selfmax == "repo" and self_max.sum() <= n_keep:
-            # the official code returns the self-max rows alone (fewer than asked)
-            kept = np.flatnonzero(self_max)
-            centres, assignment = farthest_first_traversal(
-                kernel, len(kept), initial=kept[np.argsort(-diag[kept], kind="stable")],
-                mode=fpc)
-            return Selection(kept, centres, assignment, **masks)
-        if selfmax == "filter":
-            if allowed.sum() >= n_keep:
-                candidates = allowed
-            else:  # keep every allowed self-max row, then top up by traversal
-                rows = np.flatnonzero(allowed)
-                initial = rows[np.argsort(-diag[rows], kind="stable")]
-    if candidates is not None and not candidates.any() and not len(initial):
-        candidates = None  # nothing left to filter by: fall back to all rows
-    kept, centres, assignment = select_from_kernel(
-        kernel, min(n_keep, n), keep=keep, cluster_ratio=cluster_ratio,
-        random_state=random_state, candidates=candidates, initial=initial, mode=fpc,
-    )
-    return Selection(kept, centres, assignment, **masks)
+        base = ~masks["contradictory"]
+
+    def traversal(length, candidates=base, initial=(), rule=keep):
+        if candidates is not None and not candidates.any() and not len(initial):
+            candidates = None  # nothing left to filter by: fall back to all rows
+        return traversal_cut(kernel, None if length is None else min(length, n), keep=rule,
+                             cluster_ratio=cluster_ratio, random_state=random_state,
+                             candidates=candidates, initial=initial, mode=fpc, masks=masks)
+
+    if selfmax is None:
+        return traversal(n_keep)
+    diag = np.asarray(kernel.diagonal(), dtype=np.float64)
+    masks["selfmax"] = self_max = self_max_mask(kernel, row_max=row_max)
+    allowed = self_max if base is None else self_max & base
+    if selfmax == "repo":
+        # with at most k self-max rows the official code returns them alone
+        # (fewer than asked); with more it ignores the filter
+        rows = np.flatnonzero(self_max)
+        by_norm = rows[np.argsort(-diag[rows], kind="stable")]
+        # the self-max rows alone answer every k >= len(rows): complete
+        return _regimes(len(rows), n_keep, below=lambda: traversal(n_keep),
+                        above=lambda: replace(traversal(len(rows), None, by_norm, "centres"),
+                                              complete=True))
+    # "filter": only allowed rows while there are k of them; otherwise every
+    # allowed row first, then the traversal tops up from the others
+    rows = np.flatnonzero(allowed)
+    by_norm = rows[np.argsort(-diag[rows], kind="stable")]
+    return _regimes(len(rows) + 1, n_keep,
+                    below=lambda: traversal(n_keep if n_keep is None else min(n_keep, len(rows)),
+                                            allowed),
+                    above=lambda: traversal(n_keep, base, by_norm))
 
 
-def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fraction):
-    """A keep-rule on the whole matrix; each row is assigned to its most similar kept row."""
+def _regimes(threshold, n_keep, *, below, above):
+    """A :class:`Switch` at ``threshold``; with ``n_keep`` only its side is computed."""
+    if n_keep is None:
+        return Switch(threshold, below() if threshold > 1 else None, above())
+    if n_keep >= threshold:
+        return Switch(threshold, None, above())
+    return Switch(threshold, below(), None)
+
+
+def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
+    """The cut of a rule on the whole matrix; each row is assigned to its most
+    similar kept row."""
     S = np.asarray(kernel.rows(0, kernel.shape[0]) if hasattr(kernel, "rows")
                    else [kernel.row(i) for i in range(kernel.shape[0])])
-    if keep not in ("representative", "budget") or S.dtype not in (np.float32, np.float64):
-        S = S.astype(np.float64)  # facility location reads float32 exactly; others copy
+    if S.dtype not in (np.float32, np.float64):
+        S = S.astype(np.float64)
     n = S.shape[0]
     masks, rows = {}, np.arange(n)
     if drop_contradictory is not None:
@@ -144,22 +144,20 @@ def _matrix_rule(kernel, n_keep, keep, random_state, drop_contradictory, hard_fr
         if (~masks["contradictory"]).any():
             rows = np.flatnonzero(~masks["contradictory"])
     sub = S if len(rows) == n else S[np.ix_(rows, rows)]
-    k = min(n_keep, len(rows))
-    if keep == "budget":
-        keep = "redundancy" if n_keep >= BUDGET_SWITCH * n else "representative"
+
+    def representative():  # facility location reads float32 exactly
+        order = rows[facility_location(sub, len(rows))]
+        return PrefixCut(order, matrix_assignment_log(S, order), "order", masks)
+
+    def redundancy():
+        order = rows[redundancy_order(sub.astype(np.float64))]
+        return PrefixCut(order, matrix_assignment_log(S, order), "sorted", masks)
+
     if keep == "representative":
-        local = facility_location(sub, k)
-    elif keep == "redundancy":
-        local = drop_redundant(sub, k)
-    else:
-        fraction = default_hard_fraction(1 - n_keep / n) if hard_fraction == "auto" \
-            else hard_fraction
-        local = stratified_coverage(-typicality(sub), k, hard_fraction=fraction,
-                                    random_state=random_state)
-    kept = np.sort(rows[local])
-    assignment = np.empty(n, dtype=kept.dtype)
-    for start in range(0, n, 512):  # most similar kept row, without an (n, k) copy
-        block = S[start:start + 512][:, kept]
-        assignment[start:start + 512] = kept[np.argmax(block, axis=1)]
-    assignment[kept] = kept
-    return Selection(kept, rows[local], assignment, **masks)
+        return representative()
+    if keep == "redundancy":
+        return redundancy()
+    if keep == "budget":
+        return Switch(BUDGET_SWITCH * n, representative(), redundancy())
+    return CoverageCut(-typicality(sub.astype(np.float64)), rows, n, seed=random_state,
+                       hard_fraction=hard_fraction, auto_from="kept", matrix=S, masks=masks)

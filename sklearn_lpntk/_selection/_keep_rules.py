@@ -3,7 +3,8 @@
 import numpy as np
 
 from ._checks import check_count, check_option
-from ._farthest_first import as_lazy_kernel, farthest_first_traversal
+from ._farthest_first import as_lazy_kernel, traverse
+from ._orders import AssignmentLog, TraversalCut, n_clusters_for
 
 #: Keep-rules read from a farthest-first clustering (lazy kernels allowed).
 TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
@@ -17,41 +18,28 @@ def n_to_keep(n_samples, prune_ratio):
     return max(1, int(np.floor(n_samples * (1.0 - prune_ratio) + 1e-9)))
 
 
-def _clusters(centres, assignment, allowed):
-    """Allowed members of each cluster (ascending row order; the centre always), in
-    centre order."""
-    out = []
-    for c in centres:
-        members = (assignment == c) & allowed
-        members[c] = True
-        out.append(np.flatnonzero(members))
-    return out
+def traversal_cut(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
+                  thin_fraction=0.5, random_state=None, candidates=None, initial=(),
+                  mode="canonical", masks=None):
+    """The farthest-first traversal behind a traversal keep-rule, as a :class:`TraversalCut`.
 
-
-def _keep_random_member(centres, assignment, allowed, rng):
-    return np.array([rng.choice(m) for m in _clusters(centres, assignment, allowed)])
-
-
-def _thin_largest(centres, assignment, allowed, n_keep, thin_fraction, rng):
-    """Thin the largest clusters until only ``n_keep`` rows remain.
-
-    Repeatedly take the currently largest cluster (ties: the one whose centre
-    was chosen first) and remove a random ``thin_fraction`` of its non-centre
-    members (at least one, never more than still has to go). Centres are never
-    removed, so no cluster vanishes.
+    With ``n_keep`` the traversal runs only as far as ``n_keep`` rows need (a
+    lazy kernel then has only those rows read); without it, until no row is
+    left, so that the cut answers every ``k``. Arguments as for
+    :func:`select_from_kernel`; an int ``random_state`` seeds every later cut
+    alike.
     """
-    clusters = _clusters(centres, assignment, allowed)
-    kept = [list(members) for members in clusters]
-    to_remove = max(0, sum(len(m) for m in kept) - n_keep)
-    while to_remove > 0:
-        sizes = [len(m) for m in kept]
-        i = int(np.argmax(sizes))
-        others = [s for s in kept[i] if s != centres[i]]
-        n_drop = min(to_remove, max(1, int(thin_fraction * len(kept[i]))), len(others))
-        dropped = set(rng.choice(others, size=n_drop, replace=False).tolist())
-        kept[i] = [s for s in kept[i] if s not in dropped]
-        to_remove -= n_drop
-    return np.concatenate([np.asarray(m, dtype=np.intp) for m in kept])
+    check_option("keep", keep, TRAVERSAL_RULES)
+    kernel = as_lazy_kernel(kernel)
+    n = kernel.shape[0]
+    target = n if n_keep is None else min(n, n_clusters_for(keep, n_keep, cluster_ratio))
+    recorder = AssignmentLog.recorder(n)
+    centres, _ = traverse(kernel, target, candidates=candidates, initial=initial, mode=mode,
+                          recorder=recorder)
+    allowed = None if candidates is None else np.array(candidates, bool)
+    return TraversalCut(centres, recorder.finish(), complete=len(centres) < target or target == n,
+                        keep=keep, cluster_ratio=cluster_ratio, thin_fraction=thin_fraction,
+                        seed=random_state, allowed=allowed, masks=masks or {})
 
 
 def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
@@ -96,22 +84,9 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     assignment : ndarray of shape (n,)
         For every row, the row index of its centre.
     """
-    check_option("keep", keep, TRAVERSAL_RULES)
     kernel = as_lazy_kernel(kernel)
-    n = kernel.shape[0]
-    check_count("n_keep", n_keep, n)
-    rng = np.random.default_rng(random_state)
-    if keep == "thin_largest":
-        n_clusters = max(1, int(np.floor(cluster_ratio * n_keep)))
-    else:
-        n_clusters = n_keep
-    centres, assignment = farthest_first_traversal(
-        kernel, n_clusters, candidates=candidates, initial=initial, mode=mode)
-    allowed = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, bool)
-    if keep == "centres":
-        kept = centres
-    elif keep == "random_member":
-        kept = _keep_random_member(centres, assignment, allowed, rng)
-    else:
-        kept = _thin_largest(centres, assignment, allowed, n_keep, thin_fraction, rng)
-    return np.sort(kept), centres, assignment
+    check_count("n_keep", n_keep, kernel.shape[0])
+    selection = traversal_cut(kernel, n_keep, keep=keep, cluster_ratio=cluster_ratio,
+                              thin_fraction=thin_fraction, random_state=random_state,
+                              candidates=candidates, initial=initial, mode=mode).select(n_keep)
+    return selection.kept, selection.centres, selection.assignment
