@@ -13,7 +13,9 @@ start-up is not charged to anything):
 * ``pruning_curve`` over the same 5 ratios x 3 folds: as in 0.5 (the pruner
   refitted at every ratio; measured through a wrapper the curve does not know,
   which it fits per ratio) and now (fitted once per fold, its order cut);
-* the classifier alone on a training fold (the floor every candidate pays).
+* the classifier alone on a training fold (the floor every candidate pays), and
+  the two grids again with a ``DummyClassifier`` downstream, so that what is
+  left is the pruning's own cost.
 
 The cached and uncached grids must give identical ``cv_results_`` scores, and
 both curves identical scores; the script checks it.
@@ -36,6 +38,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
@@ -85,7 +88,9 @@ def load(dataset, pool, seed):
     return X, y[np.sort(idx)], LeNet
 
 
-def classifier():
+def classifier(dummy=False):
+    if dummy:
+        return DummyClassifier()
     return sk_make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
                             LogisticRegression(max_iter=1000))
 
@@ -121,8 +126,8 @@ def main():
     t_clf = timed(lambda: classifier().fit(X_fold, y_fold))[0]
     grid = {"lpntkpruner__prune_ratio": RATIOS}
 
-    def search(memory, refit=True):
-        pipe = make_pipeline(pruner(memory=memory), classifier())
+    def search(memory, refit=True, dummy=False):
+        pipe = make_pipeline(pruner(memory=memory), classifier(dummy))
         return GridSearchCV(pipe, grid, cv=cv, refit=refit).fit(X, y)
 
     t_grid_before, before = timed(lambda: search(None))
@@ -130,6 +135,9 @@ def main():
         t_grid, after = timed(lambda: search(cache))
     with tempfile.TemporaryDirectory() as cache:
         t_grid_norefit, _ = timed(lambda: search(cache, refit=False))
+    t_dummy_before = timed(lambda: search(None, dummy=True))[0]
+    with tempfile.TemporaryDirectory() as cache:
+        t_dummy = timed(lambda: search(cache, dummy=True))[0]
     same_grid = all(np.array_equal(before.cv_results_[k], after.cv_results_[k])
                     for k in before.cv_results_ if "test_score" in k)
 
@@ -149,10 +157,14 @@ def main():
         "seconds": {"one_fit": t_fit, "one_fit_runs": fits, "classifier_fit": t_clf,
                     "grid_uncached": t_grid_before, "grid_memory": t_grid,
                     "grid_memory_no_refit": t_grid_norefit,
+                    "grid_uncached_dummy_classifier": t_dummy_before,
+                    "grid_memory_dummy_classifier": t_dummy,
                     "curve_refit_every_ratio": t_curve_before, "curve_once_per_fold": t_curve},
         "ratios": {"grid_memory / one_fit": t_grid / t_fit,
                    "grid_memory_no_refit / one_fit": t_grid_norefit / t_fit,
                    "grid_uncached / one_fit": t_grid_before / t_fit,
+                   "grid_memory_dummy / one_fit": t_dummy / t_fit,
+                   "grid_uncached_dummy / one_fit": t_dummy_before / t_fit,
                    "curve_once_per_fold / grid_memory": t_curve / t_grid,
                    "curve_refit_every_ratio / one_fit": t_curve_before / t_fit,
                    "curve_once_per_fold / one_fit": t_curve / t_fit,
