@@ -17,16 +17,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from imblearn.base import BaseSampler
-from imblearn.utils import check_target_type
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._prepared import PreparedFit, check_pruner_memory, prepare
 from ._progress import Stopwatch
 from ._selection import NON_FINITE_HINT, PrefixCut, n_to_keep
+from ._validation import refuse_fit_params, validate_training_data
 
 _NO_TRANSFORM = (
     "A pruner has no {name}: pruning removes training rows, which only makes "
@@ -38,54 +37,6 @@ _NO_TRANSFORM = (
 
 
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
-
-
-def _hint(message):
-    """Add the fix to a validation message, keeping the original text."""
-    hints = (
-        (("NaN", "infinity", "inf"), "Drop or impute non-finite values in X first "
-         "(e.g. sklearn.impute.SimpleImputer)."),
-        (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
-         "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
-        (("inconsistent numbers of samples",), "X and y must have one label per row."),
-        (("0 feature(s)",), "X has no features: pass at least one column."),
-        (("minimum of",), "A pruner needs at least 2 samples."),
-    )
-    for keys, hint in hints:
-        if any(k in message for k in keys):
-            return f"{message} {hint}"
-    return message
-
-
-def _check_numeric_columns(X):
-    """Name the DataFrame columns that are not numeric (categorical, text, ...)."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(dtypes, "items"):
-        return
-    from pandas.api.types import is_numeric_dtype  # X has dtypes: it is a DataFrame
-
-    bad = [str(name) for name, dtype in dtypes.items() if not is_numeric_dtype(dtype)]
-    if bad:
-        raise ValueError(
-            f"X has non-numeric columns {bad}; the network needs numbers. Encode them first "
-            "(e.g. sklearn.preprocessing.OneHotEncoder in a ColumnTransformer) or drop them."
-        )
-
-
-def _check_missing_labels(y):
-    """Raise a clear error for NaN / None / pandas NA among the labels."""
-    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=object).ravel()
-    try:
-        import pandas as pd
-
-        missing = pd.isna(values)
-    except ImportError:
-        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
-    if np.any(missing):
-        raise ValueError(
-            f"y contains missing values ({int(np.sum(missing))} rows). Drop those rows or "
-            "fill in their labels before pruning."
-        )
 
 
 def _take_rows(a, indices):
@@ -115,52 +66,11 @@ class BasePruner(BaseSampler):
     }
 
     # ------------------------------------------------------------------ input
-    def _validate_input(self, X, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None. It "
-                "prunes labelled data class by class: call fit_resample(X, y)."
-            )
-        _check_missing_labels(y)
-        if isinstance(X, torch.Tensor):
-            X = X.detach()  # a tensor that requires grad is read, never differentiated
-        _check_numeric_columns(X)
-        target_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(
-                f"y must hold class labels of a single classification target; got "
-                f"target type {target_type!r}. LpNTKPruner prunes classification data."
-            )
-        # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
-        row_sums = (np.asarray(y.toarray() if sp.issparse(y) else y).sum(axis=1)
-                    if target_type == "multilabel-indicator" else None)
-        if row_sums is not None and np.all(row_sums <= 1) and np.any(row_sums == 0):
-            raise ValueError(
-                "y looks one-hot encoded but some rows do not have exactly one 1 (an "
-                "all-zero row would silently become class 0). Pass class labels, or one-hot "
-                "rows with a single 1 each."
-            )
-        y, _ = check_target_type(y, indicate_one_vs_all=True)
-        try:
-            X, y = validate_data(
-                self, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
-                allow_nd=True, ensure_min_samples=2, dtype="numeric",
-            )
-        except ValueError as exc:
-            raise ValueError(_hint(str(exc))) from exc
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has a single class ({classes[0]!r}); {type(self).__name__} needs at "
-                "least two classes: it prunes labelled data class by class."
-            )
-        X_net = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
-        if not X_net.flags.writeable:  # e.g. a DataFrame's read-only view: torch warns
-            X_net = X_net.copy()
-        return X_net, classes, y_encoded.astype(np.int64)
+    def _check_params(self):
+        """Checks of parameter values that ``_parameter_constraints`` cannot express."""
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, **params):
         """Choose the rows to keep in every class.
 
         Parameters
@@ -169,6 +79,9 @@ class BasePruner(BaseSampler):
             Numeric training inputs. Sparse input is densified for the network.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
+        **params : dict
+            Refused with a TypeError: pruners take no fit parameters (no
+            ``sample_weight``; see :meth:`fit_resample`).
 
         Returns
         -------
@@ -178,6 +91,7 @@ class BasePruner(BaseSampler):
         # validate_data sets n_features_in_ / feature_names_in_ at once; put the
         # previous values back if the fit fails, so a failed refit leaves the
         # earlier fit whole (every other fitted attribute is set at the end)
+        refuse_fit_params(self, "fit", params)
         saved = {k: self.__dict__[k] for k in _INPUT_ATTRIBUTES if k in self.__dict__}
         try:
             return self._fit(X, y)
@@ -190,7 +104,8 @@ class BasePruner(BaseSampler):
     def _fit(self, X, y):
         watch = Stopwatch()
         with watch.phase("setup"):
-            X_net, classes, y_enc = self._validate_input(X, y)
+            self._check_params()
+            X_net, classes, y_enc = validate_training_data(self, X, y)
             memory = check_pruner_memory(self.memory)
         n_keep = class_counts(y_enc, len(classes), self.prune_ratio)
         prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, n_keep, watch)
@@ -268,7 +183,12 @@ class BasePruner(BaseSampler):
         y : array-like of shape (n_samples,)
             Class labels.
         **params : dict
-            Not used; accepted for compatibility with imbalanced-learn.
+            Refused with a TypeError naming them. Pruners use no fit
+            parameters: ``sample_weight`` in particular would not change which
+            rows are kept (the kernels and scores are computed from the rows
+            and labels alone), so it is an error rather than silently ignored.
+            To weight the classifier after pruning, take the kept rows'
+            weights: ``w[pruner.sample_indices_]``.
 
         Returns
         -------
@@ -278,6 +198,7 @@ class BasePruner(BaseSampler):
         y_kept : same container as y, of shape (n_kept,)
             ``y[sample_indices_]``.
         """
+        refuse_fit_params(self, "fit_resample", params)
         return self._fit_resample(X, y)
 
     def _fit_resample(self, X, y):
@@ -291,7 +212,8 @@ class BasePruner(BaseSampler):
         a pipeline use :func:`sklearn_lpntk.make_pipeline`, which calls
         ``fit_resample``.
         """
-        return self.fit_resample(X, y, **params)
+        refuse_fit_params(self, "fit_transform", params)
+        return self.fit_resample(X, y)
 
     def get_support(self, indices=False, prune_ratio=None):
         """Mask (or indices) of the kept training rows, at this or another ratio.

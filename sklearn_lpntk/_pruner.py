@@ -300,6 +300,13 @@ class LpNTKPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _check_params(self):
+        if self.n_jobs == 0:
+            raise ValueError(
+                "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "
+                "processors, or None for one job (or what joblib.parallel_config says)."
+            )
+
     @classmethod
     def paper(cls, prune_ratio=0.3, **params):
         """The paper's setting: raw lpNTK, sign error term, farthest-first centres.

@@ -119,7 +119,7 @@ class WrongWidth(torch.nn.Module):
 
 
 def test_module_output_not_logits(no_training):
-    with pytest.raises(ValueError, match=r"logits of shape \(n_samples, n_classes\).*\(2, 2, 3\)"):
+    with pytest.raises(ValueError, match=r"logits of shape \(n_samples, n_classes\).*\(8, 2, 3\)"):
         LpNTKPruner(net=WrongShape).fit(X, y)
     with pytest.raises(ValueError, match="returns 5 logits but y has 2 classes"):
         LpNTKPruner(net=WrongWidth()).fit(X, y)

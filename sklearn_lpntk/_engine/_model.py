@@ -5,6 +5,7 @@ dict, for checkpoints), evaluating it in eval mode, contracting its logits
 with the label weights, and checking that it returns logits.
 """
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -115,12 +116,14 @@ def parameter_dtype(model):
     return next(iter(params.values())).dtype
 
 
-def check_logits(model, X, y=None, *, device="auto", n_probe=2, n_classes=None):
+def check_logits(model, X, y=None, *, device="auto", n_probe=8, n_classes=None):
     """Run a forward pass on a few rows and check the output is 2-D logits.
 
     Returns the number of outputs K. Raises ``ValueError`` when the model does
     not return an array of shape (n_samples, n_classes), when ``n_classes`` is
-    given and differs from K, or when a label in ``y`` is not an output index.
+    given and differs from K, when a label in ``y`` is not an output index, or
+    when the outputs are probabilities (every row in [0, 1] and summing to 1: a
+    softmax at the end). Warns when they are log-probabilities.
     """
     device = resolve_device(device)
     dtype = parameter_dtype(model)
@@ -144,6 +147,7 @@ def check_logits(model, X, y=None, *, device="auto", n_probe=2, n_classes=None):
             "End the module with a Linear layer of n_classes outputs and no softmax."
         )
     n_out = out.shape[1]
+    _check_not_probabilities(out)
     if n_classes is not None and n_out != n_classes:
         raise ValueError(
             f"The network returns {n_out} logits but y has {n_classes} classes; its "
@@ -157,6 +161,28 @@ def check_logits(model, X, y=None, *, device="auto", n_probe=2, n_classes=None):
                 f"outputs; got values in [{int(y_t.min())}, {int(y_t.max())}]."
             )
     return n_out
+
+
+def _check_not_probabilities(out):
+    """Refuse softmax outputs and warn about log-softmax ones (the lpNTK needs logits)."""
+    if out.shape[1] < 2 or not out.is_floating_point() or not bool(torch.isfinite(out).all()):
+        return
+    out = out.double()
+    if bool((out >= -1e-6).all() and (out <= 1 + 1e-6).all()
+            and ((out.sum(dim=1) - 1).abs() <= 1e-4).all()):
+        raise ValueError(
+            "The model returns probabilities, not logits: every output is in [0, 1] and "
+            f"every row sums to 1 on {len(out)} samples (a softmax at the end). The lpNTK "
+            "differentiates logits: return the last layer's output without the softmax "
+            "(torch.nn.CrossEntropyLoss applies the softmax itself)."
+        )
+    if out.shape[1] > 2 and bool((out <= 1e-6).all()
+                                 and (torch.logsumexp(out, dim=1).abs() <= 1e-4).all()):
+        warnings.warn(
+            "The model seems to return log-probabilities (a log_softmax at the end): the "
+            "lpNTK differentiates logits, and the log_softmax changes the kernel. Return the "
+            "last layer's output instead (torch.nn.CrossEntropyLoss applies the softmax).",
+            UserWarning, stacklevel=3)
 
 
 class GradientProducer:
