@@ -19,12 +19,13 @@ import torch
 from imblearn.base import BaseSampler
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._prepared import PreparedFit, check_pruner_memory, prepare
+from ._budget import BUDGETS, check_class_budget, out_of_fold_error
+from ._prepared import PreparedFit, check_pruner_memory, class_counts, prepare
 from ._progress import Stopwatch
-from ._selection import NON_FINITE_HINT, PrefixCut, n_to_keep
+from ._selection import NON_FINITE_HINT, PrefixCut
 from ._validation import refuse_fit_params, validate_training_data
 
 _NO_TRANSFORM = (
@@ -61,6 +62,7 @@ class BasePruner(BaseSampler):
     _parameter_constraints = {
         "prune_ratio": [Interval(Real, 0, 1, closed="left")],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "class_budget": [StrOptions(set(BUDGETS)), dict],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -107,10 +109,12 @@ class BasePruner(BaseSampler):
             self._check_params()
             X_net, classes, y_enc = validate_training_data(self, X, y)
             memory = check_pruner_memory(self.memory)
-        n_keep = class_counts(y_enc, len(classes), self.prune_ratio)
-        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, n_keep, watch)
+            if isinstance(self.class_budget, dict):  # refused before any work
+                check_class_budget(self.class_budget, classes)
+        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, self.prune_ratio,
+                                       watch)
         with watch.phase("selection"):
-            fitted = prepared.cut(n_keep, self.prune_ratio)
+            fitted = prepared.cut(self.prune_ratio)
         kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
 
         # the fitted state is assigned only once everything has succeeded, and it
@@ -125,6 +129,8 @@ class BasePruner(BaseSampler):
         for name, value in fitted.items():
             setattr(self, name, value)
         self.keep_order_ = prepared.keep_order(classes)
+        self.class_weights_ = (None if prepared.class_weights is None else
+                               dict(zip(classes.tolist(), prepared.class_weights.tolist())))
         self.from_cache_ = from_cache
         kept_per_class = np.bincount(y_enc[kept], minlength=len(classes))
         self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
@@ -135,11 +141,21 @@ class BasePruner(BaseSampler):
                                 f"rows{prepared.summary}{source}"))
         return self
 
-    def _prepare_uncached(self, X, y, classes, n_keep):
-        """Run :meth:`_prepare` with this pruner's ``random_state``; times its phases."""
+    def _prepare_uncached(self, X, y, classes, prune_ratio):
+        """The class budget, then :meth:`_prepare` with this pruner's ``random_state``
+        (bounded by this fit's counts); times every phase."""
         watch = Stopwatch()
-        prepared = self._prepare(X, y, classes, n_keep, check_random_state(self.random_state),
-                                 watch)
+        rng = check_random_state(self.random_state)
+        weights = None
+        if isinstance(self.class_budget, dict):
+            weights = check_class_budget(self.class_budget, classes)
+        elif self.class_budget == "error":
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            weights = out_of_fold_error(self, X, y, len(classes), seed, watch)
+        sizes = np.bincount(y, minlength=len(classes))
+        n_keep = class_counts(sizes, prune_ratio, weights)
+        prepared = self._prepare(X, y, classes, n_keep, rng, watch)
+        prepared.class_weights = weights
         prepared.timings = dict(watch.seconds)
         return prepared
 
@@ -156,9 +172,10 @@ class BasePruner(BaseSampler):
         classes : ndarray
             The original class labels.
         n_keep : ndarray of int, shape (n_classes,)
-            Rows this fit keeps per encoded class. Only a bound: the result must
-            not depend on it, except that a cut may cover no more rows (a
-            traversal on a lazy kernel reads only the rows it needs).
+            Rows this fit keeps per encoded class (after the class budget). Only
+            a bound: the result must not depend on it, except that a cut may
+            cover no more rows (a traversal on a lazy kernel reads only the rows
+            it needs).
         rng : numpy.random.RandomState
             Seeded from ``random_state``; every draw happens here, none in the
             cuts (they carry their own seeds).
@@ -243,27 +260,25 @@ class BasePruner(BaseSampler):
         mask[kept] = True
         return mask
 
-    def _counts_at(self, prune_ratio):
+    def _check_ratio(self, prune_ratio):
         if not (isinstance(prune_ratio, Real) and not isinstance(prune_ratio, bool)
                 and 0 <= prune_ratio < 1):
             raise ValueError(f"prune_ratio must be a number in [0, 1); got {prune_ratio!r}.")
-        return [n_to_keep(len(r), prune_ratio) for r in self._prepared.class_rows]
 
     def _covers(self, prune_ratio):
         """Whether the fitted keep order can be cut at ``prune_ratio``."""
-        return self._prepared.covers(self._counts_at(prune_ratio))
+        self._check_ratio(prune_ratio)
+        return self._prepared.covers(prune_ratio)
 
     def _cut_at(self, prune_ratio):
-        prepared = self._prepared
-        n_keep = self._counts_at(prune_ratio)
-        if not prepared.covers(n_keep):
+        if not self._covers(prune_ratio):
             raise ValueError(
                 f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, and "
                 "the Gram matrix of some class did not fit memory_budget, so its keep order "
                 f"was computed only that far; prune_ratio={prune_ratio} needs more of it. "
                 "Refit with the smaller prune_ratio (or a larger memory_budget)."
             )
-        kept = prepared.cut(n_keep, prune_ratio)["kept"]
+        kept = self._prepared.cut(prune_ratio)["kept"]
         return np.sort(np.asarray(kept, dtype=np.intp))
 
     def __getattr__(self, name):
@@ -312,12 +327,6 @@ def check_scores(scores, who):
 def class_rows(y, n_classes):
     """Row indices of every encoded class."""
     return [np.flatnonzero(y == c) for c in range(n_classes)]
-
-
-def class_counts(y, n_classes, prune_ratio):
-    """Rows kept per encoded class at ``prune_ratio``."""
-    sizes = np.bincount(y, minlength=n_classes)
-    return np.array([n_to_keep(int(n), prune_ratio) for n in sizes])
 
 
 def highest_first(scores, rows, rng):

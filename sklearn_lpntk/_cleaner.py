@@ -108,11 +108,14 @@ class LpNTKCleaner(LpNTKPruner):
     fpc = "canonical"
     checkpoints = None
     validation_fraction = None
+    class_budget = "equal"
+    n_inits = 1
 
     _parameter_constraints = {
         **{k: v for k, v in LpNTKPruner._parameter_constraints.items()
            if k not in ("normalize", "keep", "cluster_ratio", "hard_fraction", "selfmax",
-                        "drop_contradictory", "fpc", "checkpoints", "validation_fraction")},
+                        "drop_contradictory", "fpc", "checkpoints", "validation_fraction",
+                        "class_budget", "n_inits")},
         "separation": [Interval(Real, 0, None, closed="left")],
     }
 

@@ -346,6 +346,11 @@ class TrainingDynamics(Callback):
         return np.stack(self.probabilities_)
 
 
+def module_state(module):
+    """A detached CPU copy of a module's state (parameters and buffers)."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
 class Checkpoints(Callback):
     """Keep copies of the module's parameters at chosen epochs of training.
 
@@ -363,7 +368,7 @@ class Checkpoints(Callback):
     def _take(self, net, epoch):
         if epoch not in self.epochs:
             return
-        state = {k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()}
+        state = module_state(net.module_)
         if self.X_val is None:
             self.states_.append(state)
             self.taken_.append(epoch)

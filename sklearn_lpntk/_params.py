@@ -86,10 +86,23 @@ MEMORY_DOC = """\
         Only fits with an integer ``random_state`` are cached. None caches
         nothing."""
 
+BUDGET_DOC = """\
+    class_budget : {"equal", "error"} or dict, default="equal"
+        How the kept rows are shared among the classes; the total is that of
+        "equal" in every case, and every class keeps at least one row.
+        "equal": ``floor(n_c * (1 - prune_ratio))`` rows of every class.
+        "error": DRoP's budget (Vysogorets et al., ICLR 2025): a class keeps a
+        fraction of its rows proportional to its error rate, measured out of
+        fold on the training rows (two halves, each predicted by a network
+        trained on the other, as the pruner trains its own; no test data).
+        A dict ``{label: weight}`` gives the weights directly. The counts are
+        in ``sampling_strategy_``, the weights in ``class_weights_``; see
+        ``docs/algorithm.md``."""
+
 COMMON_ATTRIBUTES_DOC = """\
     classes_, n_features_in_, feature_names_in_, sampling_strategy_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
-    timings_, from_cache_ : see LpNTKPruner
+    timings_, from_cache_, class_weights_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`."""
 
 TRAINED_ATTRIBUTES_DOC = f"""\
@@ -110,6 +123,7 @@ def fill_doc(cls):
                    .replace("{network_params}\n", NETWORK_DOC + "\n")
                    .replace("{kernel_params}\n", KERNEL_DOC + "\n")
                    .replace("{memory_param}\n", MEMORY_DOC + "\n")
+                   .replace("{budget_param}\n", BUDGET_DOC + "\n")
                    .replace("{common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
                    .replace("{trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n"))
     return cls

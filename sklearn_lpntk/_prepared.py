@@ -18,6 +18,8 @@ import joblib
 import numpy as np
 from sklearn.utils.validation import check_memory
 
+from ._selection import allocate_counts, equal_counts
+
 #: Parameters that never change what the expensive part computes.
 NOT_IN_KEY = ("prune_ratio", "verbose", "n_jobs", "memory")
 
@@ -37,6 +39,9 @@ class PreparedFit:
         ``scores_``, ``self_kernel_``, ...).
     timings : dict
         Seconds per phase spent preparing.
+    class_weights : ndarray or None
+        Per-class weights of the budget (``class_budget``); None keeps the same
+        fraction of every class.
     summary : str
         Appended to the verbose report (e.g. the kernel strategy).
     key : str or None
@@ -47,21 +52,27 @@ class PreparedFit:
     cuts: list
     attributes: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    class_weights: np.ndarray = None
     summary: str = ""
     key: str = None
 
-    def covers(self, n_keep):
-        """Whether every class can be cut at its count in ``n_keep``."""
-        return all(cut.covers(int(k)) for cut, k in zip(self.cuts, n_keep))
+    def counts(self, prune_ratio):
+        """Rows kept per class at ``prune_ratio`` (see :func:`class_counts`)."""
+        return class_counts([len(r) for r in self.class_rows], prune_ratio, self.class_weights)
 
-    def cut(self, n_keep, prune_ratio):
-        """The fitted attributes for ``n_keep[c]`` rows of every class c.
+    def covers(self, prune_ratio):
+        """Whether every class can be cut at its count for ``prune_ratio``."""
+        return all(cut.covers(int(k)) for cut, k in zip(self.cuts, self.counts(prune_ratio)))
+
+    def cut(self, prune_ratio):
+        """The fitted attributes at ``prune_ratio``.
 
         Returns a dict with ``"kept"`` (row indices, unsorted), the ratio-free
         attributes, and, where the cuts have them, ``centres_``,
         ``cluster_labels_`` and the filter masks.
         """
-        selections = [cut.select(int(k), prune_ratio) for cut, k in zip(self.cuts, n_keep)]
+        selections = [cut.select(int(k), prune_ratio)
+                      for cut, k in zip(self.cuts, self.counts(prune_ratio))]
         rows = self.class_rows
         n = sum(len(r) for r in rows)
         out = dict(self.attributes)
@@ -87,6 +98,15 @@ class PreparedFit:
         if any(o is None for o in orders):
             return None
         return {label: r[o] for label, r, o in zip(classes.tolist(), self.class_rows, orders)}
+
+
+def class_counts(sizes, prune_ratio, weights=None):
+    """Rows kept per class: ``floor(n_c * (1 - prune_ratio))`` (at least one) each, or,
+    with ``weights``, the same total shared by :func:`allocate_counts`."""
+    equal = equal_counts(sizes, prune_ratio)
+    if weights is None:
+        return equal
+    return allocate_counts(sizes, int(equal.sum()), weights)
 
 
 def check_pruner_memory(memory):
@@ -119,18 +139,18 @@ def cache_key(pruner, X, y, classes):
                         "params": params, "X": X, "y": y, "classes": classes})
 
 
-def _prepare(key, pruner, X, y, classes, n_keep, calls):
+def _prepare(key, pruner, X, y, classes, prune_ratio, calls):
     """The cached function: only ``key`` is hashed (it covers everything else)."""
     calls.append(key)
-    prepared = pruner._prepare_uncached(X, y, classes, n_keep)
+    prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
     prepared.key = key
     return prepared
 
 
-_IGNORED = ["pruner", "X", "y", "classes", "n_keep", "calls"]
+_IGNORED = ["pruner", "X", "y", "classes", "prune_ratio", "calls"]
 
 
-def prepare(pruner, memory, X, y, classes, n_keep, watch):
+def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
     """The pruner's :class:`PreparedFit`, from ``memory`` when it holds it.
 
     Returns ``(prepared, from_cache)``. Seconds spent hashing and reading or
@@ -138,7 +158,7 @@ def prepare(pruner, memory, X, y, classes, n_keep, watch):
     computed fit adds its own phases.
     """
     if memory is None:
-        prepared = pruner._prepare_uncached(X, y, classes, n_keep)
+        prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
         _count(watch, prepared.timings)
         return prepared, False
     if not isinstance(pruner.random_state, (int, np.integer)):
@@ -147,14 +167,14 @@ def prepare(pruner, memory, X, y, classes, n_keep, watch):
             f"random_state; with random_state={pruner.random_state!r} every fit draws anew, "
             "so nothing is cached. Set random_state=0 (or any integer).",
             UserWarning, stacklevel=4)
-        prepared = pruner._prepare_uncached(X, y, classes, n_keep)
+        prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
         _count(watch, prepared.timings)
         return prepared, False
     start = time.perf_counter()
     key = cache_key(pruner, X, y, classes)
     cached = memory.cache(_prepare, ignore=_IGNORED)
     calls = []
-    prepared = cached(key, pruner, X, y, classes, n_keep, calls)
+    prepared = cached(key, pruner, X, y, classes, prune_ratio, calls)
     trusted = isinstance(prepared, PreparedFit) and prepared.key == key and len(
         prepared.class_rows) == len(classes)
     if not trusted:
@@ -162,9 +182,9 @@ def prepare(pruner, memory, X, y, classes, n_keep, watch):
             f"The cache entry in memory={getattr(memory, 'location', memory)!r} for this "
             "fit does not hold this data's result (a foreign or damaged cache); "
             "recomputing and replacing it.", UserWarning, stacklevel=4)
-    if not trusted or not prepared.covers(n_keep):
+    if not trusted or not prepared.covers(prune_ratio):
         # a lazy class's order may have been cut shorter than needed now
-        prepared = _recompute(cached, key, pruner, X, y, classes, n_keep, calls)
+        prepared = _recompute(cached, key, pruner, X, y, classes, prune_ratio, calls)
     fresh = bool(calls)
     seconds = time.perf_counter() - start
     if fresh:
@@ -174,11 +194,11 @@ def prepare(pruner, memory, X, y, classes, n_keep, watch):
     return prepared, not fresh
 
 
-def _recompute(cached, key, pruner, X, y, classes, n_keep, calls):
+def _recompute(cached, key, pruner, X, y, classes, prune_ratio, calls):
     if hasattr(cached, "call"):  # joblib: compute again and overwrite the entry
-        result = cached.call(key, pruner, X, y, classes, n_keep, calls)
+        result = cached.call(key, pruner, X, y, classes, prune_ratio, calls)
         return result[0] if isinstance(result, tuple) else result
-    return _prepare(key, pruner, X, y, classes, n_keep, calls)
+    return _prepare(key, pruner, X, y, classes, prune_ratio, calls)
 
 
 def _count(watch, timings):

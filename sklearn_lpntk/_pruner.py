@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner, class_rows
 from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
-from ._networks import Checkpoints, resolved_max_epochs, train_network
+from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
 from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
 from ._prepared import PreparedFit
 from ._progress import progress_bar
@@ -143,6 +143,14 @@ class LpNTKPruner(BasePruner):
         network and use the epoch (of ``checkpoints``, or of all epochs) with
         the best accuracy on it. The kernel and the pruning still cover every
         row; no test data is ever involved.
+    n_inits : int, default=1
+        Networks trained from independent initialisations (seeded from
+        ``random_state``) whose kernels are averaged before normalisation (with
+        ``checkpoints``, every checkpoint of every network). The selection then
+        depends less on one brief run; training and the kernel cost
+        ``n_inits`` times as much. ``net_`` and ``checkpoints_`` are the first
+        network's.
+{budget_param}
 {memory_param}
 {kernel_params}
 {network_params}
@@ -201,6 +209,9 @@ class LpNTKPruner(BasePruner):
         A fit read from the cache has only "setup", "cache" and "selection".
     from_cache_ : bool
         Whether this fit was read from ``memory`` (True) or computed.
+    class_weights_ : dict or None
+        The class budget's weight of every class label (``class_budget``);
+        None for "equal".
 
     See Also
     --------
@@ -242,6 +253,7 @@ class LpNTKPruner(BasePruner):
         "drop_contradictory": [None, Interval(Real, -1, 1, closed="both")],
         "fpc": [StrOptions(set(FPC_MODES))],
         "checkpoints": [None, "array-like"],
+        "n_inits": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
@@ -269,7 +281,9 @@ class LpNTKPruner(BasePruner):
         fpc="canonical",
         checkpoints=None,
         validation_fraction=None,
+        n_inits=1,
         device="auto",
+        class_budget="equal",
         memory=None,
         random_state=None,
         verbose=0,
@@ -295,7 +309,9 @@ class LpNTKPruner(BasePruner):
         self.fpc = fpc
         self.checkpoints = checkpoints
         self.validation_fraction = validation_fraction
+        self.n_inits = n_inits
         self.device = device
+        self.class_budget = class_budget
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -326,8 +342,10 @@ class LpNTKPruner(BasePruner):
         with watch.phase("setup"):
             X_fit, y_fit, X_val, y_val = self._split_validation(X_net, y_enc, rng)
             epochs = self._checkpoint_epochs(resolved_max_epochs(self.net, self.max_epochs))
-            saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
-        copies = 1 if epochs is None or X_val is not None else len(epochs)
+        # the other initialisations' seeds come last, so that n_inits=1 draws as before
+        seeds = [torch_seed, *rng.randint(np.iinfo(np.int32).max, size=self.n_inits - 1)]
+        per_net = 1 if epochs is None or X_val is not None else len(epochs)
+        copies = per_net * self.n_inits
         sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
         n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
         planned = {}
@@ -342,17 +360,24 @@ class LpNTKPruner(BasePruner):
             planned["plan"] = engine.plan(probe, sizes, n_jobs=n_jobs, copies=copies,
                                           need_full=self.keep in MATRIX_RULES)
 
-        net = train_network(
-            self.net, X_fit, y_fit, n_classes=len(classes), max_epochs=self.max_epochs,
-            lr=self.lr, batch_size=self.batch_size, device=self.device, verbose=self.verbose,
-            seed=torch_seed, watch=watch,
-            callbacks=[("lpntk_checkpoints", saver)] if saver else (),
-            on_initialized=plan_before_training,
-        )
+        nets, savers, states = [], [], []
+        for i, seed in enumerate(seeds):
+            saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
+            nets.append(train_network(
+                self.net, X_fit, y_fit, n_classes=len(classes), max_epochs=self.max_epochs,
+                lr=self.lr, batch_size=self.batch_size, device=self.device,
+                verbose=self.verbose, seed=int(seed), watch=watch,
+                callbacks=[("lpntk_checkpoints", saver)] if saver else (),
+                on_initialized=plan_before_training if i == 0 else None,
+            ))
+            savers.append(saver)
+            states += saver.states_ if saver else [module_state(nets[-1].module_)]
         engine, plan = planned["engine"], planned["plan"]
-        states = None if saver is None else saver.states_
+        if epochs is None and self.n_inits == 1:
+            states = None  # the trained network itself
         prepared = self._prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep,
                                          class_seeds, watch)
+        net, saver = nets[0], savers[0]
         prepared.attributes.update({
             "net_": net,
             "strategy_": plan.strategy,

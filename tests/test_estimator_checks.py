@@ -32,6 +32,8 @@ BASELINES = [
     ModeratePruner(max_epochs=1, random_state=0),
     LpNTKPruner(max_epochs=1, keep="coverage", normalize="cosine", random_state=0),
     LpNTKCleaner(max_epochs=1, random_state=0),
+    RandomPruner(class_budget="error", random_state=0),
+    LpNTKPruner(max_epochs=1, class_budget="error", random_state=0),
 ]
 
 

@@ -33,6 +33,9 @@ PRUNERS = {
     "forgetting": lambda r: ForgettingPruner(r, max_epochs=2, random_state=0),
     "ccs": lambda r: CCSPruner(r, scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
     "moderate": lambda r: ModeratePruner(r, max_epochs=1, random_state=0),
+    "random, error budget": lambda r: RandomPruner(r, class_budget="error", random_state=0),
+    "lpntk, error budget": lambda r: LpNTKPruner(r, max_epochs=1, class_budget="error",
+                                                 random_state=0),
 }
 CONTAINERS = ["ndarray", "dataframe", "list", "sparse", "tensor"]
 LABELS = ["int", "negative", "str", "bool"]
@@ -113,7 +116,14 @@ def test_invariants_on_random_valid_input(name, problem):
     assert type(X_kept) is type(X) and _same(X_kept, _rows(X, idx))
     np.testing.assert_array_equal(np.asarray(y_kept), y[idx])
     labels, counts = np.unique(np.asarray(y_kept), return_counts=True)
-    assert dict(zip(labels.tolist(), counts.tolist())) == expected_counts(y, problem["ratio"])
+    got, expected = dict(zip(labels.tolist(), counts.tolist())), expected_counts(y, problem["ratio"])
+    if pruner.class_budget == "equal":
+        assert got == expected
+    else:  # the same total, shared otherwise: at least one row, at most all, per class
+        sizes = dict(zip(*(a.tolist() for a in np.unique(y, return_counts=True))))
+        assert sum(got.values()) == sum(expected.values()) and got.keys() == expected.keys()
+        assert all(1 <= got[c] <= sizes[c] for c in got)
+    assert got == pruner.sampling_strategy_
     np.testing.assert_array_equal(again.sample_indices_, idx)
     assert _same(X, X_before) and np.array_equal(y, y_before)
 

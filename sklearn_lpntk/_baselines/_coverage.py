@@ -42,6 +42,7 @@ class CCSPruner(BasePruner):
         ``clip((prune_ratio - 0.3) / 2, 0, 0.3)``.
     n_bins : int, default=50
         Equal-width score bins (50 in the CCS paper's code).
+{budget_param}
 {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the scorer and the sampling inside bins.
@@ -72,8 +73,9 @@ class CCSPruner(BasePruner):
     }
 
     def __init__(self, prune_ratio=0.3, *, scorer=None, hard_fraction="auto", n_bins=50,
-                 memory=None, random_state=None, verbose=0):
+                 class_budget="equal", memory=None, random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
+        self.class_budget = class_budget
         self.scorer = scorer
         self.hard_fraction = hard_fraction
         self.n_bins = n_bins
@@ -143,6 +145,7 @@ class ModeratePruner(TrainedScorePruner):
         Training epochs before the features are read.
     n_inits : int, default=1
         Networks whose distances are averaged.
+{budget_param}
 {memory_param}
 {network_params}
 

@@ -32,6 +32,7 @@ class ForgettingPruner(TrainedScorePruner):
         Training epochs, each followed by an evaluation of all rows.
     n_inits : int, default=1
         Independent training runs whose counts are added up.
+{budget_param}
 {memory_param}
 {network_params}
 

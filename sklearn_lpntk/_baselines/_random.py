@@ -16,6 +16,7 @@ class RandomPruner(BasePruner):
     ----------
     prune_ratio : float in [0, 1), default=0.3
         Fraction of each class that is removed (at least one row is kept).
+{budget_param}
 {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the draw.
@@ -40,8 +41,10 @@ class RandomPruner(BasePruner):
     (1253, 64)
     """
 
-    def __init__(self, prune_ratio=0.3, *, memory=None, random_state=None, verbose=0):
+    def __init__(self, prune_ratio=0.3, *, class_budget="equal", memory=None, random_state=None,
+                 verbose=0):
         self.prune_ratio = prune_ratio
+        self.class_budget = class_budget
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose

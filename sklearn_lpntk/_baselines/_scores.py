@@ -26,6 +26,7 @@ class EL2NPruner(TrainedScorePruner):
         training"); 0 scores at initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
+{budget_param}
 {memory_param}
 {network_params}
 
@@ -39,10 +40,11 @@ class EL2NPruner(TrainedScorePruner):
     """
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
-                 batch_size=None, device="auto", memory=None, random_state=None, verbose=0):
+                 batch_size=None, device="auto", class_budget="equal", memory=None,
+                 random_state=None, verbose=0):
         super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, memory=memory,
-                         random_state=random_state, verbose=verbose)
+                         batch_size=batch_size, device=device, class_budget=class_budget,
+                         memory=memory, random_state=random_state, verbose=verbose)
 
     def _score_rows(self, X, y, classes, rng, watch):
         runs, net = self._runs(
@@ -72,6 +74,7 @@ class GraNdPruner(TrainedScorePruner):
         initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
+{budget_param}
 {memory_param}
 {kernel_params}
 {network_params}
@@ -92,10 +95,11 @@ class GraNdPruner(TrainedScorePruner):
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=0, n_inits=5, strategy="auto",
                  memory_budget="auto", dtype="float32", net=None, lr=None, batch_size=None,
-                 device="auto", memory=None, random_state=None, verbose=0):
+                 device="auto", class_budget="equal", memory=None, random_state=None,
+                 verbose=0):
         super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, memory=memory,
-                         random_state=random_state, verbose=verbose)
+                         batch_size=batch_size, device=device, class_budget=class_budget,
+                         memory=memory, random_state=random_state, verbose=verbose)
         self.strategy = strategy
         self.memory_budget = memory_budget
         self.dtype = dtype

@@ -22,8 +22,10 @@ class TrainedScorePruner(ScorePruner):
     }
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
-                 batch_size=None, device="auto", memory=None, random_state=None, verbose=0):
+                 batch_size=None, device="auto", class_budget="equal", memory=None,
+                 random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
+        self.class_budget = class_budget
         self.max_epochs = max_epochs
         self.n_inits = n_inits
         self.net = net

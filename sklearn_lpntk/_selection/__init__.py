@@ -1,5 +1,6 @@
 """NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
 
+from ._budgets import allocate_counts, equal_counts
 from ._checks import NON_FINITE_HINT, check_finite
 from ._coverage import (
     default_hard_fraction,
@@ -39,6 +40,8 @@ from ._orders import (
 from ._scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "allocate_counts",
+    "equal_counts",
     "AssignmentLog",
     "CoverageCut",
     "PrefixCut",

@@ -1,0 +1,78 @@
+"""How many rows each class keeps: equal fractions, or one budget shared by difficulty."""
+
+import numpy as np
+
+from ._keep_rules import n_to_keep
+
+
+def equal_counts(sizes, prune_ratio):
+    """Every class keeps ``floor(n_c * (1 - prune_ratio))`` rows, at least one."""
+    return np.array([n_to_keep(int(n), prune_ratio) for n in sizes], dtype=np.intp)
+
+
+def allocate_counts(sizes, total, weights):
+    """Per-class counts summing to ``total``, kept fractions proportional to ``weights``.
+
+    The continuous shares are ``clip(lam * weights[c] * n_c, 1, n_c)`` with
+    ``lam`` chosen so that they sum to ``total`` (water-filling: a class that
+    would keep more rows than it has keeps them all and the excess goes to the
+    others, DRoP's allocation; a class of weight 0 keeps one row). They are
+    rounded down and the rows still missing go, one each, to the classes with
+    the largest remainders (ties: the lower class index), so the counts sum to
+    ``total`` exactly.
+
+    Parameters
+    ----------
+    sizes : array of int, shape (n_classes,)
+        Rows of every class.
+    total : int
+        Rows to keep in all; ``n_classes <= total <= sum(sizes)``.
+    weights : array of float, shape (n_classes,)
+        Non-negative; the kept fraction of a class grows with its weight. All
+        zero is read as all equal.
+
+    Returns
+    -------
+    counts : ndarray of int, shape (n_classes,)
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != sizes.shape or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("class weights must be finite, non-negative, one per class; got "
+                         f"{weights.tolist()} for {len(sizes)} classes.")
+    total = int(total)
+    if not len(sizes) <= total <= int(sizes.sum()):
+        raise ValueError(f"total must be in [{len(sizes)}, {int(sizes.sum())}] (one row per "
+                         f"class up to every row); got {total}.")
+    if not weights.any():
+        weights = np.ones_like(weights)
+
+    def shares(lam):
+        return np.clip(lam * weights * sizes, 1.0, sizes)
+
+    low, high = 0.0, 1.0
+    while shares(high).sum() < total:  # the largest useful lam: every weighted class full
+        high *= 2.0
+        if high > 1e300:
+            break
+    for _ in range(200):  # bisection to float precision
+        middle = 0.5 * (low + high)
+        if shares(middle).sum() < total:
+            low = middle
+        else:
+            high = middle
+    share = shares(high)
+    counts = np.floor(share + 1e-9).astype(np.int64)
+    counts = np.clip(counts, 1, sizes)
+    remainder = share - counts
+    while counts.sum() < total:  # the largest remainders first, lower index on ties
+        room = np.flatnonzero(counts < sizes)
+        pick = room[np.argmax(remainder[room])]
+        counts[pick] += 1
+        remainder[pick] -= 1.0
+    while counts.sum() > total:  # rounding up at the lower bound overshot
+        room = np.flatnonzero(counts > 1)
+        pick = room[np.argmin(remainder[room])]
+        counts[pick] -= 1
+        remainder[pick] += 1.0
+    return counts.astype(np.intp)
