@@ -46,7 +46,7 @@ from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
 from .pipeline import Pipeline, make_pipeline
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "CCSPruner",

@@ -3,12 +3,13 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import class_rows
+from ._class_kernels import class_kernel
 from ._params import fill_doc
 from ._prepared import PreparedFit
-from ._pruner import LpNTKPruner, class_kernel
+from ._pruner import LpNTKPruner
 from ._selection import RemovalCut, typicality
 
 
@@ -36,6 +37,30 @@ def two_group_split(scores, *, separation=2.0, random_state=0):
     return mixture.predict_proba(x)[:, int(np.argmin(mu))] > 0.5, D
 
 
+#: Share of the rows whose labels each pass of ``count="threshold"`` flips on purpose.
+THRESHOLD_FRACTION = 0.1
+#: The noise rate is read where this share of the flipped rows lies below.
+THRESHOLD_QUANTILE = 0.25
+
+
+def noise_rate_from_thresholds(typicality, threshold_rows, quantile=THRESHOLD_QUANTILE):
+    """The share of mislabeled rows, read off rows whose labels were flipped on purpose.
+
+    ``quantile`` of the flipped rows' typicality lies below ``tau``; if (nearly)
+    no correctly labelled row lies below it, the share of the other rows below
+    ``tau`` is ``quantile`` times their noise rate. Returns the estimate
+    (clipped to [0, 1]) and every other row's score: the share of flipped rows
+    that are less typical than it (low: it looks mislabeled).
+    """
+    flipped = np.sort(typicality[threshold_rows])
+    others = ~threshold_rows
+    tau = np.quantile(flipped, quantile)
+    rate = float(np.clip(np.mean(typicality[others] < tau) / quantile, 0.0, 1.0))
+    score = np.full(len(typicality), np.nan)
+    score[others] = np.searchsorted(flipped, typicality[others]) / len(flipped)
+    return rate, score
+
+
 @fill_doc
 class LpNTKCleaner(LpNTKPruner):
     """Find and remove likely mislabeled rows with the lpNTK (a data-cleaning mode).
@@ -45,20 +70,37 @@ class LpNTKCleaner(LpNTKPruner):
     rows of its class, with the exact error term (``error_weighting="full"``:
     the log-likelihood gradient). A mislabeled row pulls the network towards a
     label its input does not look like, so its gradient agrees little with the
-    class's. When the typicality scores of all rows are clearly bimodal (a
-    two-component Gaussian mixture whose components are separated by more than
-    ``separation``, Ashman's D), the rows of the low component are removed; on
-    clean data nothing is. So the number of removed rows is decided by the data,
-    as cleanlab's ``find_label_issues`` does, capped by ``prune_ratio``.
+    class's. How many rows to remove is decided by the data, as cleanlab's
+    ``find_label_issues`` does, capped by ``prune_ratio``:
+
+    * ``count="threshold"`` (default since 0.6): rows with known wrong labels
+      calibrate the decision, as the threshold samples of AUM do (Pleiss et
+      al., NeurIPS 2020). In each of two passes a different random 10 % of the
+      rows get a random other label; the network is trained and every row's
+      typicality computed under those labels. Below the 25th percentile of the
+      flipped rows' typicality hardly any correctly labelled row lies, so the
+      share of the other rows below it, divided by 0.25, estimates the noise
+      rate (``noise_rate_``); that many rows are removed, those whose
+      typicality is lowest among the flipped rows' (averaged over the passes
+      in which a row was not flipped). Clean data give a rate near 0. Twice
+      the cost of one fit.
+    * ``count="mixture"`` (0.4-0.5): when the typicality scores are clearly
+      bimodal (a two-component Gaussian mixture whose components are
+      separated by more than ``separation``, Ashman's D), the rows of the low
+      component are removed. One fit; it does not fire reliably when the brief
+      network fits the data poorly (MNIST-1D, ``docs/reproduction.md``).
 
     Parameters
     ----------
     prune_ratio : float in [0, 1), default=0.5
         The largest share of any class that may be removed (the least typical
         flagged rows go first). At least one row per class is kept.
+    count : {"threshold", "mixture"}, default="threshold"
+        How the number of removed rows is decided (see above).
     separation : float, default=2.0
-        Smallest Ashman's D between the two components for any row to be
-        flagged (2 is the usual bimodality criterion).
+        Only for ``count="mixture"``: smallest Ashman's D between the two
+        components for any row to be flagged (2 is the usual bimodality
+        criterion).
     max_epochs : int, default=None
         Training epochs (None: 10 for a net built here, else the skorch net's).
     error_weighting : {"sign", "full"}, default="full"
@@ -77,15 +119,19 @@ class LpNTKCleaner(LpNTKPruner):
     Attributes
     ----------
     typicality_ : ndarray of shape (n_samples,)
-        Mean lpNTK cosine of every row to the rest of its class.
+        Mean lpNTK cosine of every row to the rest of its class (with
+        ``count="threshold"``: the mean over the passes that left its label).
     label_issues_ : ndarray of bool, shape (n_samples,)
         Rows flagged as likely mislabeled (removed unless the cap kept them).
-    separation_ : float
-        Ashman's D of the fitted mixture.
+    noise_rate_ : float
+        The estimated share of mislabeled rows (``count="threshold"``), or the
+        share flagged by the mixture.
+    separation_ : float or None
+        Ashman's D of the fitted mixture (``count="mixture"``), else None.
     sample_indices_, classes_, n_features_in_, feature_names_in_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     net_, sampling_strategy_, self_kernel_, strategy_, timings_ : see LpNTKPruner
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
+        As for :class:`~sklearn_lpntk.LpNTKPruner` (the first pass's network).
     from_cache_ : bool
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     keep_order_ : None
@@ -116,15 +162,17 @@ class LpNTKCleaner(LpNTKPruner):
            if k not in ("normalize", "keep", "cluster_ratio", "hard_fraction", "selfmax",
                         "drop_contradictory", "fpc", "checkpoints", "validation_fraction",
                         "class_budget", "n_inits")},
+        "count": [StrOptions({"threshold", "mixture"})],
         "separation": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.5, *, separation=2.0, net=None, max_epochs=None, lr=None,
-                 batch_size=None, feature_batch_size=None, strategy="auto",
-                 projection_dim=4096, memory_budget="auto", dtype="float32", n_jobs=None,
-                 error_weighting="full", device="auto", memory=None, random_state=None,
-                 verbose=0):
+    def __init__(self, prune_ratio=0.5, *, count="threshold", separation=2.0, net=None,
+                 max_epochs=None, lr=None, batch_size=None, feature_batch_size=None,
+                 strategy="auto", projection_dim=4096, memory_budget="auto", dtype="float32",
+                 n_jobs=None, error_weighting="full", device="auto", memory=None,
+                 random_state=None, verbose=0):
         self.prune_ratio = prune_ratio
+        self.count = count
         self.separation = separation
         self.net = net
         self.max_epochs = max_epochs
@@ -142,8 +190,62 @@ class LpNTKCleaner(LpNTKPruner):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _prepare(self, X, y, classes, n_keep, rng, watch):
+        if self.count == "mixture":
+            fit = super()._prepare(X, y, classes, n_keep, rng, watch)
+            scores = fit.attributes["typicality_"]
+            with watch.phase("selection"):
+                flagged, separation = two_group_split(
+                    scores, separation=self.separation,
+                    random_state=fit.attributes.pop("_mixture_seed"))
+            extra = {"separation_": separation, "noise_rate_": float(flagged.mean())}
+        else:
+            fit, scores, flagged, rate = self._threshold_passes(X, y, classes, n_keep, rng,
+                                                                watch)
+            extra = {"separation_": None, "noise_rate_": rate}
+        members = class_rows(y, len(classes))
+        cuts = []
+        for idx in members:  # flagged rows go lowest score first, at most n_c - k_c
+            order = np.argsort(scores[idx], kind="stable")
+            cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
+        fit.attributes.pop("_mixture_seed", None)
+        attributes = {**fit.attributes, **extra, "label_issues_": flagged}
+        return PreparedFit(members, cuts, attributes, summary=fit.summary)
+
+    def _threshold_passes(self, X, y, classes, n_keep, rng, watch):
+        """Two fits, each with a different 10 % of the labels flipped on purpose."""
+        n, k = len(y), len(classes)
+        flip_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        order = flip_rng.permutation(n)
+        m = max(1, int(round(THRESHOLD_FRACTION * n)))
+        rates, score_sum, typ_sum, count = [], np.zeros(n), np.zeros(n), np.zeros(n)
+        first = None
+        for rows in (order[:m], order[m:2 * m]):
+            flipped = np.zeros(n, dtype=bool)
+            flipped[rows] = True
+            labels = y.copy()
+            labels[rows] = (y[rows] + flip_rng.randint(1, k, size=len(rows))) % k
+            fit = super()._prepare(X, labels, classes, n_keep, rng, watch)
+            first = first or fit
+            typicality = fit.attributes["typicality_"]
+            with watch.phase("selection"):
+                rate, score = noise_rate_from_thresholds(typicality, flipped)
+            rates.append(rate)
+            kept = ~flipped
+            score_sum[kept] += score[kept]
+            typ_sum[kept] += typicality[kept]
+            count[kept] += 1
+        seen = count > 0  # rows flipped in both passes (only when m > n / 2) keep a score of 0
+        scores = np.where(seen, score_sum / np.maximum(count, 1), 0.0)
+        first.attributes["typicality_"] = np.where(seen, typ_sum / np.maximum(count, 1), np.nan)
+        rate = float(np.mean(rates))
+        flagged = np.zeros(n, dtype=bool)
+        flagged[np.argsort(scores, kind="stable")[:int(round(rate * n))]] = True
+        return first, scores, flagged, rate
+
     def _prepare_classes(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
                          watch):
+        """Every row's typicality under its (given) label; the selection comes later."""
         n = len(y_enc)
         scores = np.empty(n)
         self_kernel = np.empty(n)
@@ -153,12 +255,5 @@ class LpNTKCleaner(LpNTKPruner):
                 matrix, self_kernel[idx] = class_kernel(engine, plan, c, X_net[idx], y_enc[idx],
                                                         states, int(class_seeds[c]))
                 scores[idx] = typicality(matrix)
-        with watch.phase("selection"):
-            flagged, separation = two_group_split(scores, separation=self.separation,
-                                                  random_state=int(class_seeds[0]))
-            cuts = []
-            for idx in members:  # flagged rows go least typical first, at most n_c - k_c
-                order = np.argsort(scores[idx], kind="stable")
-                cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
-        return PreparedFit(members, cuts, {"self_kernel_": self_kernel, "typicality_": scores,
-                                           "label_issues_": flagged, "separation_": separation})
+        return PreparedFit(members, [], {"self_kernel_": self_kernel, "typicality_": scores,
+                                         "_mixture_seed": int(class_seeds[0])})

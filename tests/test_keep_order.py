@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-import sklearn_lpntk._pruner as pruner_module
+import sklearn_lpntk._class_kernels as class_kernels_module
 from sklearn_lpntk import (
     CCSPruner,
     EL2NPruner,
@@ -196,13 +196,13 @@ def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(
         data, monkeypatch):
     X, y = data
     seen = []
-    real = pruner_module.prepare_rows
+    real = class_kernels_module.prepare_rows
 
     def recording(kernel, n_keep=None, **options):
         seen.append((np.array(kernel), options))  # non-lazy here: the class matrix
         return real(kernel, n_keep, **options)
 
-    monkeypatch.setattr(pruner_module, "prepare_rows", recording)
+    monkeypatch.setattr(class_kernels_module, "prepare_rows", recording)
     for keep in KEEP_RULES:
         for ratio in (0.3, 0.7):
             seen.clear()

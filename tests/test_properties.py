@@ -116,7 +116,8 @@ def test_invariants_on_random_valid_input(name, problem):
     assert type(X_kept) is type(X) and _same(X_kept, _rows(X, idx))
     np.testing.assert_array_equal(np.asarray(y_kept), y[idx])
     labels, counts = np.unique(np.asarray(y_kept), return_counts=True)
-    got, expected = dict(zip(labels.tolist(), counts.tolist())), expected_counts(y, problem["ratio"])
+    got = dict(zip(labels.tolist(), counts.tolist()))
+    expected = expected_counts(y, problem["ratio"])
     if pruner.class_budget == "equal":
         assert got == expected
     else:  # the same total, shared otherwise: at least one row, at most all, per class
