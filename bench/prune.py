@@ -159,15 +159,16 @@ def load(name, pool, data_home=None):
 
 # ------------------------------------------------------- downstream training
 def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
-                   device, schedule="cosine", return_params=False):
+                   device, schedule="cosine", return_params=False, per_class=False):
     """Train one fresh network per seed on its own rows, all at once with vmap.
 
     ``index_sets[s]`` are the rows of ``X`` and ``Y`` (device tensors) seed s trains on
     (all of one length). Seed s fixes the initialisation and the batch order.
     Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
     learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
-    constant; returns the final test accuracy of every seed (or, with
-    ``return_params``, the trained stacked parameters).
+    constant; returns the final test accuracy of every seed (with ``per_class``
+    also every class's accuracy per seed; with ``return_params``, the trained
+    stacked parameters instead).
     """
     models = []
     for s in seeds:
@@ -209,12 +210,16 @@ def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps,
     if return_params:
         return {k: v.detach() for k, v in params.items()}
     with torch.no_grad():
-        correct = torch.zeros(S, device=device)
+        predictions = []
         for start in range(0, len(X_test), 4096):
             xb = X_test[start:start + 4096]
-            logits = vmap(forward, in_dims=(0, None))(params, xb)
-            correct += (logits.argmax(-1) == y_test[start:start + 4096]).sum(-1)
-    return (correct / len(X_test)).cpu().numpy()
+            predictions.append(vmap(forward, in_dims=(0, None))(params, xb).argmax(-1))
+        right = (torch.cat(predictions, dim=1) == y_test).cpu().numpy()  # (S, n_test)
+    if per_class:  # accuracy of every class, (S, n_classes)
+        labels = y_test.cpu().numpy()
+        return right.mean(axis=1), np.stack([right[:, labels == c].mean(axis=1)
+                                             for c in np.unique(labels)], axis=1)
+    return right.mean(axis=1)
 
 
 # -------------------------------------------------------------- selections
@@ -490,13 +495,21 @@ def targets(summary, fulls):
           f"{counts['best'][0]} of {counts['best'][1]}.")
 
 
-def _plot(rows, dataset, ratios, methods):
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None when matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _plot(rows, dataset, ratios, methods):
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
