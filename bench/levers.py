@@ -26,9 +26,12 @@ It also writes how stable the kept sets are across the pruner's seeds (the
 mean overlap of two seeds' kept sets, ``|A & B| / |A|``; random's expectation
 is the kept fraction) and what each pruner's fit cost.
 
-    python bench/levers.py --dataset fmnist --pool 10000
-    python bench/levers.py --dataset mnist1d
+    python bench/levers.py --dataset fmnist --pool 5000 --ratios 0.5 0.7 0.9
+    python bench/levers.py --dataset mnist1d --ratios 0.5 0.7 0.9
     python bench/levers.py --report
+
+(``docs/reproduction.md`` used ``--methods`` to leave the spread budget out, for
+time; its exact commands are there.)
 """
 
 import argparse
@@ -219,15 +222,19 @@ def paired(rows, method, bar, ratio, budget, field="accuracy"):
 
 
 def report(args):
-    for path in sorted((HERE / "results").glob("levers-*.csv")):
-        rows = list(csv.DictReader(open(path)))
+    runs = [(path, list(csv.DictReader(open(path))))
+            for path in sorted((HERE / "results").glob("levers-*.csv"))]
+    # complete runs first, a run stopped early (fewer ratios) after them
+    runs.sort(key=lambda run: -len({r["prune_ratio"] for r in run[1]}))
+    for path, rows in runs:
         meta = json.load(open(path.with_suffix(".json")))
         dataset, pool = rows[0]["dataset"], rows[0]["pool"]
         ratios = sorted({float(r["prune_ratio"]) for r in rows} - {0.0})
         methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
         seeds = len({r["seed"] for r in rows})
         print(f"\n### {dataset}, pool {pool}: class budgets and averaged kernels "
-              f"(`{path.name}`, {seeds} seeds)\n")
+              f"(`{path.name}`, {seeds} seeds, ratios "
+              f"{', '.join(f'{int(r * 100)} %' for r in ratios)})\n")
         for budget in ("epochs", "iterations"):
             full = [r for r in rows if r["method"] == "full" and r["budget"] == budget]
             print(f"\n**Equal {budget}.** Mean and worst-class final test accuracy (mean over "

@@ -2,8 +2,10 @@
 
     python bench/report_page.py
 
-runs ``bench/prune.py --report`` and ``bench/noise.py --report`` (which also redraw
-the plots under docs/_static/) and puts their tables between the written parts.
+runs ``bench/prune.py --report``, ``bench/noise.py --report``, ``bench/levers.py
+--report`` and ``bench/cleaning.py --report`` (which also redraw the plots under
+docs/_static/) and puts their tables between the written parts. A template's
+``*_READING`` placeholder is filled from ``bench/templates/readings/<name>.md``.
 """
 
 import subprocess
@@ -19,11 +21,25 @@ def _run(script, *args):
                           capture_output=True, text=True).stdout
 
 
+def _filled(template, **tables):
+    """A template with its tables and its readings (``NAME_READING`` from readings/name.md)."""
+    text = (HERE / "templates" / template).read_text()
+    for key, value in tables.items():
+        text = text.replace(key, value)
+    for reading in sorted((HERE / "templates" / "readings").glob("*.md")):
+        text = text.replace(f"{reading.stem.upper()}_READING", reading.read_text().strip())
+    return text
+
+
 def main():
     prune = _run("prune.py", "--report")
     noise = _run("noise.py", "--report")
+    levers = _run("levers.py", "--report")
+    cleaning = _run("cleaning.py", "--report")
     head = (HERE / "templates" / "reproduction_head.md").read_text()
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
+    levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())
+    cleaning_text = _filled("reproduction_cleaning.md", CLEANING_TABLE=cleaning.strip())
     targets = prune[prune.index("### Targets"):]
     per_dataset = prune[:prune.index("### Targets")]
     plots = sorted(p.name for p in (DOCS / "_static").glob("prune_*.png"))
@@ -38,6 +54,10 @@ def main():
         "line under the table counts how often each was met.\n",
         targets.split("\n", 1)[1],
         noise_text.replace("NOISE_TABLE", noise.strip()),
+        levers_text,
+        *[f"![{p.name}](_static/{p.name})\n"
+          for p in sorted((DOCS / "_static").glob("levers_*.png"))],
+        cleaning_text,
         "\n## Every method, every cell\n",
         "Bold: the paired 95 % interval excludes 0 in the method's favour. "
         "`lpNTK budget` equals `lpNTK redundancy` at 30–50 % and `lpNTK representative` "

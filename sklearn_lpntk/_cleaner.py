@@ -83,7 +83,9 @@ class LpNTKCleaner(LpNTKPruner):
       rate (``noise_rate_``); that many rows are removed, those whose
       typicality is lowest among the flipped rows' (averaged over the passes
       in which a row was not flipped). Clean data give a rate near 0. Twice
-      the cost of one fit.
+      the cost of one fit. Noise that confuses classes in pairs (c labelled
+      c + 1) looks more typical than the random flips and is underestimated
+      (``docs/reproduction.md``).
     * ``count="mixture"`` (0.4-0.5): when the typicality scores are clearly
       bimodal (a two-component Gaussian mixture whose components are
       separated by more than ``separation``, Ashman's D), the rows of the low
