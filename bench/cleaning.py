@@ -55,8 +55,9 @@ CSV = HERE / "results" / "cleaning.csv"
 FIELDS = ["dataset", "pool", "noise", "seed", "method", "removed", "precision", "recall",
           "accuracy", "memorised", "epochs", "seconds"]
 EPOCHS = {"fmnist": 100, "mnist1d": 60}
-NOISES = {"clean (0 %)": ("symmetric", 0.0), "symmetric 10 %": ("symmetric", 0.1), "symmetric 20 %": ("symmetric", 0.2),
-          "symmetric 40 %": ("symmetric", 0.4), "pair 30 %": ("pair", 0.3)}
+NOISES = {"clean (0 %)": ("symmetric", 0.0), "symmetric 10 %": ("symmetric", 0.1),
+          "symmetric 20 %": ("symmetric", 0.2), "symmetric 40 %": ("symmetric", 0.4),
+          "pair 30 %": ("pair", 0.3)}
 BRIEF_EPOCHS = 10
 
 
@@ -182,14 +183,6 @@ def run(args):
                 print(row, flush=True)
 
 
-def _interval(d):
-    from scipy import stats
-
-    if len(d) < 2:
-        return float("nan")
-    return stats.t.ppf(0.975, len(d) - 1) * np.std(d, ddof=1) / np.sqrt(len(d))
-
-
 def report(args):
     rows = list(csv.DictReader(open(CSV)))
     runs = []
@@ -215,7 +208,7 @@ def report(args):
 
             d = np.array([float(r["accuracy"]) - base[r["seed"]] for r in sel
                           if r["seed"] in base])
-            half = _interval(d)
+            half = bench.interval(d)
             summary[dataset, noise, method] = (d.mean(), half,
                                                np.mean([float(r["precision"]) for r in sel]))
             if method.startswith("noisy"):

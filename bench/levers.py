@@ -204,8 +204,6 @@ PAIRS = {  # method -> its fair random bar (the same counts)
 
 
 def paired(rows, method, bar, ratio, budget, field="accuracy"):
-    from scipy import stats
-
     def values(m):
         return {int(r["seed"]): float(r[field]) for r in rows if r["method"] == m
                 and float(r["prune_ratio"]) == ratio and r["budget"] == budget}
@@ -215,10 +213,8 @@ def paired(rows, method, bar, ratio, budget, field="accuracy"):
     if not common:
         return None
     d = np.array([mine[s] - theirs[s] for s in common])
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 \
-        else float("nan")
     v = np.array([mine[s] for s in common])
-    return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, d.mean(), half
+    return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, d.mean(), bench.interval(d)
 
 
 def report(args):

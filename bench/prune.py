@@ -369,9 +369,18 @@ def run(args):
 
 
 # ----------------------------------------------------------------- report
+def interval(d):
+    """Half-width of the 95 % t-interval of the mean of the paired differences ``d``."""
+    from scipy import stats
+
+    d = np.asarray(d, dtype=np.float64)
+    if len(d) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+
+
 def paired(rows, method, ratio, budget):
     """Mean accuracy, sd, and the paired difference to random with a 95 % t-interval."""
-    from scipy import stats
 
     def acc(m):
         return {int(r["seed"]): float(r["accuracy"]) for r in rows
@@ -384,11 +393,7 @@ def paired(rows, method, ratio, budget):
     if not len(values):
         return None
     d = np.array([mine[s] - rand[s] for s in common])
-    if len(d) > 1:
-        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    else:
-        half = float("nan")
-    return values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0, d.mean(), half
+    return values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0, d.mean(), interval(d)
 
 
 def report(args):

@@ -237,9 +237,9 @@ class LpNTKCleaner(LpNTKPruner):
             score_sum[kept] += score[kept]
             typ_sum[kept] += typicality[kept]
             count[kept] += 1
-        seen = count > 0  # rows flipped in both passes (only when m > n / 2) keep a score of 0
-        scores = np.where(seen, score_sum / np.maximum(count, 1), 0.0)
-        first.attributes["typicality_"] = np.where(seen, typ_sum / np.maximum(count, 1), np.nan)
+        # the two passes flip disjoint rows, so every row keeps its label in at least one
+        scores = score_sum / count
+        first.attributes["typicality_"] = typ_sum / count
         rate = float(np.mean(rates))
         flagged = np.zeros(n, dtype=bool)
         flagged[np.argsort(scores, kind="stable")[:int(round(rate * n))]] = True
