@@ -316,9 +316,9 @@ def gram_section(args, report, mm):
     repeats = 3 if args.quick else 5
     for n, w in shapes:
         A = torch.randn(n, w)
-        t_mm = _best(lambda: A @ A.T, repeats)
-        t_prev = _best(lambda: previous_gram(A), repeats)
-        t_now = _best(lambda: gram(A), repeats)
+        t_mm = _best(lambda A=A: A @ A.T, repeats)
+        t_prev = _best(lambda A=A: previous_gram(A), repeats)
+        t_now = _best(lambda A=A: gram(A), repeats)
         flops = 2.0 * n * n * w
         compute_bound = (w / 2) > mm / bw
         if compute_bound:
