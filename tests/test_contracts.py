@@ -50,9 +50,13 @@ def test_layers_import_only_downwards():
         assert not any(n.startswith("..") for n in _imports(path)), path.name
 
 
+#: Longest module, in lines as ``ruff format`` writes them (CI enforces the format).
+MAX_MODULE_LINES = 500
+
+
 def test_no_module_is_too_long():
     for path in PACKAGE.rglob("*.py"):
-        assert len(path.read_text().splitlines()) <= 460, path
+        assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES, path
 
 
 class Scale(nn.Module):
