@@ -114,9 +114,9 @@ class LpNTKCleaner(LpNTKPruner):
     n_jobs : int or None, default=None
         Accepted for symmetry with :class:`~sklearn_lpntk.LpNTKPruner`; the
         classes are scored one after another.
-{memory_param}
-{kernel_params}
-{network_params}
+    {memory_param}
+    {kernel_params}
+    {network_params}
 
     Attributes
     ----------

@@ -114,10 +114,10 @@ class LpNTKPruner(BasePruner):
         depends less on one brief run; training and the kernel cost
         ``n_inits`` times as much. ``net_`` and ``checkpoints_`` are the first
         network's.
-{budget_param}
-{memory_param}
-{kernel_params}
-{network_params}
+    {budget_param}
+    {memory_param}
+    {kernel_params}
+    {network_params}
 
     Attributes
     ----------

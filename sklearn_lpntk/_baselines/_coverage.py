@@ -42,8 +42,8 @@ class CCSPruner(BasePruner):
         ``clip((prune_ratio - 0.3) / 2, 0, 0.3)``.
     n_bins : int, default=50
         Equal-width score bins (50 in the CCS paper's code).
-{budget_param}
-{memory_param}
+    {budget_param}
+    {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the scorer and the sampling inside bins.
     verbose : int, default=0
@@ -62,7 +62,7 @@ class CCSPruner(BasePruner):
         hard fraction, change with the ratio), so there is no keep order;
         ``get_support(prune_ratio=...)`` still cuts the cached scores at any
         ratio without refitting.
-{common_attributes}
+    {common_attributes}
     """
 
     _parameter_constraints = {
@@ -145,15 +145,15 @@ class ModeratePruner(TrainedScorePruner):
         Training epochs before the features are read.
     n_inits : int, default=1
         Networks whose distances are averaged.
-{budget_param}
-{memory_param}
-{network_params}
+    {budget_param}
+    {memory_param}
+    {network_params}
 
     Attributes
     ----------
     scores_ : ndarray of shape (n_samples,)
         Distance of every row's features to its class median.
-{trained_attributes}
+    {trained_attributes}
     Notes
     -----
     ``keep_order_`` lists every class's rows from the distance closest to

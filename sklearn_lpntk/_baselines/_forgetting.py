@@ -32,9 +32,9 @@ class ForgettingPruner(TrainedScorePruner):
         Training epochs, each followed by an evaluation of all rows.
     n_inits : int, default=1
         Independent training runs whose counts are added up.
-{budget_param}
-{memory_param}
-{network_params}
+    {budget_param}
+    {memory_param}
+    {network_params}
 
     Attributes
     ----------
@@ -49,7 +49,7 @@ class ForgettingPruner(TrainedScorePruner):
     probabilities_ : ndarray of shape (n_inits, max_epochs + 1, n_samples, n_classes)
         Predicted probabilities at initialisation and after each epoch (for
         :func:`sklearn_lpntk.analysis.learning_difficulty`).
-{trained_attributes}
+    {trained_attributes}
     """
 
     _parameter_constraints = {

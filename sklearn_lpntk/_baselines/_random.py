@@ -16,8 +16,8 @@ class RandomPruner(BasePruner):
     ----------
     prune_ratio : float in [0, 1), default=0.3
         Fraction of each class that is removed (at least one row is kept).
-{budget_param}
-{memory_param}
+    {budget_param}
+    {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the draw.
     verbose : int, default=0
@@ -30,7 +30,7 @@ class RandomPruner(BasePruner):
     keep_order_ : dict
         Every class's rows in a random order; a prune ratio keeps the first
         ``floor(n_c * (1 - prune_ratio))`` of each.
-{common_attributes}
+    {common_attributes}
 
     Examples
     --------

@@ -26,9 +26,9 @@ class EL2NPruner(TrainedScorePruner):
         training"); 0 scores at initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
-{budget_param}
-{memory_param}
-{network_params}
+    {budget_param}
+    {memory_param}
+    {network_params}
 
     Attributes
     ----------
@@ -36,7 +36,7 @@ class EL2NPruner(TrainedScorePruner):
         Mean EL2N of every training row.
     score_std_ : ndarray of shape (n_samples,)
         Its standard deviation over the initialisations.
-{trained_attributes}
+    {trained_attributes}
     """
 
     def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
@@ -74,10 +74,10 @@ class GraNdPruner(TrainedScorePruner):
         initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
-{budget_param}
-{memory_param}
-{kernel_params}
-{network_params}
+    {budget_param}
+    {memory_param}
+    {kernel_params}
+    {network_params}
 
     Attributes
     ----------
@@ -85,7 +85,7 @@ class GraNdPruner(TrainedScorePruner):
         Mean loss-gradient norm of every training row.
     score_std_ : ndarray of shape (n_samples,)
         Its standard deviation over the initialisations.
-{trained_attributes}
+    {trained_attributes}
     """
 
     _parameter_constraints = {
