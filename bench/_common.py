@@ -42,8 +42,9 @@ class _Block(nn.Module):
         self.bn2 = nn.BatchNorm2d(c_out)
         self.short = nn.Sequential()
         if stride != 1 or c_in != c_out:
-            self.short = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
-                                       nn.BatchNorm2d(c_out))
+            self.short = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out)
+            )
 
     def forward(self, x):
         h = torch.relu(self.bn1(self.conv1(x)))
@@ -55,8 +56,9 @@ class ResNet8(nn.Module):
 
     def __init__(self, n_classes=10):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(16), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()
+        )
         self.blocks = nn.Sequential(_Block(16, 16, 1), _Block(16, 32, 2), _Block(32, 64, 2))
         self.fc = nn.Linear(64, n_classes)
 
@@ -92,8 +94,9 @@ class TinyTransformer(nn.Module):
         super().__init__()
         self.tokens = nn.Embedding(vocab, width)
         self.positions = nn.Embedding(length, width)
-        self.layers = nn.Sequential(*(_EncoderLayer(width, heads, 2 * width)
-                                      for _ in range(layers)))
+        self.layers = nn.Sequential(
+            *(_EncoderLayer(width, heads, 2 * width) for _ in range(layers))
+        )
         self.ln = nn.LayerNorm(width)
         self.head = nn.Linear(width, n_classes)
 
@@ -212,7 +215,10 @@ def run_child(script, args, timeout=3600):
     """Run ``python script args`` in a fresh process; return the JSON it printed last."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.run(
-        [sys.executable, script, *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env=env,
     )
     if proc.returncode != 0:
@@ -257,5 +263,7 @@ def machine():
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {gpu}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {gpu}"
+    )

@@ -52,12 +52,28 @@ import prune as bench  # noqa: E402
 from sklearn_lpntk import LpNTKCleaner  # noqa: E402
 
 CSV = HERE / "results" / "cleaning.csv"
-FIELDS = ["dataset", "pool", "noise", "seed", "method", "removed", "precision", "recall",
-          "accuracy", "memorised", "epochs", "seconds"]
+FIELDS = [
+    "dataset",
+    "pool",
+    "noise",
+    "seed",
+    "method",
+    "removed",
+    "precision",
+    "recall",
+    "accuracy",
+    "memorised",
+    "epochs",
+    "seconds",
+]
 EPOCHS = {"fmnist": 100, "mnist1d": 60}
-NOISES = {"clean (0 %)": ("symmetric", 0.0), "symmetric 10 %": ("symmetric", 0.1),
-          "symmetric 20 %": ("symmetric", 0.2), "symmetric 40 %": ("symmetric", 0.4),
-          "pair 30 %": ("pair", 0.3)}
+NOISES = {
+    "clean (0 %)": ("symmetric", 0.0),
+    "symmetric 10 %": ("symmetric", 0.1),
+    "symmetric 20 %": ("symmetric", 0.2),
+    "symmetric 40 %": ("symmetric", 0.4),
+    "pair 30 %": ("pair", 0.3),
+}
 BRIEF_EPOCHS = 10
 
 
@@ -66,9 +82,14 @@ class MLP(nn.Module):
 
     def __init__(self, n_inputs=784, n_classes=10, width=512):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(n_inputs, width), nn.ReLU(),
-                                 nn.Linear(width, width), nn.ReLU(),
-                                 nn.Linear(width, n_classes))
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(n_inputs, width),
+            nn.ReLU(),
+            nn.Linear(width, width),
+            nn.ReLU(),
+            nn.Linear(width, n_classes),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -87,17 +108,29 @@ def corrupt(y, kind, rate, rng, n_classes=10):
 def train(model, X, Y, rows, seed, X_test, y_test, epochs, flipped=None):
     """One network on ``rows``: final test accuracy, and the share of ``flipped`` it fits."""
     steps = epochs * int(np.ceil(len(rows) / 128))
-    params = bench.train_ensemble(model, X, Y, [rows], [seed], X_test, y_test, steps=steps,
-                                  batch=128, lr=1e-3, device=X.device, return_params=True)
+    params = bench.train_ensemble(
+        model,
+        X,
+        Y,
+        [rows],
+        [seed],
+        X_test,
+        y_test,
+        steps=steps,
+        batch=128,
+        lr=1e-3,
+        device=X.device,
+        return_params=True,
+    )
     base = model().to("meta")
     p = {k: v[0] for k, v in params.items()}
     with torch.no_grad():
-        accuracy = float((functional_call(base, p, (X_test,)).argmax(1) == y_test).float()
-                         .mean())
+        accuracy = float((functional_call(base, p, (X_test,)).argmax(1) == y_test).float().mean())
         fitted = float("nan")
         if flipped is not None and len(flipped):
-            fitted = float((functional_call(base, p, (X[flipped],)).argmax(1)
-                            == Y[flipped]).float().mean())
+            fitted = float(
+                (functional_call(base, p, (X[flipped],)).argmax(1) == Y[flipped]).float().mean()
+            )
     return accuracy, fitted
 
 
@@ -109,9 +142,20 @@ def out_of_fold(model, X, Y, labels, seed, epochs):
     folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(labels, labels))
     n_train = min(len(tr) for tr, _ in folds)
     steps = epochs * int(np.ceil(n_train / 128))
-    params = bench.train_ensemble(model, X, Y, [tr[:n_train] for tr, _ in folds],
-                                  list(range(seed, seed + 5)), X[:1], Y[:1], steps=steps,
-                                  batch=128, lr=1e-3, device=X.device, return_params=True)
+    params = bench.train_ensemble(
+        model,
+        X,
+        Y,
+        [tr[:n_train] for tr, _ in folds],
+        list(range(seed, seed + 5)),
+        X[:1],
+        Y[:1],
+        steps=steps,
+        batch=128,
+        lr=1e-3,
+        device=X.device,
+        return_params=True,
+    )
     base = model().to("meta")
     with torch.no_grad():
         for f, (_, te) in enumerate(folds):
@@ -159,8 +203,10 @@ def run(args):
             candidates = {
                 "noisy, nothing removed": (np.array([], dtype=int), 0.0),
                 "lpNTK cleaner": (removed_lp, cleaner_s),
-                "lpNTK cleaner (mixture count)": (np.flatnonzero(~mixture.get_support()),
-                                                  mixture_s),
+                "lpNTK cleaner (mixture count)": (
+                    np.flatnonzero(~mixture.get_support()),
+                    mixture_s,
+                ),
                 "cleanlab, own count": (ranked, cleanlab_s),
                 "cleanlab, cleaner's count": (ranked[:m], cleanlab_s),
                 "random, cleaner's count": (rng.choice(len(noisy), m, replace=False), 0.0),
@@ -168,16 +214,22 @@ def run(args):
             for method, (removed, seconds) in candidates.items():
                 keep = np.setdiff1d(np.arange(len(noisy)), removed)
                 watched = np.flatnonzero(flip) if method.startswith("noisy") else None
-                accuracy, fitted = train(model, X, Y, keep, seed, X_test, y_test, epochs,
-                                         watched)
+                accuracy, fitted = train(model, X, Y, keep, seed, X_test, y_test, epochs, watched)
                 hit = np.isin(removed, np.flatnonzero(flip)).sum()
-                row = dict(dataset=args.dataset, pool=len(ytr), noise=noise, seed=seed,
-                           method=method, removed=len(removed),
-                           precision=f"{hit / max(len(removed), 1):.4f}",
-                           recall=f"{hit / max(flip.sum(), 1):.4f}",
-                           accuracy=f"{accuracy:.5f}",
-                           memorised="" if np.isnan(fitted) else f"{fitted:.4f}",
-                           epochs=epochs, seconds=f"{seconds:.1f}")
+                row = dict(
+                    dataset=args.dataset,
+                    pool=len(ytr),
+                    noise=noise,
+                    seed=seed,
+                    method=method,
+                    removed=len(removed),
+                    precision=f"{hit / max(len(removed), 1):.4f}",
+                    recall=f"{hit / max(flip.sum(), 1):.4f}",
+                    accuracy=f"{accuracy:.5f}",
+                    memorised="" if np.isnan(fitted) else f"{fitted:.4f}",
+                    epochs=epochs,
+                    seconds=f"{seconds:.1f}",
+                )
                 writer.writerow(row)
                 f.flush()
                 print(row, flush=True)
@@ -190,14 +242,17 @@ def report(args):
         key = (r["dataset"], r["pool"], r["noise"])
         if key not in runs:
             runs.append(key)
-    print("| data | noise | memorised | method | rows removed | precision | recall | "
-          "accuracy | vs nothing removed (95 %) | seconds to find |")
+    print(
+        "| data | noise | memorised | method | rows removed | precision | recall | "
+        "accuracy | vs nothing removed (95 %) | seconds to find |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for dataset, pool, noise in runs:
         cell = [r for r in rows if (r["dataset"], r["pool"], r["noise"]) == (dataset, pool, noise)]
-        base = {r["seed"]: float(r["accuracy"]) for r in cell
-                if r["method"] == "noisy, nothing removed"}
+        base = {
+            r["seed"]: float(r["accuracy"]) for r in cell if r["method"] == "noisy, nothing removed"
+        }
         memorised = [float(r["memorised"]) for r in cell if r["memorised"]]
         for method in dict.fromkeys(r["method"] for r in cell):
             sel = [r for r in cell if r["method"] == method]
@@ -206,33 +261,43 @@ def report(args):
                 v = np.array([float(r[name]) for r in sel])
                 return f"{v.mean():{fmt}} ± {v.std(ddof=1) if len(v) > 1 else 0:{fmt}}"
 
-            d = np.array([float(r["accuracy"]) - base[r["seed"]] for r in sel
-                          if r["seed"] in base])
+            d = np.array([float(r["accuracy"]) - base[r["seed"]] for r in sel if r["seed"] in base])
             half = bench.interval(d)
-            summary[dataset, noise, method] = (d.mean(), half,
-                                               np.mean([float(r["precision"]) for r in sel]))
+            summary[dataset, noise, method] = (
+                d.mean(),
+                half,
+                np.mean([float(r["precision"]) for r in sel]),
+            )
             if method.startswith("noisy"):
                 versus = "—"
             else:
                 mark = "**" if d.mean() - half > 0 else ""
                 versus = f"{mark}{d.mean():+.4f} ± {half:.4f}{mark}"
             mem = f"{np.mean(memorised):.0%}" if memorised else "—"
-            print(f"| {dataset} ({pool}) | {noise} | {mem} | {method} | {stat('removed', '.0f')}"
-                  f" | {stat('precision', '.3f')} | {stat('recall', '.3f')} | "
-                  f"{stat('accuracy', '.4f')} | {versus} | {stat('seconds', '.1f')} |")
-    print("\n**Targets** (the cleaner's removals raise accuracy above no removal beyond the "
-          "interval at 20 % and 40 % noise, at or above cleanlab's precision):\n")
-    print("| data | noise | cleaner vs nothing removed | beyond the interval | cleaner precision "
-          "| cleanlab precision (own count) | at or above |")
+            print(
+                f"| {dataset} ({pool}) | {noise} | {mem} | {method} | {stat('removed', '.0f')}"
+                f" | {stat('precision', '.3f')} | {stat('recall', '.3f')} | "
+                f"{stat('accuracy', '.4f')} | {versus} | {stat('seconds', '.1f')} |"
+            )
+    print(
+        "\n**Targets** (the cleaner's removals raise accuracy above no removal beyond the "
+        "interval at 20 % and 40 % noise, at or above cleanlab's precision):\n"
+    )
+    print(
+        "| data | noise | cleaner vs nothing removed | beyond the interval | cleaner precision "
+        "| cleanlab precision (own count) | at or above |"
+    )
     print("|---|---|---|---|---|---|---|")
     for dataset, _, noise in runs:
         if noise.startswith("clean") or (dataset, noise, "lpNTK cleaner") not in summary:
             continue
         d, half, p = summary[dataset, noise, "lpNTK cleaner"]
         q = summary.get((dataset, noise, "cleanlab, own count"), (0, 0, float("nan")))[2]
-        print(f"| {dataset} | {noise} | {d:+.4f} ± {half:.4f} | "
-              f"{'yes' if d - half > 0 else 'no'} | {p:.3f} | {q:.3f} | "
-              f"{'yes' if p >= q else 'no'} |")
+        print(
+            f"| {dataset} | {noise} | {d:+.4f} ± {half:.4f} | "
+            f"{'yes' if d - half > 0 else 'no'} | {p:.3f} | {q:.3f} | "
+            f"{'yes' if p >= q else 'no'} |"
+        )
     plot(summary, runs)
 
 
@@ -245,14 +310,16 @@ def plot(summary, runs):
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         noises = [n for d, _, n in runs if d == dataset]
-        methods = [m for m in dict.fromkeys(k[2] for k in summary if k[0] == dataset)
-                   if not m.startswith("noisy")]
+        methods = [
+            m
+            for m in dict.fromkeys(k[2] for k in summary if k[0] == dataset)
+            if not m.startswith("noisy")
+        ]
         width = 0.8 / max(1, len(methods))
         for i, m in enumerate(methods):
             vals = [summary.get((dataset, n, m), (np.nan, np.nan, np.nan)) for n in noises]
             x = np.arange(len(noises)) + (i - (len(methods) - 1) / 2) * width
-            ax.bar(x, [v[0] for v in vals], width, yerr=[v[1] for v in vals], label=m,
-                   capsize=2)
+            ax.bar(x, [v[0] for v in vals], width, yerr=[v[1] for v in vals], label=m, capsize=2)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(noises)), noises, fontsize=8)
         ax.set_title(f"{dataset}: accuracy change against nothing removed (95 %)")
@@ -263,16 +330,25 @@ def plot(summary, runs):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dataset", choices=sorted(EPOCHS))
     ap.add_argument("--pool", type=int, default=None)
     ap.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12])
-    ap.add_argument("--noises", nargs="+", default=list(NOISES)[1:], choices=list(NOISES),
-                    help="noise settings (default: all but the clean one)")
+    ap.add_argument(
+        "--noises",
+        nargs="+",
+        default=list(NOISES)[1:],
+        choices=list(NOISES),
+        help="noise settings (default: all but the clean one)",
+    )
     ap.add_argument("--data-home", default=None)
-    ap.add_argument("--quick", action="store_true",
-                    help="a smoke run: a tenth of the epochs, into cleaning-quick.csv")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: a tenth of the epochs, into cleaning-quick.csv",
+    )
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args()
     if args.report:

@@ -91,8 +91,9 @@ def load(dataset, pool, seed):
 def classifier(dummy=False):
     if dummy:
         return DummyClassifier()
-    return sk_make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
-                            LogisticRegression(max_iter=1000))
+    return sk_make_pipeline(
+        FunctionTransformer(_flatten), StandardScaler(), LogisticRegression(max_iter=1000)
+    )
 
 
 def timed(fn):
@@ -138,39 +139,54 @@ def main():
     t_dummy_before = timed(lambda: search(None, dummy=True))[0]
     with tempfile.TemporaryDirectory() as cache:
         t_dummy = timed(lambda: search(cache, dummy=True))[0]
-    same_grid = all(np.array_equal(before.cv_results_[k], after.cv_results_[k])
-                    for k in before.cv_results_ if "test_score" in k)
+    same_grid = all(
+        np.array_equal(before.cv_results_[k], after.cv_results_[k])
+        for k in before.cv_results_
+        if "test_score" in k
+    )
 
     def curve(p):
-        return pruning_curve(classifier(), X, y, pruner=p, prune_ratios=RATIOS, cv=cv,
-                             random_state=args.seed)
+        return pruning_curve(
+            classifier(), X, y, pruner=p, prune_ratios=RATIOS, cv=cv, random_state=args.seed
+        )
 
     t_curve_before, c_before = timed(lambda: curve(RefitEveryRatio(net=net)))
     t_curve, c_after = timed(lambda: curve(pruner()))
     same_curve = np.array_equal(c_before.scores, c_after.scores)
 
     result = {
-        "dataset": args.dataset, "rows": int(len(y)), "fold_rows": int(len(train)),
+        "dataset": args.dataset,
+        "rows": int(len(y)),
+        "fold_rows": int(len(train)),
         "network": "LeNet" if net is not None else "LogitMLP (default)",
         "classifier": "flatten -> StandardScaler -> LogisticRegression(max_iter=1000)",
         "machine": machine(),
-        "seconds": {"one_fit": t_fit, "one_fit_runs": fits, "classifier_fit": t_clf,
-                    "grid_uncached": t_grid_before, "grid_memory": t_grid,
-                    "grid_memory_no_refit": t_grid_norefit,
-                    "grid_uncached_dummy_classifier": t_dummy_before,
-                    "grid_memory_dummy_classifier": t_dummy,
-                    "curve_refit_every_ratio": t_curve_before, "curve_once_per_fold": t_curve},
-        "ratios": {"grid_memory / one_fit": t_grid / t_fit,
-                   "grid_memory_no_refit / one_fit": t_grid_norefit / t_fit,
-                   "grid_uncached / one_fit": t_grid_before / t_fit,
-                   "grid_memory_dummy / one_fit": t_dummy / t_fit,
-                   "grid_uncached_dummy / one_fit": t_dummy_before / t_fit,
-                   "curve_once_per_fold / grid_memory": t_curve / t_grid,
-                   "curve_refit_every_ratio / one_fit": t_curve_before / t_fit,
-                   "curve_once_per_fold / one_fit": t_curve / t_fit,
-                   "grid speed-up": t_grid_before / t_grid,
-                   "curve speed-up": t_curve_before / t_curve},
-        "identical_grid_scores": bool(same_grid), "identical_curve_scores": bool(same_curve),
+        "seconds": {
+            "one_fit": t_fit,
+            "one_fit_runs": fits,
+            "classifier_fit": t_clf,
+            "grid_uncached": t_grid_before,
+            "grid_memory": t_grid,
+            "grid_memory_no_refit": t_grid_norefit,
+            "grid_uncached_dummy_classifier": t_dummy_before,
+            "grid_memory_dummy_classifier": t_dummy,
+            "curve_refit_every_ratio": t_curve_before,
+            "curve_once_per_fold": t_curve,
+        },
+        "ratios": {
+            "grid_memory / one_fit": t_grid / t_fit,
+            "grid_memory_no_refit / one_fit": t_grid_norefit / t_fit,
+            "grid_uncached / one_fit": t_grid_before / t_fit,
+            "grid_memory_dummy / one_fit": t_dummy / t_fit,
+            "grid_uncached_dummy / one_fit": t_dummy_before / t_fit,
+            "curve_once_per_fold / grid_memory": t_curve / t_grid,
+            "curve_refit_every_ratio / one_fit": t_curve_before / t_fit,
+            "curve_once_per_fold / one_fit": t_curve / t_fit,
+            "grid speed-up": t_grid_before / t_grid,
+            "curve speed-up": t_curve_before / t_curve,
+        },
+        "identical_grid_scores": bool(same_grid),
+        "identical_curve_scores": bool(same_curve),
         "fit_timings": after.best_estimator_.steps[0][1].timings_,
     }
     print(json.dumps(result, indent=2))

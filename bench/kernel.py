@@ -57,17 +57,21 @@ from _common import (  # noqa: E402
 
 METHODS = ("official", "naive", "features", "factorized", "projection")
 #: which methods run per model (the official method is far too slow beyond LeNet)
-MODEL_METHODS = {"mlp": METHODS, "lenet": METHODS,
-                 "resnet8": ("naive", "features", "factorized"),
-                 "encoder": ("naive", "features", "factorized")}
+MODEL_METHODS = {
+    "mlp": METHODS,
+    "lenet": METHODS,
+    "resnet8": ("naive", "features", "factorized"),
+    "encoder": ("naive", "features", "factorized"),
+}
 MODEL_TITLES = {
     "mlp": ("digits MLP 64-256-10", "all 1,797 digits"),
     "lenet": ("LeNet conv32-conv64-pool-fc128-fc10", "{n:,} generated 28x28 images"),
-    "resnet8": ("ResNet-8 with BatchNorm (16-32-64 channels)",
-                "{n:,} generated 3x32x32 images"),
-    "encoder": ("transformer encoder: token and position embeddings, 2 layers of 4-head "
-                "attention built from Linear layers, LayerNorm, GELU feed-forward",
-                "{n:,} generated sequences of 32 tokens from a 1,000-token vocabulary"),
+    "resnet8": ("ResNet-8 with BatchNorm (16-32-64 channels)", "{n:,} generated 3x32x32 images"),
+    "encoder": (
+        "transformer encoder: token and position embeddings, 2 layers of 4-head "
+        "attention built from Linear layers, LayerNorm, GELU feed-forward",
+        "{n:,} generated sequences of 32 tokens from a 1,000-token vocabulary",
+    ),
 }
 
 
@@ -75,8 +79,11 @@ def _setup(model_name, n, device):
     if model_name == "mlp":
         model, X, y = digits_mlp()
         return model.to(device), X, y
-    data, net = {"lenet": (images_28, LeNet), "resnet8": (images_32, ResNet8),
-                 "encoder": (token_sequences, TinyTransformer)}[model_name]
+    data, net = {
+        "lenet": (images_28, LeNet),
+        "resnet8": (images_32, ResNet8),
+        "encoder": (token_sequences, TinyTransformer),
+    }[model_name]
     X, y = data(n, seed=0)
     torch.manual_seed(0)
     model = net().eval()  # at initialisation: the timing does not depend on training
@@ -123,8 +130,10 @@ def _official_rows(model, X, y, n_classes, rows, device, col_chunk):
         ji = [v.reshape(n_classes, -1) for v in jac(params, Xt[i : i + 1]).values()]
         values = []
         for s in range(i, len(X), col_chunk):
-            jc = [v.reshape(len(v), n_classes, -1) for v in jac(params, Xt[s : s + col_chunk])
-                  .values()]
+            jc = [
+                v.reshape(len(v), n_classes, -1)
+                for v in jac(params, Xt[s : s + col_chunk]).values()
+            ]
             # K x K eNTK blocks, summed over the parameter tensors
             blocks = sum(torch.einsum("ap,jbp->jab", a, b) for a, b in zip(ji, jc))
             values.append(torch.einsum("a,jab,jb->j", m[i], blocks, m[s : s + col_chunk]))
@@ -138,8 +147,12 @@ def child(args):
     model, X, y = _setup(args.model, args.n, device)
     n_classes = 10
     classes = [np.flatnonzero(y == c) for c in range(n_classes)]
-    result = {"method": args.method, "model": args.model, "n": len(y),
-              "n_params": sum(p.numel() for p in model.parameters())}
+    result = {
+        "method": args.method,
+        "model": args.model,
+        "n": len(y),
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
     kernels = {}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -154,8 +167,7 @@ def child(args):
         with Measure() as m:
             for i in picks:
                 t0 = time.perf_counter()
-                row = _official_rows(model, X[idx], y[idx], n_classes, [int(i)], device,
-                                     col_chunk)
+                row = _official_rows(model, X[idx], y[idx], n_classes, [int(i)], device, col_chunk)
                 _sync(device)
                 times.append(time.perf_counter() - t0)
                 ncols.append(n0 - i)
@@ -163,22 +175,34 @@ def child(args):
         A = np.stack([np.ones(len(times)), ncols], axis=1)
         (a, b), *_ = np.linalg.lstsq(A, np.array(times), rcond=None)
         total = sum(a * len(c) + b * len(c) * (len(c) + 1) / 2 for c in classes)
-        result.update(seconds=float(total), extrapolated=True, rows_timed=len(picks),
-                      measured_seconds=m.seconds, extra_peak=m.extra_peak,
-                      per_row_constant=float(a), per_column=float(b))
+        result.update(
+            seconds=float(total),
+            extrapolated=True,
+            rows_timed=len(picks),
+            measured_seconds=m.seconds,
+            extra_peak=m.extra_peak,
+            per_row_constant=float(a),
+            per_column=float(b),
+        )
         kernels = {f"0_{i}": v for i, v in partial.items()}
     elif args.method == "naive":
         with Measure() as m:
             for c, idx in enumerate(classes):
-                kernels[str(c)] = _naive_class(model, X[idx], y[idx], n_classes,
-                                               device).detach().cpu().numpy()
+                kernels[str(c)] = (
+                    _naive_class(model, X[idx], y[idx], n_classes, device).detach().cpu().numpy()
+                )
             _sync(device)
         result.update(seconds=m.seconds, extra_peak=m.extra_peak)
     else:
         from sklearn_lpntk._engine import LpNTKEngine
 
-        engine = LpNTKEngine(model, strategy=args.method, device=device, dtype="float32",
-                             projection_dim=args.projection_dim)
+        engine = LpNTKEngine(
+            model,
+            strategy=args.method,
+            device=device,
+            dtype="float32",
+            projection_dim=args.projection_dim,
+        )
         plan = engine.plan(engine.probe(X, y), [len(idx) for idx in classes])
         store_s = gram_s = 0.0
         flops = 0.0
@@ -194,7 +218,8 @@ def child(args):
                 gram_s += time.perf_counter() - t1
                 store_s += t1 - t0
                 width = (store.dense.shape[1] if store.dense is not None else 0) + sum(
-                    g.A[0].numel() + g.D[0].numel() for g in store.ghosts)
+                    g.A[0].numel() + g.D[0].numel() for g in store.ghosts
+                )
                 flops += 2.0 * len(idx) ** 2 * width
                 kernels[str(c)] = K.cpu().numpy()
                 del kernel, store, K
@@ -202,10 +227,16 @@ def child(args):
 
         producer = FactorizedGradients(model, device=device, dtype=torch.float32)
         result["rule_share"] = producer.n_covered / producer.n_features
-        result.update(seconds=m.seconds, extra_peak=m.extra_peak, store_seconds=store_s,
-                      gram_seconds=gram_s, gram_gflops=flops / gram_s / 1e9,
-                      stored_per_sample=int(plan.probe.stored_numbers)
-                      if args.method != "projection" else args.projection_dim)
+        result.update(
+            seconds=m.seconds,
+            extra_peak=m.extra_peak,
+            store_seconds=store_s,
+            gram_seconds=gram_s,
+            gram_gflops=flops / gram_s / 1e9,
+            stored_per_sample=int(plan.probe.stored_numbers)
+            if args.method != "projection"
+            else args.projection_dim,
+        )
     if device.type == "cuda":
         result["gpu_peak"] = torch.cuda.max_memory_allocated(device)
     np.savez(args.out, **kernels)
@@ -247,8 +278,7 @@ def _naive_whole(model, X, y):
     for x, label in zip(torch.as_tensor(X), torch.as_tensor(y)):
         z = model(x[None])[0]
         m = 2.0 * torch.nn.functional.one_hot(label, z.shape[0]).to(z) - 1.0
-        phi.append(torch.cat([g.reshape(-1) for g in
-                              torch.autograd.grad((m * z).sum(), params)]))
+        phi.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad((m * z).sum(), params)]))
     phi = torch.stack(phi)
     return phi @ phi.T
 
@@ -276,15 +306,21 @@ def outside_section(args, report):
     repeats = 3 if args.quick else 7
     t_lib = _best(lambda: lpntk_kernel(model, X, y), repeats)
     t_naive = _best(lambda: _naive_whole(model, X, y), 1 if args.quick else 3)
-    err = float(np.abs(lpntk_kernel(model, X, y) - _naive_whole(model, X, y).detach().numpy())
-                .max() / np.abs(_naive_whole(model, X, y).detach().numpy()).max())
+    err = float(
+        np.abs(lpntk_kernel(model, X, y) - _naive_whole(model, X, y).detach().numpy()).max()
+        / np.abs(_naive_whole(model, X, y).detach().numpy()).max()
+    )
     print("## `lpntk_kernel` from outside: all 1,797 digits, digits MLP, one call\n")
     print("| | seconds (best of runs) | ratio |\n|---|---|---|")
     print(f"| naive per-sample loop, then `phi @ phi.T` | {t_naive:.3f} | 1x |")
     print(f"| `lpntk_kernel(model, X, y)` | {t_lib:.4f} | **{t_naive / t_lib:.1f}x** |\n")
     print(f"max relative difference to the naive kernel: {err:.1e}\n")
-    report["outside"] = {"naive_seconds": t_naive, "lpntk_kernel_seconds": t_lib,
-                         "ratio": t_naive / t_lib, "max_rel_err": err}
+    report["outside"] = {
+        "naive_seconds": t_naive,
+        "lpntk_kernel_seconds": t_lib,
+        "ratio": t_naive / t_lib,
+        "max_rel_err": err,
+    }
 
 
 def _bandwidth():
@@ -300,14 +336,18 @@ def gram_section(args, report, mm):
 
     bw = _bandwidth()
     print("## The Gram step\n")
-    print(f"matmul throughput {mm:.0f} GFLOP/s, copy bandwidth {bw:.1f} GB/s. "
-          "GFLOP/s count the full product (2 n^2 w) for all three, so that they compare "
-          "with the matmul; a product is memory-bound when its arithmetic intensity "
-          "(w / 2 flops per output byte written) is below matmul / bandwidth, and is "
-          "then reported as output bandwidth.\n")
-    print("| n x width | `A @ A.T` (ms) | previous Gram (ms) | `gram` now (ms) | now vs "
-          "previous | now: GFLOP/s (share of matmul) or GB/s written (share of copy "
-          "bandwidth) |")
+    print(
+        f"matmul throughput {mm:.0f} GFLOP/s, copy bandwidth {bw:.1f} GB/s. "
+        "GFLOP/s count the full product (2 n^2 w) for all three, so that they compare "
+        "with the matmul; a product is memory-bound when its arithmetic intensity "
+        "(w / 2 flops per output byte written) is below matmul / bandwidth, and is "
+        "then reported as output bandwidth.\n"
+    )
+    print(
+        "| n x width | `A @ A.T` (ms) | previous Gram (ms) | `gram` now (ms) | now vs "
+        "previous | now: GFLOP/s (share of matmul) or GB/s written (share of copy "
+        "bandwidth) |"
+    )
     print("|---|---|---|---|---|---|")
     shapes = [(1797, 10), (1797, 65), (1797, 256), (600, 28_300), (6000, 256)]
     if not args.quick:
@@ -326,10 +366,20 @@ def gram_section(args, report, mm):
         else:
             gbs = n * n * 4 / t_now / 1e9
             eff = f"{gbs:.1f} GB/s ({gbs / bw:.0%}), memory-bound"
-        print(f"| {n:,} x {w:,} | {t_mm * 1e3:.1f} | {t_prev * 1e3:.1f} | {t_now * 1e3:.1f} | "
-              f"{t_prev / t_now:.1f}x | {eff} |")
-        rows.append({"n": n, "width": w, "matmul_s": t_mm, "previous_s": t_prev,
-                     "gram_s": t_now, "compute_bound": compute_bound})
+        print(
+            f"| {n:,} x {w:,} | {t_mm * 1e3:.1f} | {t_prev * 1e3:.1f} | {t_now * 1e3:.1f} | "
+            f"{t_prev / t_now:.1f}x | {eff} |"
+        )
+        rows.append(
+            {
+                "n": n,
+                "width": w,
+                "matmul_s": t_mm,
+                "previous_s": t_prev,
+                "gram_s": t_now,
+                "compute_bound": compute_bound,
+            }
+        )
         del A
     # the digits MLP's factorised store: two ghost pieces, Hadamard products fused
     model, X, y = digits_mlp()
@@ -340,13 +390,19 @@ def gram_section(args, report, mm):
     t_store = _best(store.gram, repeats)
     t_products = sum(_best(lambda f=f: f @ f.T, repeats) for f in factors)
     flops = sum(2.0 * len(f) ** 2 * f.shape[1] for f in factors)
-    print(f"\nThe digits MLP's whole-data store (ghost factors of widths "
-          f"{', '.join(str(f.shape[1]) for f in factors)}): `FactorStore.gram` "
-          f"{t_store * 1e3:.1f} ms, against {t_products * 1e3:.1f} ms for the four products "
-          f"`F @ F.T` alone ({flops / t_store / 1e9:.0f} GFLOP/s, "
-          f"{flops / t_store / 1e9 / mm:.0%} of matmul).\n")
-    report["gram_step"] = {"bandwidth_gbs": bw, "shapes": rows,
-                           "mlp_store_gram_s": t_store, "mlp_products_s": t_products}
+    print(
+        f"\nThe digits MLP's whole-data store (ghost factors of widths "
+        f"{', '.join(str(f.shape[1]) for f in factors)}): `FactorStore.gram` "
+        f"{t_store * 1e3:.1f} ms, against {t_products * 1e3:.1f} ms for the four products "
+        f"`F @ F.T` alone ({flops / t_store / 1e9:.0f} GFLOP/s, "
+        f"{flops / t_store / 1e9 / mm:.0%} of matmul).\n"
+    )
+    report["gram_step"] = {
+        "bandwidth_gbs": bw,
+        "shapes": rows,
+        "mlp_store_gram_s": t_store,
+        "mlp_products_s": t_products,
+    }
 
 
 def parent(args):
@@ -359,22 +415,35 @@ def parent(args):
         outside_section(args, report)
         gram_section(args, report, mm)
     tmp = Path(tempfile.mkdtemp())
-    sizes = {"mlp": 1797, "lenet": args.lenet_n, "resnet8": args.other_n,
-             "encoder": args.other_n}
+    sizes = {"mlp": 1797, "lenet": args.lenet_n, "resnet8": args.other_n, "encoder": args.other_n}
     for model_name, methods in MODEL_METHODS.items():
         n = sizes[model_name]
         rows = {}
         kernels = {}
         for method in methods:
             out = tmp / f"{model_name}-{method}.npz"
-            child_args = ["--child", "--method", method, "--model", model_name, "--n", str(n),
-                          "--out", str(out), "--device", args.device,
-                          "--official-rows", str(args.official_rows.get(model_name, 1)),
-                          "--projection-dim", str(args.projection_dim)]
+            child_args = [
+                "--child",
+                "--method",
+                method,
+                "--model",
+                model_name,
+                "--n",
+                str(n),
+                "--out",
+                str(out),
+                "--device",
+                args.device,
+                "--official-rows",
+                str(args.official_rows.get(model_name, 1)),
+                "--projection-dim",
+                str(args.projection_dim),
+            ]
             rows[method] = run_child(str(here), child_args)
             kernels[method] = dict(np.load(out))
-            print(f"  {model_name:7s} {method:10s} {rows[method]['seconds']:10.3f} s",
-                  file=sys.stderr)
+            print(
+                f"  {model_name:7s} {method:10s} {rows[method]['seconds']:10.3f} s", file=sys.stderr
+            )
         naive = kernels["naive"]
         for method in methods:
             rows[method]["max_rel_err"] = _max_rel_err(kernels[method], naive)
@@ -383,8 +452,10 @@ def parent(args):
         share = rows["factorized"].get("rule_share", 0.0)
         print(f"## {title} (P = {p:,}), {data.format(n=n)}, 10 classes\n")
         print(f"Layer rules cover {share:.0%} of the parameters.\n")
-        print("| method | time (s) | vs official | vs naive | extra peak RSS (MB) "
-              "| max rel. err vs naive | notes |")
+        print(
+            "| method | time (s) | vs official | vs naive | extra peak RSS (MB) "
+            "| max rel. err vs naive | notes |"
+        )
         print("|---|---|---|---|---|---|---|")
         t_off = rows["official"]["seconds"] if "official" in rows else None
         t_naive = rows["naive"]["seconds"]
@@ -392,27 +463,35 @@ def parent(args):
             r = rows[method]
             notes = []
             if r.get("extrapolated"):
-                notes.append(f"extrapolated from {r['rows_timed']} timed rows of class 0 "
-                             f"({r['per_row_constant'] * 1e3:.2f} ms + "
-                             f"{r['per_column'] * 1e3:.3f} ms per column)")
+                notes.append(
+                    f"extrapolated from {r['rows_timed']} timed rows of class 0 "
+                    f"({r['per_row_constant'] * 1e3:.2f} ms + "
+                    f"{r['per_column'] * 1e3:.3f} ms per column)"
+                )
             if "gram_seconds" in r:
-                notes.append(f"gradients {r['store_seconds']:.3f} s + Gram "
-                             f"{r['gram_seconds']:.3f} s at {r['gram_gflops']:.0f} GFLOP/s "
-                             f"({r['gram_gflops'] / mm:.0%} of matmul); "
-                             f"{r['stored_per_sample']:,} numbers stored per sample")
+                notes.append(
+                    f"gradients {r['store_seconds']:.3f} s + Gram "
+                    f"{r['gram_seconds']:.3f} s at {r['gram_gflops']:.0f} GFLOP/s "
+                    f"({r['gram_gflops'] / mm:.0%} of matmul); "
+                    f"{r['stored_per_sample']:,} numbers stored per sample"
+                )
             if "gpu_peak" in r:
                 notes.append(f"GPU peak {_mb(r['gpu_peak'])} MB")
             vs_off = f"{t_off / r['seconds']:,.0f}x" if t_off else "-"
-            print(f"| {method} | {r['seconds']:.4g} | {vs_off} | "
-                  f"{t_naive / r['seconds']:.2f}x | {_mb(r['extra_peak'])} | "
-                  f"{r['max_rel_err']:.1e} | {'; '.join(notes)} |")
+            print(
+                f"| {method} | {r['seconds']:.4g} | {vs_off} | "
+                f"{t_naive / r['seconds']:.2f}x | {_mb(r['extra_peak'])} | "
+                f"{r['max_rel_err']:.1e} | {'; '.join(notes)} |"
+            )
         print()
         report["models"][model_name] = rows
     n_c = args.lenet_n // 10
     g = gram_gflops(n_c, 1_199_882 if not args.quick else 300_000)
-    print(f"Gram-shaped matmul A A^T with A of {n_c} x "
-          f"{1_199_882 if not args.quick else 300_000:,} (a LeNet class): {g:.1f} GFLOP/s "
-          f"({g / mm:.0%} of square matmul)\n")
+    print(
+        f"Gram-shaped matmul A A^T with A of {n_c} x "
+        f"{1_199_882 if not args.quick else 300_000:,} (a LeNet class): {g:.1f} GFLOP/s "
+        f"({g / mm:.0%} of square matmul)\n"
+    )
     report["gram_shaped_gflops"] = g
     out_dir = here.parent / "results"
     out_dir.mkdir(exist_ok=True)
@@ -428,8 +507,12 @@ def main():
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--method", choices=METHODS)
     ap.add_argument("--model", choices=tuple(MODEL_METHODS))
-    ap.add_argument("--other-n", type=int, default=None,
-                    help="samples for ResNet-8 and the transformer (default 1000; quick 300)")
+    ap.add_argument(
+        "--other-n",
+        type=int,
+        default=None,
+        help="samples for ResNet-8 and the transformer (default 1000; quick 300)",
+    )
     ap.add_argument("--n", type=int)
     ap.add_argument("--out")
     ap.add_argument("--official-rows", type=int)

@@ -40,8 +40,18 @@ import prune as bench  # noqa: E402
 from sklearn_lpntk import LpNTKCleaner  # noqa: E402
 
 CSV = HERE / "results" / "noise.csv"
-FIELDS = ["dataset", "pool", "noise", "seed", "method", "removed", "precision", "recall",
-          "accuracy", "seconds"]
+FIELDS = [
+    "dataset",
+    "pool",
+    "noise",
+    "seed",
+    "method",
+    "removed",
+    "precision",
+    "recall",
+    "accuracy",
+    "seconds",
+]
 
 
 def flip_labels(y, rate, rng):
@@ -64,9 +74,20 @@ def out_of_fold_probabilities(Xtr, y, setup, seed, device):
     n_train = min(len(tr) for tr, _ in folds)
     sets = [tr[:n_train] for tr, _ in folds]
     steps = setup["epochs"] * int(np.ceil(n_train / setup["batch"]))
-    params = bench.train_ensemble(setup["model"], X, Y, sets, list(range(5)), X[:1], Y[:1],
-                                  steps=steps, batch=setup["batch"],
-                                  lr=setup["lr"], device=device, return_params=True)
+    params = bench.train_ensemble(
+        setup["model"],
+        X,
+        Y,
+        sets,
+        list(range(5)),
+        X[:1],
+        Y[:1],
+        steps=steps,
+        batch=setup["batch"],
+        lr=setup["lr"],
+        device=device,
+        return_params=True,
+    )
     base = setup["model"]().to("meta")
     with torch.no_grad():
         for f, (_, te) in enumerate(folds):
@@ -98,44 +119,67 @@ def run(args):
                 rng = np.random.default_rng(seed)
                 noisy, flip = flip_labels(ytr, rate, rng)
                 t = time.perf_counter()
-                cleaner = LpNTKCleaner(net=setup["model"], lr=setup["lr"],
-                                       batch_size=setup["batch"], device=str(device),
-                                       max_epochs=setup["pruner_epochs"],
-                                       random_state=seed).fit(Xtr, noisy)
+                cleaner = LpNTKCleaner(
+                    net=setup["model"],
+                    lr=setup["lr"],
+                    batch_size=setup["batch"],
+                    device=str(device),
+                    max_epochs=setup["pruner_epochs"],
+                    random_state=seed,
+                ).fit(Xtr, noisy)
                 lp_removed = np.flatnonzero(~cleaner.get_support())
                 lp_s = time.perf_counter() - t
                 m = len(lp_removed)
                 t = time.perf_counter()
                 probs = out_of_fold_probabilities(Xtr, noisy, setup, seed, device)
-                ranked = find_label_issues(noisy, probs,
-                                           return_indices_ranked_by="self_confidence")
+                ranked = find_label_issues(noisy, probs, return_indices_ranked_by="self_confidence")
                 cl_s = time.perf_counter() - t
                 candidates = {
                     "noisy, nothing removed": np.array([], dtype=int),
                     "lpNTK cleaner": lp_removed,
                     "cleanlab, same count": ranked[:m],
                     "cleanlab, own count": ranked,
-                    "lpNTK typicality, cleanlab's count":
-                        np.argsort(cleaner.typicality_, kind="stable")[:len(ranked)],
+                    "lpNTK typicality, cleanlab's count": np.argsort(
+                        cleaner.typicality_, kind="stable"
+                    )[: len(ranked)],
                     "random, same count": rng.choice(len(noisy), m, replace=False),
                 }
-                seconds = {"lpNTK cleaner": lp_s, "cleanlab, same count": cl_s,
-                           "cleanlab, own count": cl_s}
+                seconds = {
+                    "lpNTK cleaner": lp_s,
+                    "cleanlab, same count": cl_s,
+                    "cleanlab, own count": cl_s,
+                }
                 Y = torch.as_tensor(noisy, device=device)
                 X = torch.as_tensor(Xtr, device=device)
                 for method, removed in candidates.items():
                     keep = np.setdiff1d(np.arange(len(noisy)), removed)
                     steps = setup["epochs"] * int(np.ceil(len(keep) / setup["batch"]))
-                    acc = bench.train_ensemble(setup["model"], X, Y, [keep], [seed], X_test,
-                                               y_test, steps=steps, batch=setup["batch"],
-                                               lr=setup["lr"], device=device)[0]
+                    acc = bench.train_ensemble(
+                        setup["model"],
+                        X,
+                        Y,
+                        [keep],
+                        [seed],
+                        X_test,
+                        y_test,
+                        steps=steps,
+                        batch=setup["batch"],
+                        lr=setup["lr"],
+                        device=device,
+                    )[0]
                     hit = np.isin(removed, np.flatnonzero(flip)).sum()
-                    row = dict(dataset=dataset, pool=len(ytr), noise=rate, seed=seed,
-                               method=method, removed=len(removed),
-                               precision=f"{hit / max(len(removed), 1):.4f}",
-                               recall=f"{hit / max(flip.sum(), 1):.4f}",
-                               accuracy=f"{acc:.5f}",
-                               seconds=f"{seconds.get(method, 0.0):.1f}")
+                    row = dict(
+                        dataset=dataset,
+                        pool=len(ytr),
+                        noise=rate,
+                        seed=seed,
+                        method=method,
+                        removed=len(removed),
+                        precision=f"{hit / max(len(removed), 1):.4f}",
+                        recall=f"{hit / max(flip.sum(), 1):.4f}",
+                        accuracy=f"{acc:.5f}",
+                        seconds=f"{seconds.get(method, 0.0):.1f}",
+                    )
                     writer.writerow(row)
                     f.flush()
                     print(row, flush=True)
@@ -151,21 +195,27 @@ def report(args):
         if k not in keys:
             keys.append(k)
     for dataset, pool, noise, method in keys:
-        sel = [r for r in rows if (r["dataset"], r["pool"], r["noise"], r["method"])
-               == (dataset, pool, noise, method)]
+        sel = [
+            r
+            for r in rows
+            if (r["dataset"], r["pool"], r["noise"], r["method"]) == (dataset, pool, noise, method)
+        ]
 
         def stat(name, fmt, sel=sel):
             v = np.array([float(r[name]) for r in sel])
             return f"{v.mean():{fmt}} ± {v.std(ddof=1) if len(v) > 1 else 0:{fmt}}"
 
-        print(f"| {dataset} ({pool}) | {float(noise):.0%} | {method} | {stat('removed', '.0f')} | "
-              f"{stat('precision', '.3f')} | {stat('recall', '.3f')} | "
-              f"{stat('accuracy', '.4f')} |")
+        print(
+            f"| {dataset} ({pool}) | {float(noise):.0%} | {method} | {stat('removed', '.0f')} | "
+            f"{stat('precision', '.3f')} | {stat('recall', '.3f')} | "
+            f"{stat('accuracy', '.4f')} |"
+        )
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.2])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--pool", type=int, default=10000)

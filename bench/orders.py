@@ -52,12 +52,17 @@ def measure(n):
     raw = S.astype(np.float64)
     direct_t = best_of(lambda: farthest_first_traversal(raw, k), repeats)
     order_t = best_of(lambda: prepare_rows(raw, keep="centres").select(k), repeats)
-    row = {"n": n, "k": k,
-           "representative_direct_s": direct, "representative_order_s": order,
-           "representative_order_over_direct": order / direct,
-           "representative_second_cut_s": again,
-           "centres_direct_s": direct_t, "centres_order_s": order_t,
-           "centres_order_over_direct": order_t / direct_t}
+    row = {
+        "n": n,
+        "k": k,
+        "representative_direct_s": direct,
+        "representative_order_s": order,
+        "representative_order_over_direct": order / direct,
+        "representative_second_cut_s": again,
+        "centres_direct_s": direct_t,
+        "centres_order_s": order_t,
+        "centres_order_over_direct": order_t / direct_t,
+    }
     return row
 
 

@@ -39,8 +39,9 @@ def main():
             exact = LpNTKPruner(prune_ratio=r, random_state=seed).fit(X, y)
             kept = set(exact.sample_indices_.tolist())
             for d in dims:
-                proj = LpNTKPruner(prune_ratio=r, strategy="projection", projection_dim=d,
-                                   random_state=seed).fit(X, y)
+                proj = LpNTKPruner(
+                    prune_ratio=r, strategy="projection", projection_dim=d, random_state=seed
+                ).fit(X, y)
                 both = len(kept & set(proj.sample_indices_.tolist()))
                 overlap[d, r].append(both / len(kept))
         module = exact.net_.module_
@@ -48,12 +49,21 @@ def main():
             idx = np.flatnonzero(y == c)
             K = lpntk_kernel(module, X[idx], y[idx], strategy="factorized")
             for d in dims:
-                P = lpntk_kernel(module, X[idx], y[idx], strategy="projection",
-                                 projection_dim=d, random_state=seed)
+                P = lpntk_kernel(
+                    module,
+                    X[idx],
+                    y[idx],
+                    strategy="projection",
+                    projection_dim=d,
+                    random_state=seed,
+                )
                 errors[d].append(np.linalg.norm(P - K) / np.linalg.norm(K))
     print(f"# Projection vs exact lpNTK on digits ({len(seeds)} seeds)\n\nmachine: {machine()}\n")
-    print("| projection_dim | rel. Frobenius error (mean ± std over classes and seeds) | "
-          + " | ".join(f"overlap at prune {r}" for r in ratios) + " |")
+    print(
+        "| projection_dim | rel. Frobenius error (mean ± std over classes and seeds) | "
+        + " | ".join(f"overlap at prune {r}" for r in ratios)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(ratios))
     for d in dims:
         cells = " | ".join(f"{np.mean(overlap[d, r]):.3f}" for r in ratios)

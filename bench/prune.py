@@ -63,8 +63,19 @@ from sklearn_lpntk._selection import (  # noqa: E402
     stratified_coverage,
 )
 
-FIELDS = ["dataset", "pool", "method", "prune_ratio", "seed", "budget", "n_kept", "accuracy",
-          "epochs", "steps", "schedule"]
+FIELDS = [
+    "dataset",
+    "pool",
+    "method",
+    "prune_ratio",
+    "seed",
+    "budget",
+    "n_kept",
+    "accuracy",
+    "epochs",
+    "steps",
+    "schedule",
+]
 LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
     "lpNTK paper (raw centres)": (None, "centres"),
     "lpNTK cosine centres": ("cosine", "centres"),
@@ -80,8 +91,9 @@ BASELINES = ["random", "EL2N", "CCS (EL2N)", "forgetting", "Moderate"]
 class MLP(nn.Module):
     def __init__(self, n_inputs=64, n_classes=10):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(n_inputs, 128), nn.ReLU(),
-                                 nn.Linear(128, n_classes))
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(n_inputs, 128), nn.ReLU(), nn.Linear(128, n_classes)
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -93,10 +105,15 @@ class CNN1D(nn.Module):
     def __init__(self, n_classes=10, length=40):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(1, 32, 5, padding=2), nn.ReLU(),
-            nn.Conv1d(32, 32, 3, padding=1, stride=2), nn.ReLU(),
-            nn.Conv1d(32, 32, 3, padding=1, stride=2), nn.ReLU(),
-            nn.Flatten(), nn.Linear(32 * (length // 4), n_classes))
+            nn.Conv1d(1, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2),
+            nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(32 * (length // 4), n_classes),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -108,10 +125,19 @@ class LeNet5(nn.Module):
     def __init__(self, n_classes=10):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-            nn.Linear(84, n_classes))
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, n_classes),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -134,8 +160,7 @@ def load(name, pool, data_home=None):
 
         X, y = load_digits(return_X_y=True)
         X = (X / 16.0).astype(np.float32)
-        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
-                                              random_state=0)
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
     elif name == "mnist1d":
         from mnist1d.data import get_dataset_args, make_dataset
 
@@ -146,20 +171,39 @@ def load(name, pool, data_home=None):
         from sklearn_lpntk.datasets import load_fashion_mnist
 
         Xtr, ytr = load_fashion_mnist(data_home, return_X_y=True, as_images=True)
-        Xte, yte = load_fashion_mnist(data_home, subset="test", return_X_y=True,
-                                      as_images=True)
+        Xte, yte = load_fashion_mnist(data_home, subset="test", return_X_y=True, as_images=True)
     if pool and pool < len(ytr):
         rng = np.random.default_rng(0)
-        idx = np.concatenate([
-            rng.choice(np.flatnonzero(ytr == c), pool * np.sum(ytr == c) // len(ytr),
-                       replace=False) for c in np.unique(ytr)])
+        idx = np.concatenate(
+            [
+                rng.choice(
+                    np.flatnonzero(ytr == c), pool * np.sum(ytr == c) // len(ytr), replace=False
+                )
+                for c in np.unique(ytr)
+            ]
+        )
         Xtr, ytr = Xtr[np.sort(idx)], ytr[np.sort(idx)]
     return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
 
 
 # ------------------------------------------------------- downstream training
-def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps, batch, lr,
-                   device, schedule="cosine", return_params=False, per_class=False):
+def train_ensemble(
+    model_cls,
+    X,
+    Y,
+    index_sets,
+    seeds,
+    X_test,
+    y_test,
+    *,
+    steps,
+    batch,
+    lr,
+    device,
+    schedule="cosine",
+    return_params=False,
+    per_class=False,
+):
     """Train one fresh network per seed on its own rows, all at once with vmap.
 
     ``index_sets[s]`` are the rows of ``X`` and ``Y`` (device tensors) seed s trains on
@@ -183,8 +227,11 @@ def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps,
 
     batched = vmap(forward)
     opt = torch.optim.Adam(params.values(), lr=lr)
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-             if schedule == "cosine" else None)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        if schedule == "cosine"
+        else None
+    )
     idx = torch.as_tensor(np.stack(index_sets), device=device)  # (S, n)
     S, n = idx.shape
     gens = [torch.Generator().manual_seed(20_000 + int(s)) for s in seeds]
@@ -195,12 +242,14 @@ def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps,
         for start in range(0, n, batch):
             if done >= steps:
                 break
-            pick = order[:, start:start + batch]
+            pick = order[:, start : start + batch]
             xb = X[pick]  # (S, b, ...)
             yb = Y[pick]
             logits = batched(params, xb)
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(),
-                                               reduction="sum") / pick.shape[1]
+            loss = (
+                nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum")
+                / pick.shape[1]
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -212,27 +261,32 @@ def train_ensemble(model_cls, X, Y, index_sets, seeds, X_test, y_test, *, steps,
     with torch.no_grad():
         predictions = []
         for start in range(0, len(X_test), 4096):
-            xb = X_test[start:start + 4096]
+            xb = X_test[start : start + 4096]
             predictions.append(vmap(forward, in_dims=(0, None))(params, xb).argmax(-1))
         right = (torch.cat(predictions, dim=1) == y_test).cpu().numpy()  # (S, n_test)
     if per_class:  # accuracy of every class, (S, n_classes)
         labels = y_test.cpu().numpy()
-        return right.mean(axis=1), np.stack([right[:, labels == c].mean(axis=1)
-                                             for c in np.unique(labels)], axis=1)
+        return right.mean(axis=1), np.stack(
+            [right[:, labels == c].mean(axis=1) for c in np.unique(labels)], axis=1
+        )
     return right.mean(axis=1)
 
 
 # -------------------------------------------------------------- selections
 def per_class(y, ratio):
     labels = np.unique(y)
-    return [(c, np.flatnonzero(y == c), n_to_keep(int(np.sum(y == c)), ratio))
-            for c in labels]
+    return [(c, np.flatnonzero(y == c), n_to_keep(int(np.sum(y == c)), ratio)) for c in labels]
 
 
 def score_seed(name, X, y, seed, setup, device, log, methods):
     """Everything a seed's selections need: fitted pruners' scores and class kernels."""
-    common = dict(net=setup["model"], lr=setup["lr"], batch_size=setup["batch"],
-                  device=device, random_state=seed)
+    common = dict(
+        net=setup["model"],
+        lr=setup["lr"],
+        batch_size=setup["batch"],
+        device=device,
+        random_state=seed,
+    )
     out = {}
     t0 = time.perf_counter()
     pruner = LpNTKPruner.paper(0.5, max_epochs=setup["pruner_epochs"], **common).fit(X, y)
@@ -242,25 +296,35 @@ def score_seed(name, X, y, seed, setup, device, log, methods):
         K = lpntk_kernel(module, X[idx], y[idx], device=device, dtype="float32")
         out["kernels"][c] = {
             None: K.astype(np.float64),
-            "cosine": normalize_kernel(torch.from_numpy(K.astype(np.float64)), "cosine",
-                                       10).numpy(),
+            "cosine": normalize_kernel(
+                torch.from_numpy(K.astype(np.float64)), "cosine", 10
+            ).numpy(),
         }
-    mine = np.sort(np.concatenate([
-        idx[choose_rows(out["kernels"][c][None], k, keep="centres").kept]
-        for c, idx, k in per_class(y, 0.5)]))
+    mine = np.sort(
+        np.concatenate(
+            [
+                idx[choose_rows(out["kernels"][c][None], k, keep="centres").kept]
+                for c, idx, k in per_class(y, 0.5)
+            ]
+        )
+    )
     same = np.array_equal(mine, pruner.sample_indices_)
     overlap = len(np.intersect1d(mine, pruner.sample_indices_)) / len(mine)
-    log(f"  seed {seed}: lpNTK pruner {pruner.timings_} "
-        f"(re-applied paper rule reproduces it: {same}; overlap {overlap:.3f})")
+    log(
+        f"  seed {seed}: lpNTK pruner {pruner.timings_} "
+        f"(re-applied paper rule reproduces it: {same}; overlap {overlap:.3f})"
+    )
     t1 = time.perf_counter()
     if {"EL2N", "CCS (EL2N)"} & set(methods):
         out["EL2N"] = EL2NPruner(0.5, max_epochs=3, n_inits=2, **common).fit(X, y).scores_
     if "forgetting" in methods:
-        out["forgetting"] = ForgettingPruner(0.5, max_epochs=setup["pruner_epochs"],
-                                             **common).fit(X, y).scores_
+        out["forgetting"] = (
+            ForgettingPruner(0.5, max_epochs=setup["pruner_epochs"], **common).fit(X, y).scores_
+        )
     if "Moderate" in methods:
-        out["Moderate"] = ModeratePruner(0.5, max_epochs=setup["pruner_epochs"],
-                                         **common).fit(X, y).scores_
+        out["Moderate"] = (
+            ModeratePruner(0.5, max_epochs=setup["pruner_epochs"], **common).fit(X, y).scores_
+        )
     log(f"  seed {seed}: lpNTK {t1 - t0:.1f} s, baselines {time.perf_counter() - t1:.1f} s")
     return out
 
@@ -268,24 +332,23 @@ def score_seed(name, X, y, seed, setup, device, log, methods):
 def select(method, y, ratio, seed, scores):
     rng = np.random.default_rng(seed)
     if method == "random":
-        return RandomPruner(ratio, random_state=seed).fit(np.zeros((len(y), 1)),
-                                                          y).sample_indices_
+        return RandomPruner(ratio, random_state=seed).fit(np.zeros((len(y), 1)), y).sample_indices_
     if method in ("EL2N", "forgetting"):
         counts = np.array([k for _, _, k in per_class(y, ratio)])
-        return np.sort(keep_highest(scores[method], y, counts,
-                                    np.random.RandomState(seed)))
+        return np.sort(keep_highest(scores[method], y, counts, np.random.RandomState(seed)))
     kept = []
     for c, idx, k in per_class(y, ratio):
         if method == "CCS (EL2N)":
-            local = stratified_coverage(scores["EL2N"][idx], k,
-                                        hard_fraction=default_hard_fraction(ratio),
-                                        random_state=rng)
+            local = stratified_coverage(
+                scores["EL2N"][idx], k, hard_fraction=default_hard_fraction(ratio), random_state=rng
+            )
         elif method == "Moderate":
             local = middle_band(scores["Moderate"][idx], k)
         else:
             normalize, keep = LPNTK_RULES[method]
-            local = choose_rows(scores["kernels"][c][normalize], k, keep=keep,
-                                random_state=rng).kept
+            local = choose_rows(
+                scores["kernels"][c][normalize], k, keep=keep, random_state=rng
+            ).kept
         kept.append(idx[local])
     return np.sort(np.concatenate(kept))
 
@@ -294,8 +357,11 @@ def select(method, y, ratio, seed, scores):
 def run(args):
     setup = SETUPS[args.dataset]
     if args.quick:
-        setup = {**setup, "epochs": max(3, setup["epochs"] // 3),
-                 "pruner_epochs": max(2, setup["pruner_epochs"] // 2)}
+        setup = {
+            **setup,
+            "epochs": max(3, setup["epochs"] // 3),
+            "pruner_epochs": max(2, setup["pruner_epochs"] // 2),
+        }
     device = torch.device(args.device)
     start = time.perf_counter()
     Xtr, ytr, Xte, yte = load(args.dataset, args.pool, args.data_home)
@@ -308,16 +374,19 @@ def run(args):
         with open(log_path, "a") as f:
             f.write(msg + "\n")
 
-    log(f"# {args.dataset}: pool {len(ytr)}, test {len(yte)}, seeds {args.seeds}, "
+    log(
+        f"# {args.dataset}: pool {len(ytr)}, test {len(yte)}, seeds {args.seeds}, "
         f"ratios {args.ratios}, device {device}, {args.schedule} learning rate, setup "
-        f"{ {k: getattr(v, '__name__', v) for k, v in setup.items()} }")
+        f"{ {k: getattr(v, '__name__', v) for k, v in setup.items()} }"
+    )
     X = torch.as_tensor(Xtr, device=device)
     Y = torch.as_tensor(ytr, device=device)
     X_test, y_test = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
     seeds = list(range(args.seeds))
     methods = args.methods or (BASELINES + list(LPNTK_RULES))
-    scores = {s: score_seed(args.dataset, Xtr, ytr, s, setup, str(device), log, methods)
-              for s in seeds}
+    scores = {
+        s: score_seed(args.dataset, Xtr, ytr, s, setup, str(device), log, methods) for s in seeds
+    }
     log(f"# scoring done after {time.perf_counter() - start:.0f} s")
     n_full = len(ytr)
     full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
@@ -329,16 +398,38 @@ def run(args):
 
         def record(method, ratio, budget, n_kept, accs, steps):
             for s, acc in zip(seeds, accs):
-                writer.writerow(dict(dataset=args.dataset, pool=n_full, method=method,
-                                     prune_ratio=ratio, seed=s, budget=budget, n_kept=n_kept,
-                                     accuracy=f"{acc:.5f}", epochs=setup["epochs"],
-                                     steps=steps, schedule=args.schedule))
+                writer.writerow(
+                    dict(
+                        dataset=args.dataset,
+                        pool=n_full,
+                        method=method,
+                        prune_ratio=ratio,
+                        seed=s,
+                        budget=budget,
+                        n_kept=n_kept,
+                        accuracy=f"{acc:.5f}",
+                        epochs=setup["epochs"],
+                        steps=steps,
+                        schedule=args.schedule,
+                    )
+                )
             f.flush()
 
         t = time.perf_counter()
-        accs = train_ensemble(setup["model"], X, Y, [np.arange(n_full)] * len(seeds), seeds,
-                              X_test, y_test, steps=full_steps, batch=setup["batch"],
-                              lr=setup["lr"], device=device, schedule=args.schedule)
+        accs = train_ensemble(
+            setup["model"],
+            X,
+            Y,
+            [np.arange(n_full)] * len(seeds),
+            seeds,
+            X_test,
+            y_test,
+            steps=full_steps,
+            batch=setup["batch"],
+            lr=setup["lr"],
+            device=device,
+            schedule=args.schedule,
+        )
         for budget in ("epochs", "iterations"):
             record("full", 0.0, budget, n_full, accs, full_steps)
         log(f"full: {np.mean(accs):.4f} ± {np.std(accs):.4f} ({time.perf_counter() - t:.1f} s)")
@@ -353,17 +444,32 @@ def run(args):
                 n_kept = len(sets[0])
                 key = hash(np.concatenate(sets).tobytes())
                 for budget in ("epochs", "iterations"):
-                    steps = (setup["epochs"] * math.ceil(n_kept / setup["batch"])
-                             if budget == "epochs" else full_steps)
+                    steps = (
+                        setup["epochs"] * math.ceil(n_kept / setup["batch"])
+                        if budget == "epochs"
+                        else full_steps
+                    )
                     if (key, budget) not in trained:
                         trained[key, budget] = train_ensemble(
-                            setup["model"], X, Y, sets, seeds, X_test, y_test, steps=steps,
-                            batch=setup["batch"], lr=setup["lr"], device=device,
-                            schedule=args.schedule)
+                            setup["model"],
+                            X,
+                            Y,
+                            sets,
+                            seeds,
+                            X_test,
+                            y_test,
+                            steps=steps,
+                            batch=setup["batch"],
+                            lr=setup["lr"],
+                            device=device,
+                            schedule=args.schedule,
+                        )
                     accs = trained[key, budget]
                     record(method, ratio, budget, n_kept, accs, steps)
-                    log(f"{ratio:.1f} {budget:10s} {method:28s} {np.mean(accs):.4f} ± "
-                        f"{np.std(accs):.4f}")
+                    log(
+                        f"{ratio:.1f} {budget:10s} {method:28s} {np.mean(accs):.4f} ± "
+                        f"{np.std(accs):.4f}"
+                    )
                 log(f"    ({time.perf_counter() - t:.1f} s)")
     log(f"# done in {time.perf_counter() - start:.0f} s")
 
@@ -383,9 +489,11 @@ def paired(rows, method, ratio, budget):
     """Mean accuracy, sd, and the paired difference to random with a 95 % t-interval."""
 
     def acc(m):
-        return {int(r["seed"]): float(r["accuracy"]) for r in rows
-                if r["method"] == m and float(r["prune_ratio"]) == ratio
-                and r["budget"] == budget}
+        return {
+            int(r["seed"]): float(r["accuracy"])
+            for r in rows
+            if r["method"] == m and float(r["prune_ratio"]) == ratio and r["budget"] == budget
+        }
 
     mine, rand = acc(method), acc("random")
     common = sorted(set(mine) & set(rand))
@@ -407,14 +515,19 @@ def report(args):
         pool = rows[0]["pool"]
         schedule = rows[0].get("schedule") or "constant"
         ratios = sorted({float(r["prune_ratio"]) for r in rows} - {0.0})
-        methods = [m for m in ["full", *BASELINES, *LPNTK_RULES]
-                   if any(r["method"] == m for r in rows)]
+        methods = [
+            m for m in ["full", *BASELINES, *LPNTK_RULES] if any(r["method"] == m for r in rows)
+        ]
         n_seeds = len({r["seed"] for r in rows})
-        print(f"\n### {dataset}: pool {pool}, {n_seeds} seeds, {schedule} learning rate "
-              f"(`{path.name}`)\n")
+        print(
+            f"\n### {dataset}: pool {pool}, {n_seeds} seeds, {schedule} learning rate "
+            f"(`{path.name}`)\n"
+        )
         for budget in ("epochs", "iterations"):
-            print(f"\n**Equal {budget}.** Final-epoch test accuracy, mean ± sd; below it the "
-                  "paired difference to random (same seed), with its 95 % interval.\n")
+            print(
+                f"\n**Equal {budget}.** Final-epoch test accuracy, mean ± sd; below it the "
+                "paired difference to random (same seed), with its 95 % interval.\n"
+            )
             print("| method | " + " | ".join(f"{int(r * 100)} %" for r in ratios) + " |")
             print("|---|" + "---|" * len(ratios))
             full = paired(rows, "full", 0.0, budget)
@@ -433,31 +546,41 @@ def report(args):
                         cells.append(f"{p[0]:.4f} ± {p[1]:.4f}")
                     else:
                         mark = "**" if p[2] - p[3] > 0 else ""
-                        cells.append(f"{p[0]:.4f} ± {p[1]:.4f}<br>{mark}{p[2]:+.4f} ± "
-                                     f"{p[3]:.4f}{mark}")
+                        cells.append(
+                            f"{p[0]:.4f} ± {p[1]:.4f}<br>{mark}{p[2]:+.4f} ± {p[3]:.4f}{mark}"
+                        )
                 print(f"| {m} | " + " | ".join(cells) + " |")
         _plot(rows, f"{dataset}-{pool}-{schedule}", ratios, methods)
     targets(summary, fulls)
-    json.dump({"|".join(map(str, k)): v for k, v in summary.items()},
-              open(HERE / "results" / "prune-summary.json", "w"), indent=1)
+    json.dump(
+        {"|".join(map(str, k)): v for k, v in summary.items()},
+        open(HERE / "results" / "prune-summary.json", "w"),
+        indent=1,
+    )
     # which rule does best across everything measured: mean paired difference
     for schedule in ("cosine", "constant"):
         cells_of = {k: v for k, v in summary.items() if k[0] == schedule}
         if not cells_of:
             continue
         runs = sorted({k[1] for k in cells_of})
-        print(f"\n### Mean paired difference to random, {schedule} learning rate "
-              f"({', '.join(runs)}; both budgets, every ratio)\n")
-        print("| method | mean difference | cells above random beyond the interval | "
-              "cells below random beyond the interval | cells |")
+        print(
+            f"\n### Mean paired difference to random, {schedule} learning rate "
+            f"({', '.join(runs)}; both budgets, every ratio)\n"
+        )
+        print(
+            "| method | mean difference | cells above random beyond the interval | "
+            "cells below random beyond the interval | cells |"
+        )
         print("|---|---|---|---|---|")
         for m in [*BASELINES[1:], *LPNTK_RULES]:
             cells = [v[m] for v in cells_of.values() if m in v]
             if cells:
                 wins = sum(1 for c in cells if c[2] - c[3] > 0)
                 losses = sum(1 for c in cells if c[2] + c[3] < 0)
-                print(f"| {m} | {np.mean([c[2] for c in cells]):+.4f} | {wins} | {losses} | "
-                      f"{len(cells)} |")
+                print(
+                    f"| {m} | {np.mean([c[2] for c in cells]):+.4f} | {wins} | {losses} | "
+                    f"{len(cells)} |"
+                )
 
 
 DEFAULT = "lpNTK representative"  # what LpNTKPruner() does since 0.4
@@ -466,8 +589,10 @@ DEFAULT = "lpNTK representative"  # what LpNTKPruner() does since 0.4
 def targets(summary, fulls):
     """The issue's targets for the default, cell by cell (stated so that they can be missed)."""
     print(f"\n### Targets for the default ({DEFAULT})\n")
-    print("| run | budget | prune | vs random (95 % interval) | beats random beyond the "
-          "interval | vs best baseline | at or above it | vs full data |")
+    print(
+        "| run | budget | prune | vs random (95 % interval) | beats random beyond the "
+        "interval | vs best baseline | at or above it | vs full data |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     counts = {"beats": [0, 0], "best": [0, 0], "full30": [0, 0]}
     for key in sorted(summary, key=lambda k: (k[0], k[1], k[2], k[3])):
@@ -490,14 +615,18 @@ def targets(summary, fulls):
         if ratio == 0.3 and full is not None:
             counts["full30"][0] += mean >= full - 0.005
             counts["full30"][1] += 1
-        print(f"| {run}, {schedule} lr | {budget} | {int(ratio * 100)} % | {diff:+.4f} ± "
-              f"{half:.4f} | {'yes' if diff - half > 0 else 'no'} | {vs_best} | "
-              f"{'yes' if best and mean >= others[best] else 'no'} | {vs_full} |")
-    print(f"\nBeats random beyond the interval at ≥ 50 % pruning on Fashion-MNIST and "
-          f"MNIST-1D: {counts['beats'][0]} of {counts['beats'][1]} cells. Within 0.5 points "
-          f"of the full pool (or above) at 30 %: {counts['full30'][0]} of "
-          f"{counts['full30'][1]}. At or above the best non-random baseline: "
-          f"{counts['best'][0]} of {counts['best'][1]}.")
+        print(
+            f"| {run}, {schedule} lr | {budget} | {int(ratio * 100)} % | {diff:+.4f} ± "
+            f"{half:.4f} | {'yes' if diff - half > 0 else 'no'} | {vs_best} | "
+            f"{'yes' if best and mean >= others[best] else 'no'} | {vs_full} |"
+        )
+    print(
+        f"\nBeats random beyond the interval at ≥ 50 % pruning on Fashion-MNIST and "
+        f"MNIST-1D: {counts['beats'][0]} of {counts['beats'][1]} cells. Within 0.5 points "
+        f"of the full pool (or above) at 30 %: {counts['full30'][0]} of "
+        f"{counts['full30'][1]}. At or above the best non-random baseline: "
+        f"{counts['best'][0]} of {counts['best'][1]}."
+    )
 
 
 def pyplot():
@@ -524,15 +653,22 @@ def _plot(rows, dataset, ratios, methods):
             pts = [(r, p) for r, p in pts if p]
             if not pts:
                 continue
-            style = dict(ls="-" if m.startswith("lpNTK") else "--", color=colours[2 * i % 20],
-                         lw=1.2)
+            style = dict(
+                ls="-" if m.startswith("lpNTK") else "--", color=colours[2 * i % 20], lw=1.2
+            )
             if m == "random":
                 style.update(color="k", lw=2.0)
             elif m == DEFAULT:
                 style.update(color="crimson", lw=2.5)
             label = f"{m} (default)" if m == DEFAULT else m
-            ax.errorbar([r for r, _ in pts], [p[0] for _, p in pts],
-                        yerr=[p[1] for _, p in pts], label=label, capsize=2, **style)
+            ax.errorbar(
+                [r for r, _ in pts],
+                [p[0] for _, p in pts],
+                yerr=[p[1] for _, p in pts],
+                label=label,
+                capsize=2,
+                **style,
+            )
         full = paired(rows, "full", 0.0, budget)
         if full:
             ax.axhline(full[0], color="grey", lw=0.8, ls=":", label="full data")
@@ -546,23 +682,39 @@ def _plot(rows, dataset, ratios, methods):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dataset", choices=sorted(SETUPS))
-    ap.add_argument("--pool", type=int, default=None,
-                    help="stratified subset of the training set (default: all of it)")
+    ap.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help="stratified subset of the training set (default: all of it)",
+    )
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
     ap.add_argument("--methods", nargs="+", default=None)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data-home", default=None)
-    ap.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
-                    help="learning rate of the downstream training (default: cosine to 0)")
+    ap.add_argument(
+        "--schedule",
+        choices=("cosine", "constant"),
+        default="cosine",
+        help="learning rate of the downstream training (default: cosine to 0)",
+    )
     ap.add_argument("--out", default=None)
-    ap.add_argument("--quick", action="store_true",
-                    help="3 seeds, a third of the epochs, pool 3000: minutes on a CPU")
-    ap.add_argument("--time-budget", type=float, default=float("inf"),
-                    help="seconds after which no new cell is started")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 seeds, a third of the epochs, pool 3000: minutes on a CPU",
+    )
+    ap.add_argument(
+        "--time-budget",
+        type=float,
+        default=float("inf"),
+        help="seconds after which no new cell is started",
+    )
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args()
     if args.report:

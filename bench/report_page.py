@@ -17,8 +17,9 @@ DOCS = HERE.parent / "docs"
 
 
 def _run(script, *args):
-    return subprocess.run([sys.executable, str(HERE / script), *args], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def _filled(template, **tables):
@@ -40,8 +41,8 @@ def main():
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
     levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())
     cleaning_text = _filled("reproduction_cleaning.md", CLEANING_TABLE=cleaning.strip())
-    targets = prune[prune.index("### Targets"):]
-    per_dataset = prune[:prune.index("### Targets")]
+    targets = prune[prune.index("### Targets") :]
+    per_dataset = prune[: prune.index("### Targets")]
     plots = sorted(p.name for p in (DOCS / "_static").glob("prune_*.png"))
     page = [
         head,
@@ -55,8 +56,10 @@ def main():
         targets.split("\n", 1)[1],
         noise_text.replace("NOISE_TABLE", noise.strip()),
         levers_text,
-        *[f"![{p.name}](_static/{p.name})\n"
-          for p in sorted((DOCS / "_static").glob("levers_*.png"))],
+        *[
+            f"![{p.name}](_static/{p.name})\n"
+            for p in sorted((DOCS / "_static").glob("levers_*.png"))
+        ],
         cleaning_text,
         "\n## Every method, every cell\n",
         "Bold: the paired 95 % interval excludes 0 in the method's favour. "

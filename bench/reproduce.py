@@ -52,8 +52,19 @@ from sklearn_lpntk import (  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CSV = HERE / "results" / "reproduce.csv"
-FIELDS = ["dataset", "noise", "method", "prune_ratio", "seed", "n_train", "n_kept",
-          "accuracy", "precision", "recall", "seconds"]
+FIELDS = [
+    "dataset",
+    "noise",
+    "method",
+    "prune_ratio",
+    "seed",
+    "n_train",
+    "n_kept",
+    "accuracy",
+    "precision",
+    "recall",
+    "seconds",
+]
 
 
 def methods():
@@ -106,43 +117,65 @@ def run_options(quick):
                         acc = downstream_accuracy(X_tr[idx], y_fit[idx], X_te, y_te, seed)
                         removed = np.setdiff1d(np.arange(len(y_tr)), idx)
                         hit = len(np.intersect1d(removed, flipped)) if noise else 0
-                        row = dict(dataset=dataset, noise=noise, method=name, prune_ratio=0.3,
-                                   seed=seed, n_train=len(y_tr), n_kept=len(idx),
-                                   accuracy=acc,
-                                   precision=hit / max(1, len(removed)) if noise else None,
-                                   recall=hit / max(1, len(flipped)) if noise else None,
-                                   seconds=time.perf_counter() - t0)
+                        row = dict(
+                            dataset=dataset,
+                            noise=noise,
+                            method=name,
+                            prune_ratio=0.3,
+                            seed=seed,
+                            n_train=len(y_tr),
+                            n_kept=len(idx),
+                            accuracy=acc,
+                            precision=hit / max(1, len(removed)) if noise else None,
+                            recall=hit / max(1, len(flipped)) if noise else None,
+                            seconds=time.perf_counter() - t0,
+                        )
                         rows.append(row)
                         writer.writerow(row)
                         f.flush()
-                        print(f"{dataset} seed {seed} noise {noise} {name:34s} acc={acc:.4f}",
-                              file=sys.stderr)
+                        print(
+                            f"{dataset} seed {seed} noise {noise} {name:34s} acc={acc:.4f}",
+                            file=sys.stderr,
+                        )
     print(f"# lpNTK options at 30 % pruning\n\nmachine: {machine()}\n")
-    print("| variant | digits | digits kept rows | MNIST-1D | MNIST-1D kept rows "
-          "| digits, 20 % noise: accuracy / precision / recall "
-          "| MNIST-1D, 20 % noise: accuracy / precision / recall |")
+    print(
+        "| variant | digits | digits kept rows | MNIST-1D | MNIST-1D kept rows "
+        "| digits, 20 % noise: accuracy / precision / recall "
+        "| MNIST-1D, 20 % noise: accuracy / precision / recall |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in option_variants():
         cells = []
         for dataset in ("digits", "mnist1d"):
-            sel = [r for r in rows if r["dataset"] == dataset and r["method"] == name
-                   and r["noise"] == 0.0]
-            cells += [_cell([r["accuracy"] for r in sel]),
-                      f"{np.mean([r['n_kept'] for r in sel]):.0f}"]
+            sel = [
+                r
+                for r in rows
+                if r["dataset"] == dataset and r["method"] == name and r["noise"] == 0.0
+            ]
+            cells += [
+                _cell([r["accuracy"] for r in sel]),
+                f"{np.mean([r['n_kept'] for r in sel]):.0f}",
+            ]
         for dataset in ("digits", "mnist1d"):
-            sel = [r for r in rows if r["dataset"] == dataset and r["method"] == name
-                   and r["noise"] == 0.2]
-            cells.append(f"{np.mean([r['accuracy'] for r in sel]):.4f} / "
-                         f"{np.mean([r['precision'] for r in sel]):.3f} / "
-                         f"{np.mean([r['recall'] for r in sel]):.3f}")
+            sel = [
+                r
+                for r in rows
+                if r["dataset"] == dataset and r["method"] == name and r["noise"] == 0.2
+            ]
+            cells.append(
+                f"{np.mean([r['accuracy'] for r in sel]):.4f} / "
+                f"{np.mean([r['precision'] for r in sel]):.3f} / "
+                f"{np.mean([r['recall'] for r in sel]):.3f}"
+            )
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def load(name, seed, quick):
     if name == "digits":
         X, y = load_digits(return_X_y=True)
-        return train_test_split(X.astype(np.float32), y, test_size=0.3, stratify=y,
-                                random_state=seed)
+        return train_test_split(
+            X.astype(np.float32), y, test_size=0.3, stratify=y, random_state=seed
+        )
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
@@ -164,9 +197,9 @@ def flip_labels(y, fraction, rng, n_classes):
 
 
 def downstream_accuracy(X_tr, y_tr, X_te, y_te, seed):
-    clf = make_pipeline(StandardScaler(),
-                        MLPClassifier(hidden_layer_sizes=(128,), max_iter=300,
-                                      random_state=seed))
+    clf = make_pipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(128,), max_iter=300, random_state=seed)
+    )
     return float(clf.fit(X_tr, y_tr).score(X_te, y_te))
 
 
@@ -191,9 +224,19 @@ def run(args):
                 n_classes = len(np.unique(y_tr))
                 t0 = time.perf_counter()
                 acc = downstream_accuracy(X_tr, y_tr, X_te, y_te, seed)
-                record(dataset=dataset, noise=0.0, method="full", prune_ratio=0.0, seed=seed,
-                       n_train=len(y_tr), n_kept=len(y_tr), accuracy=acc, precision=None,
-                       recall=None, seconds=time.perf_counter() - t0)
+                record(
+                    dataset=dataset,
+                    noise=0.0,
+                    method="full",
+                    prune_ratio=0.0,
+                    seed=seed,
+                    n_train=len(y_tr),
+                    n_kept=len(y_tr),
+                    accuracy=acc,
+                    precision=None,
+                    recall=None,
+                    seconds=time.perf_counter() - t0,
+                )
                 for name, make in methods().items():
                     for r in ratios:
                         if r == 0.0:
@@ -202,18 +245,40 @@ def run(args):
                         pruner = make(r, seed).fit(X_tr, y_tr)
                         idx = pruner.sample_indices_
                         acc = downstream_accuracy(X_tr[idx], y_tr[idx], X_te, y_te, seed)
-                        record(dataset=dataset, noise=0.0, method=name, prune_ratio=r,
-                               seed=seed, n_train=len(y_tr), n_kept=len(idx), accuracy=acc,
-                               precision=None, recall=None, seconds=time.perf_counter() - t0)
-                        print(f"{dataset} seed {seed} {name:22s} r={r:.1f} acc={acc:.4f}",
-                              file=sys.stderr)
+                        record(
+                            dataset=dataset,
+                            noise=0.0,
+                            method=name,
+                            prune_ratio=r,
+                            seed=seed,
+                            n_train=len(y_tr),
+                            n_kept=len(idx),
+                            accuracy=acc,
+                            precision=None,
+                            recall=None,
+                            seconds=time.perf_counter() - t0,
+                        )
+                        print(
+                            f"{dataset} seed {seed} {name:22s} r={r:.1f} acc={acc:.4f}",
+                            file=sys.stderr,
+                        )
                 for noise in noises:
                     rng = np.random.default_rng(1000 + seed)
                     y_noisy, flipped = flip_labels(y_tr, noise, rng, n_classes)
                     acc = downstream_accuracy(X_tr, y_noisy, X_te, y_te, seed)
-                    record(dataset=dataset, noise=noise, method="full", prune_ratio=0.0,
-                           seed=seed, n_train=len(y_tr), n_kept=len(y_tr), accuracy=acc,
-                           precision=None, recall=None, seconds=0.0)
+                    record(
+                        dataset=dataset,
+                        noise=noise,
+                        method="full",
+                        prune_ratio=0.0,
+                        seed=seed,
+                        n_train=len(y_tr),
+                        n_kept=len(y_tr),
+                        accuracy=acc,
+                        precision=None,
+                        recall=None,
+                        seconds=0.0,
+                    )
                     for name, make in methods().items():
                         t0 = time.perf_counter()
                         pruner = make(0.3, seed).fit(X_tr, y_noisy)
@@ -221,13 +286,23 @@ def run(args):
                         removed = np.setdiff1d(np.arange(len(y_tr)), idx)
                         hit = len(np.intersect1d(removed, flipped))
                         acc = downstream_accuracy(X_tr[idx], y_noisy[idx], X_te, y_te, seed)
-                        record(dataset=dataset, noise=noise, method=name, prune_ratio=0.3,
-                               seed=seed, n_train=len(y_tr), n_kept=len(idx), accuracy=acc,
-                               precision=hit / max(1, len(removed)),
-                               recall=hit / max(1, len(flipped)),
-                               seconds=time.perf_counter() - t0)
-                        print(f"{dataset} seed {seed} noise {noise} {name:22s} acc={acc:.4f}",
-                              file=sys.stderr)
+                        record(
+                            dataset=dataset,
+                            noise=noise,
+                            method=name,
+                            prune_ratio=0.3,
+                            seed=seed,
+                            n_train=len(y_tr),
+                            n_kept=len(idx),
+                            accuracy=acc,
+                            precision=hit / max(1, len(removed)),
+                            recall=hit / max(1, len(flipped)),
+                            seconds=time.perf_counter() - t0,
+                        )
+                        print(
+                            f"{dataset} seed {seed} noise {noise} {name:22s} acc={acc:.4f}",
+                            file=sys.stderr,
+                        )
     return rows
 
 
@@ -255,16 +330,25 @@ def report(rows):
             continue
         ratios = sorted({r["prune_ratio"] for r in clean if r["method"] != "full"})
         n_seeds = len({r["seed"] for r in clean})
-        print(f"## {dataset}: downstream test accuracy (final epoch), mean ± std over "
-              f"{n_seeds} seeds\n")
+        print(
+            f"## {dataset}: downstream test accuracy (final epoch), mean ± std over "
+            f"{n_seeds} seeds\n"
+        )
         print("| method | " + " | ".join(f"prune {r:g}" for r in ratios) + " |")
         print("|---|" + "---|" * len(ratios))
         full = [r["accuracy"] for r in clean if r["method"] == "full"]
         print("| full (no pruning) | " + " | ".join(_cell(full) for _ in ratios) + " |")
         for name in names[1:]:
-            cells = [_cell([r["accuracy"] for r in clean
-                            if r["method"] == name and r["prune_ratio"] == ratio])
-                     for ratio in ratios]
+            cells = [
+                _cell(
+                    [
+                        r["accuracy"]
+                        for r in clean
+                        if r["method"] == name and r["prune_ratio"] == ratio
+                    ]
+                )
+                for ratio in ratios
+            ]
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
         for noise in sorted({r["noise"] for r in rows if r["noise"] > 0}):
@@ -272,15 +356,19 @@ def report(rows):
             if not noisy:
                 continue
             print(f"### {dataset}, {noise:.0%} of training labels flipped, 30 % pruned\n")
-            print("| method | test accuracy | precision (removed rows that were flipped) "
-                  "| recall (flipped rows removed) |")
+            print(
+                "| method | test accuracy | precision (removed rows that were flipped) "
+                "| recall (flipped rows removed) |"
+            )
             print("|---|---|---|---|")
             for name in names:
                 sel = [r for r in noisy if r["method"] == name]
                 prec = [r["precision"] for r in sel if r["precision"] is not None]
                 rec = [r["recall"] for r in sel if r["recall"] is not None]
-                print(f"| {name} | {_cell([r['accuracy'] for r in sel])} | {_cell(prec)} "
-                      f"| {_cell(rec)} |")
+                print(
+                    f"| {name} | {_cell([r['accuracy'] for r in sel])} | {_cell(prec)} "
+                    f"| {_cell(rec)} |"
+                )
             print()
     plots(rows)
 

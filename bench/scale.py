@@ -58,9 +58,15 @@ def child_kernel(args):
             grad_s += t1 - t0
             gram_s += time.perf_counter() - t1
             del kernel, K
-    out = {"n": args.n, "strategy": plan.strategy, "seconds": m.seconds,
-           "gradient_seconds": grad_s, "gram_seconds": gram_s, "extra_peak": m.extra_peak,
-           "peak_rss": rss_bytes()[1]}
+    out = {
+        "n": args.n,
+        "strategy": plan.strategy,
+        "seconds": m.seconds,
+        "gradient_seconds": grad_s,
+        "gram_seconds": gram_s,
+        "extra_peak": m.extra_peak,
+        "peak_rss": rss_bytes()[1],
+    }
     if device.type == "cuda":
         out["gpu_peak"] = torch.cuda.max_memory_allocated(device)
     print(json.dumps(out))
@@ -72,15 +78,28 @@ def child_prune(args):
     device = torch.device(args.device)
     X, y = images_28(args.n, seed=1)
     t0 = time.perf_counter()
-    pruner = LpNTKPruner(prune_ratio=0.3, net=LeNet, max_epochs=1, batch_size=128,
-                         random_state=0, device=device, verbose=1)
+    pruner = LpNTKPruner(
+        prune_ratio=0.3,
+        net=LeNet,
+        max_epochs=1,
+        batch_size=128,
+        random_state=0,
+        device=device,
+        verbose=1,
+    )
     pruner.fit(X, y)
     total = time.perf_counter() - t0
-    out = {"n": args.n, "strategy": pruner.strategy_, "kept": len(pruner.sample_indices_),
-           "timings": pruner.timings_, "total_seconds": total,
-           "seconds_without_training": total - pruner.timings_["training"],
-           "lazy_classes": [int(c) for c in pruner.lazy_classes_],
-           "peak_rss": rss_bytes()[1], "data_bytes": X.nbytes}
+    out = {
+        "n": args.n,
+        "strategy": pruner.strategy_,
+        "kept": len(pruner.sample_indices_),
+        "timings": pruner.timings_,
+        "total_seconds": total,
+        "seconds_without_training": total - pruner.timings_["training"],
+        "lazy_classes": [int(c) for c in pruner.lazy_classes_],
+        "peak_rss": rss_bytes()[1],
+        "data_bytes": X.nbytes,
+    }
     if device.type == "cuda":
         out["gpu_peak"] = torch.cuda.max_memory_allocated(device)
     print(json.dumps(out))
@@ -92,44 +111,51 @@ def parent(args):
     base = 1000 if args.quick else 2500
     rows = []
     for n in (base, 2 * base, 4 * base, 8 * base):
-        rows.append(run_child(here, ["--child", "kernel", "--n", str(n),
-                                     "--device", args.device]))
+        rows.append(run_child(here, ["--child", "kernel", "--n", str(n), "--device", args.device]))
         print(f"  N={n}: {rows[-1]['seconds']:.1f} s", file=sys.stderr)
     print(f"## Per-class lpNTK of LeNet (P = 1,199,882), {rows[0]['strategy']} strategy\n")
-    print("| N | gradients (s) | Gram (s) | total (s) | ratio to previous N "
-          "| extra peak RSS (MB) |")
+    print(
+        "| N | gradients (s) | Gram (s) | total (s) | ratio to previous N | extra peak RSS (MB) |"
+    )
     print("|---|---|---|---|---|---|")
     prev = None
     for r in rows:
         ratio = f"{r['seconds'] / prev:.2f}x" if prev else ""
-        print(f"| {r['n']:,} | {r['gradient_seconds']:.2f} | {r['gram_seconds']:.2f} | "
-              f"{r['seconds']:.2f} | {ratio} | {r['extra_peak'] / 1e6:,.0f} |")
+        print(
+            f"| {r['n']:,} | {r['gradient_seconds']:.2f} | {r['gram_seconds']:.2f} | "
+            f"{r['seconds']:.2f} | {ratio} | {r['extra_peak'] / 1e6:,.0f} |"
+        )
         prev = r["seconds"]
     g = [r["gradient_seconds"] / r["n"] * 1e3 for r in rows]
     q = [r["gram_seconds"] / r["n"] ** 2 * 1e9 for r in rows]
-    print(f"\ngradient cost per sample: {', '.join(f'{v:.2f}' for v in g)} ms "
-          f"(constant = linear in N); Gram cost per N^2: "
-          f"{', '.join(f'{v:.2f}' for v in q)} ns (constant = quadratic in N)\n")
+    print(
+        f"\ngradient cost per sample: {', '.join(f'{v:.2f}' for v in g)} ms "
+        f"(constant = linear in N); Gram cost per N^2: "
+        f"{', '.join(f'{v:.2f}' for v in q)} ns (constant = quadratic in N)\n"
+    )
     n_full = 12000 if args.quick else 60000
-    full = run_child(here, ["--child", "prune", "--n", str(n_full), "--device", args.device],
-                     timeout=5400)
+    full = run_child(
+        here, ["--child", "prune", "--n", str(n_full), "--device", args.device], timeout=5400
+    )
     t = full["timings"]
-    print(f"## LpNTKPruner end to end: {n_full:,} generated 28x28 images, LeNet, "
-          "prune_ratio=0.3\n")
+    print(f"## LpNTKPruner end to end: {n_full:,} generated 28x28 images, LeNet, prune_ratio=0.3\n")
     print("| phase | seconds |\n|---|---|")
     for phase in ("setup", "training", "kernel", "selection"):
         print(f"| {phase} | {t.get(phase, 0.0):.1f} |")
     print(f"| **total without training** | **{full['seconds_without_training']:.1f}** |")
     print(f"| total with one training epoch | {full['total_seconds']:.1f} |\n")
-    print(f"strategy: {full['strategy']} (exact); kept {full['kept']:,} of {n_full:,}; "
-          f"classes clustered from lazy rows: {full['lazy_classes'] or 'none'}; "
-          f"peak RSS of the whole process: {full['peak_rss'] / 1e9:.2f} GB "
-          f"(the images alone: {full['data_bytes'] / 1e9:.2f} GB)"
-          + (f"; GPU peak {full['gpu_peak'] / 1e9:.2f} GB" if "gpu_peak" in full else ""))
+    print(
+        f"strategy: {full['strategy']} (exact); kept {full['kept']:,} of {n_full:,}; "
+        f"classes clustered from lazy rows: {full['lazy_classes'] or 'none'}; "
+        f"peak RSS of the whole process: {full['peak_rss'] / 1e9:.2f} GB "
+        f"(the images alone: {full['data_bytes'] / 1e9:.2f} GB)"
+        + (f"; GPU peak {full['gpu_peak'] / 1e9:.2f} GB" if "gpu_peak" in full else "")
+    )
     out_dir = Path(here).parent / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / f"scale-{args.device}.json").write_text(
-        json.dumps({"machine": machine(), "scaling": rows, "prune": full}, indent=1))
+        json.dumps({"machine": machine(), "scaling": rows, "prune": full}, indent=1)
+    )
 
 
 def main():

@@ -57,14 +57,18 @@ def main(plots=None, epochs=10):
                 mean_cos[idx] = (cos.sum(axis=1) - 1) / (len(idx) - 1)
         share = counts / counts.sum()
         q = np.quantile(np.concatenate(cosines), [0.0, 0.05, 0.5])
-        print(f"same-class pairs, error_weighting={weighting!r}: "
-              + ", ".join(f"{name} {s:.1%}" for name, s in zip(RELATIONS, share))
-              + f"; cosine min {q[0]:+.2f}, 5% {q[1]:+.2f}, median {q[2]:+.2f}")
+        print(
+            f"same-class pairs, error_weighting={weighting!r}: "
+            + ", ".join(f"{name} {s:.1%}" for name, s in zip(RELATIONS, share))
+            + f"; cosine min {q[0]:+.2f}, 5% {q[1]:+.2f}, median {q[2]:+.2f}"
+        )
 
     dynamics = ForgettingPruner(max_epochs=epochs, random_state=0).fit(X, y)
     difficulty = learning_difficulty(dynamics.probabilities_[0, 1:], y)
-    for name, stat in (("lpNTK self-similarity", pruner.self_kernel_),
-                       ("mean same-class lpNTK cosine", mean_cos)):
+    for name, stat in (
+        ("lpNTK self-similarity", pruner.self_kernel_),
+        ("mean same-class lpNTK cosine", mean_cos),
+    ):
         r, p = correlation(difficulty, stat)
         print(f"learning difficulty vs {name}: Spearman r = {r:+.3f} (p = {p:.1e})")
 
@@ -74,9 +78,11 @@ def main(plots=None, epochs=10):
         pred = predict_forgetting(module, X, y, X[batch], y[batch], lr)
         true = sgd_step_forgetting(module, X, y, X[batch], y[batch], lr)
         p, r, f = precision_recall_f1(pred["forgotten"], true["forgotten"])
-        print(f"one SGD step, lr={lr}: {true['forgotten'].sum()} rows forgotten, "
-              f"{pred['forgotten'].sum()} predicted; precision {p:.2f}, recall {r:.2f}, "
-              f"F1 {f:.2f}")
+        print(
+            f"one SGD step, lr={lr}: {true['forgotten'].sum()} rows forgotten, "
+            f"{pred['forgotten'].sum()} predicted; precision {p:.2f}, recall {r:.2f}, "
+            f"F1 {f:.2f}"
+        )
 
     if plots:
         import matplotlib
@@ -87,14 +93,18 @@ def main(plots=None, epochs=10):
         out = Path(plots)
         out.mkdir(parents=True, exist_ok=True)
         plotting.plot_image_grid(X, pruner.get_support(), image_shape=(8, 8)).savefig(
-            out / "kept_vs_pruned.png", dpi=110, bbox_inches="tight")
-        for name, draw in (("relations", plotting.plot_relation_histogram),
-                           ("spectrum", plotting.plot_kernel_spectrum)):
+            out / "kept_vs_pruned.png", dpi=110, bbox_inches="tight"
+        )
+        for name, draw in (
+            ("relations", plotting.plot_relation_histogram),
+            ("spectrum", plotting.plot_kernel_spectrum),
+        ):
             ax = draw(kernels[3])
             ax.figure.savefig(out / f"{name}_class3.png", dpi=110, bbox_inches="tight")
         idx = np.flatnonzero(y == 3)
-        ax = plotting.plot_cluster_sizes(pruner.cluster_labels_[idx],
-                                         title="cluster sizes, class 3")
+        ax = plotting.plot_cluster_sizes(
+            pruner.cluster_labels_[idx], title="cluster sizes, class 3"
+        )
         ax.figure.savefig(out / "clusters_class3.png", dpi=110, bbox_inches="tight")
         print(f"plots written to {out}")
 

@@ -36,20 +36,26 @@ from sklearn_lpntk import LpNTKPruner, PrunedClassifier, make_pipeline, most_pru
 
 X, y = load_digits(return_X_y=True)
 cache = tempfile.TemporaryDirectory()  # the pruner's cache, removed at the end
-pipe = make_pipeline(StandardScaler(),
-                     LpNTKPruner(max_epochs=5, random_state=0, memory=cache.name),
-                     LogisticRegression(max_iter=2000))
+pipe = make_pipeline(
+    StandardScaler(),
+    LpNTKPruner(max_epochs=5, random_state=0, memory=cache.name),
+    LogisticRegression(max_iter=2000),
+)
 ratios = [0.1, 0.3, 0.5, 0.7]
 keeps = ["representative", "centres", "coverage"]
 grid = {"lpntkpruner__prune_ratio": ratios, "lpntkpruner__keep": keeps}
 start = time.perf_counter()
 search = GridSearchCV(pipe, grid, cv=3, refit=most_pruning_within(0.01)).fit(X, y)
-print(f"{len(ratios) * len(keeps) * 3} fits in {time.perf_counter() - start:.1f} s; the "
-      f"network was trained {len(keeps) * 3 + 1} times (once per fold and keep-rule, "
-      "and for the refit)")
+print(
+    f"{len(ratios) * len(keeps) * 3} fits in {time.perf_counter() - start:.1f} s; the "
+    f"network was trained {len(keeps) * 3 + 1} times (once per fold and keep-rule, "
+    "and for the refit)"
+)
 print("chosen:", search.best_params_)
-print(f"best cross-validated accuracy: {search.cv_results_['mean_test_score'].max():.4f}; "
-      f"chosen candidate: {search.cv_results_['mean_test_score'][search.best_index_]:.4f}")
+print(
+    f"best cross-validated accuracy: {search.cv_results_['mean_test_score'].max():.4f}; "
+    f"chosen candidate: {search.cv_results_['mean_test_score'][search.best_index_]:.4f}"
+)
 kept = search.best_estimator_.named_steps["lpntkpruner"].sample_indices_
 print(f"the refitted pipeline trained on {len(kept)} of {len(y)} rows")
 
@@ -60,13 +66,23 @@ results = search.cv_results_
 fig, ax = plt.subplots(figsize=(6.4, 4))
 for keep in keeps:
     rows = [i for i, p in enumerate(results["params"]) if p["lpntkpruner__keep"] == keep]
-    ax.errorbar([ratios[ratios.index(results["params"][i]["lpntkpruner__prune_ratio"])]
-                 for i in rows], results["mean_test_score"][rows],
-                yerr=results["std_test_score"][rows], marker="o", capsize=3, label=keep)
+    ax.errorbar(
+        [ratios[ratios.index(results["params"][i]["lpntkpruner__prune_ratio"])] for i in rows],
+        results["mean_test_score"][rows],
+        yerr=results["std_test_score"][rows],
+        marker="o",
+        capsize=3,
+        label=keep,
+    )
 best = results["mean_test_score"].max()
 ax.axhspan(best - 0.01, best, color="0.85", label="within 0.01 of the best")
-ax.plot(search.best_params_["lpntkpruner__prune_ratio"],
-        results["mean_test_score"][search.best_index_], "k*", markersize=14, label="chosen")
+ax.plot(
+    search.best_params_["lpntkpruner__prune_ratio"],
+    results["mean_test_score"][search.best_index_],
+    "k*",
+    markersize=14,
+    label="chosen",
+)
 ax.set_xlabel("prune ratio")
 ax.set_ylabel("3-fold accuracy")
 ax.legend(fontsize="small")
@@ -78,12 +94,21 @@ fig.tight_layout()
 # -------------------------------------
 # scikit-learn's ``Pipeline`` cannot drop rows in a middle step, so the
 # pruner goes inside the last step with :class:`~sklearn_lpntk.PrunedClassifier`.
-sk_pipe = SkPipeline([
-    ("scale", StandardScaler()),
-    ("clf", PrunedClassifier(LogisticRegression(max_iter=2000),
-                             LpNTKPruner(prune_ratio=0.3, max_epochs=5, random_state=0))),
-])
+sk_pipe = SkPipeline(
+    [
+        ("scale", StandardScaler()),
+        (
+            "clf",
+            PrunedClassifier(
+                LogisticRegression(max_iter=2000),
+                LpNTKPruner(prune_ratio=0.3, max_epochs=5, random_state=0),
+            ),
+        ),
+    ]
+)
 scores = cross_val_score(sk_pipe, X, y, cv=5)
-print(f"sklearn Pipeline + PrunedClassifier, 5-fold accuracy: {np.mean(scores):.4f} "
-      f"± {np.std(scores):.4f}")
+print(
+    f"sklearn Pipeline + PrunedClassifier, 5-fold accuracy: {np.mean(scores):.4f} "
+    f"± {np.std(scores):.4f}"
+)
 cache.cleanup()

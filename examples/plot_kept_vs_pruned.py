@@ -38,5 +38,4 @@ fig = plot_image_grid(X, kept, image_shape=(8, 8), n_per_row=12, random_state=0)
 paper = LpNTKPruner.paper(prune_ratio=0.5, random_state=0).fit(X, y)
 both = np.sum(kept & paper.get_support()) / kept.sum()
 print(f"rows kept by both: {both:.0%}")
-fig = plot_image_grid(X, paper.get_support(), image_shape=(8, 8), n_per_row=12,
-                      random_state=0)
+fig = plot_image_grid(X, paper.get_support(), image_shape=(8, 8), n_per_row=12, random_state=0)

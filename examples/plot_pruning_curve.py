@@ -31,8 +31,15 @@ classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
 
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 display = PruningCurveDisplay.from_estimator(
-    classifier, X, y, pruner=[LpNTKPruner(), EL2NPruner()],
-    prune_ratios=[0.1, 0.3, 0.5, 0.7, 0.9], cv=3, random_state=0, ax=ax)
+    classifier,
+    X,
+    y,
+    pruner=[LpNTKPruner(), EL2NPruner()],
+    prune_ratios=[0.1, 0.3, 0.5, 0.7, 0.9],
+    cv=3,
+    random_state=0,
+    ax=ax,
+)
 fig.tight_layout()
 
 # %%
@@ -42,11 +49,15 @@ fig.tight_layout()
 # mean score stays within ``tol`` of the full data's (here one point of
 # accuracy). The same question is asked of the random baseline.
 for curve in display.curves:
-    print(f"{curve.name}: prune up to {max_prune_ratio(curve, tol=0.01):.0%}; "
-          f"random: up to {max_prune_ratio(curve, tol=0.01, of='baseline'):.0%}")
+    print(
+        f"{curve.name}: prune up to {max_prune_ratio(curve, tol=0.01):.0%}; "
+        f"random: up to {max_prune_ratio(curve, tol=0.01, of='baseline'):.0%}"
+    )
     for row in curve.summary():
-        print(f"  {row['prune_ratio']:.0%} pruned: {row['score_mean']:.3f} "
-              f"± {row['score_std']:.3f}  (random {row['baseline_mean']:.3f})")
+        print(
+            f"  {row['prune_ratio']:.0%} pruned: {row['score_mean']:.3f} "
+            f"± {row['score_std']:.3f}  (random {row['baseline_mean']:.3f})"
+        )
 
 # %%
 # Run as a script, ``--save FILE`` writes the figure (the documentation's

@@ -111,16 +111,18 @@ class BasePruner(BaseSampler):
             memory = check_pruner_memory(self.memory)
             if isinstance(self.class_budget, dict):  # refused before any work
                 check_class_budget(self.class_budget, classes)
-        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, self.prune_ratio,
-                                       watch)
+        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, self.prune_ratio, watch)
         with watch.phase("selection"):
             fitted = prepared.cut(self.prune_ratio)
         kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
 
         # the fitted state is assigned only once everything has succeeded, and it
         # replaces the previous fit's whole (no attribute of an earlier fit survives)
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")
-                     and k not in _INPUT_ATTRIBUTES]:
+        for name in [
+            k
+            for k in vars(self)
+            if k.endswith("_") and not k.startswith("_") and k not in _INPUT_ATTRIBUTES
+        ]:
             delattr(self, name)
         self.classes_ = classes
         self.sample_indices_ = kept
@@ -129,16 +131,23 @@ class BasePruner(BaseSampler):
         for name, value in fitted.items():
             setattr(self, name, value)
         self.keep_order_ = prepared.keep_order(classes)
-        self.class_weights_ = (None if prepared.class_weights is None else
-                               dict(zip(classes.tolist(), prepared.class_weights.tolist())))
+        self.class_weights_ = (
+            None
+            if prepared.class_weights is None
+            else dict(zip(classes.tolist(), prepared.class_weights.tolist()))
+        )
         self.from_cache_ = from_cache
         kept_per_class = np.bincount(y_enc[kept], minlength=len(classes))
         self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
         self.timings_ = dict(watch.seconds)
         if self.verbose:
             source = " (read from the cache)" if from_cache else ""
-            print(watch.summary(f"{type(self).__name__} kept {len(kept)} of {len(y_enc)} "
-                                f"rows{prepared.summary}{source}"))
+            print(
+                watch.summary(
+                    f"{type(self).__name__} kept {len(kept)} of {len(y_enc)} "
+                    f"rows{prepared.summary}{source}"
+                )
+            )
         return self
 
     def _prepare_uncached(self, X, y, classes, prune_ratio):
@@ -261,8 +270,11 @@ class BasePruner(BaseSampler):
         return mask
 
     def _check_ratio(self, prune_ratio):
-        if not (isinstance(prune_ratio, Real) and not isinstance(prune_ratio, bool)
-                and 0 <= prune_ratio < 1):
+        if not (
+            isinstance(prune_ratio, Real)
+            and not isinstance(prune_ratio, bool)
+            and 0 <= prune_ratio < 1
+        ):
             raise ValueError(f"prune_ratio must be a number in [0, 1); got {prune_ratio!r}.")
 
     def _covers(self, prune_ratio):
@@ -320,8 +332,7 @@ def check_scores(scores, who):
     scores = np.asarray(scores, dtype=np.float64)
     bad = np.isnan(scores) | (scores == -np.inf)
     if bad.any():
-        raise ValueError(f"{who} computed {int(bad.sum())} non-finite scores. "
-                         f"{NON_FINITE_HINT}")
+        raise ValueError(f"{who} computed {int(bad.sum())} non-finite scores. {NON_FINITE_HINT}")
 
 
 def class_rows(y, n_classes):
@@ -344,5 +355,6 @@ def highest_first(scores, rows, rng):
 def keep_highest(scores, y, n_keep, rng):
     """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random."""
     rows = class_rows(y, len(n_keep))
-    return np.concatenate([idx[order[:k]] for idx, order, k in
-                           zip(rows, highest_first(scores, rows, rng), n_keep)])
+    return np.concatenate(
+        [idx[order[:k]] for idx, order, k in zip(rows, highest_first(scores, rows, rng), n_keep)]
+    )

@@ -30,8 +30,10 @@ def check_class_budget(budget, classes):
             f"{missing}, unknown {extra} (the classes are {labels})."
         )
     weights = [budget[c] for c in labels]
-    if not all(isinstance(w, numbers.Real) and not isinstance(w, bool) and np.isfinite(w)
-               and w >= 0 for w in weights) or not any(w > 0 for w in weights):
+    if not all(
+        isinstance(w, numbers.Real) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
+        for w in weights
+    ) or not any(w > 0 for w in weights):
         raise ValueError(
             f"class_budget weights must be finite numbers >= 0, not all 0; got {budget!r}. "
             "A class keeps a fraction of its rows proportional to its weight."
@@ -57,11 +59,18 @@ def out_of_fold_error(pruner, X, y, n_classes, seed, watch):
             if not train.any() or not test.any():
                 continue
             trained = train_network(
-                net, X[train], y[train], n_classes=n_classes,
+                net,
+                X[train],
+                y[train],
+                n_classes=n_classes,
                 max_epochs=epochs if epochs > 0 else DEFAULT_MAX_EPOCHS,
-                lr=getattr(pruner, "lr", None), batch_size=getattr(pruner, "batch_size", None),
-                device=getattr(pruner, "device", "auto"), verbose=0, seed=int(train_seed),
-                watch=_NoWatch())
+                lr=getattr(pruner, "lr", None),
+                batch_size=getattr(pruner, "batch_size", None),
+                device=getattr(pruner, "device", "auto"),
+                verbose=0,
+                seed=int(train_seed),
+                watch=_NoWatch(),
+            )
             scores = trained.predict_proba(X[test])
             wrong[test] = np.argmax(scores, axis=1) != y[test]
     return np.array([wrong[y == c].mean() for c in range(n_classes)])

@@ -33,13 +33,15 @@ def _prepare_class(engine, plan, c, X, y, states, n_keep, options, seed, progres
     start = time.perf_counter()
     kernel, diagonal = class_kernel(engine, plan, c, X, y, states, seed, progress)
     middle = time.perf_counter()
-    cut = prepare_rows(kernel, n_keep if plan.classes[c].lazy else None, random_state=seed,
-                       **options)
+    cut = prepare_rows(
+        kernel, n_keep if plan.classes[c].lazy else None, random_state=seed, **options
+    )
     return cut, diagonal, middle - start, time.perf_counter() - middle
 
 
-def prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, options,
-                    watch, verbose=0):
+def prepare_classes(
+    engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, options, watch, verbose=0
+):
     """Per class: kernel from the engine, then filters, traversal and keep order.
 
     ``options`` are the keyword arguments of
@@ -50,15 +52,26 @@ def prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_se
     n = len(y_enc)
     members = class_rows(y_enc, len(plan.classes))
     tasks = [
-        (engine, plan, c, X_net[idx], y_enc[idx], states, int(n_keep[c]), options,
-         int(class_seeds[c]))
+        (
+            engine,
+            plan,
+            c,
+            X_net[idx],
+            y_enc[idx],
+            states,
+            int(n_keep[c]),
+            options,
+            int(class_seeds[c]),
+        )
         for c, idx in enumerate(members)
     ]
     if verbose >= 2:
         for c, p in enumerate(plan.classes):
-            print(f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, "
-                  f"{'lazy rows' if p.lazy else 'full Gram'}, "
-                  f"about {p.bytes_needed / 1e6:.0f} MB")
+            print(
+                f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, "
+                f"{'lazy rows' if p.lazy else 'full Gram'}, "
+                f"about {p.bytes_needed / 1e6:.0f} MB"
+            )
     done = progress_bar(len(tasks), "lpNTK: classes", "class", bool(verbose))
     if n_jobs == 1:
         rows = progress_bar(n * plan.copies, "lpNTK: gradients", "row", bool(verbose))

@@ -160,19 +160,50 @@ class LpNTKCleaner(LpNTKPruner):
     n_inits = 1
 
     _parameter_constraints = {
-        **{k: v for k, v in LpNTKPruner._parameter_constraints.items()
-           if k not in ("normalize", "keep", "cluster_ratio", "hard_fraction", "selfmax",
-                        "drop_contradictory", "fpc", "checkpoints", "validation_fraction",
-                        "class_budget", "n_inits")},
+        **{
+            k: v
+            for k, v in LpNTKPruner._parameter_constraints.items()
+            if k
+            not in (
+                "normalize",
+                "keep",
+                "cluster_ratio",
+                "hard_fraction",
+                "selfmax",
+                "drop_contradictory",
+                "fpc",
+                "checkpoints",
+                "validation_fraction",
+                "class_budget",
+                "n_inits",
+            )
+        },
         "count": [StrOptions({"threshold", "mixture"})],
         "separation": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.5, *, count="threshold", separation=2.0, net=None,
-                 max_epochs=None, lr=None, batch_size=None, feature_batch_size=None,
-                 strategy="auto", projection_dim=4096, memory_budget="auto", dtype="float32",
-                 n_jobs=None, error_weighting="full", device="auto", memory=None,
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        prune_ratio=0.5,
+        *,
+        count="threshold",
+        separation=2.0,
+        net=None,
+        max_epochs=None,
+        lr=None,
+        batch_size=None,
+        feature_batch_size=None,
+        strategy="auto",
+        projection_dim=4096,
+        memory_budget="auto",
+        dtype="float32",
+        n_jobs=None,
+        error_weighting="full",
+        device="auto",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
         self.prune_ratio = prune_ratio
         self.count = count
         self.separation = separation
@@ -198,12 +229,13 @@ class LpNTKCleaner(LpNTKPruner):
             scores = fit.attributes["typicality_"]
             with watch.phase("selection"):
                 flagged, separation = two_group_split(
-                    scores, separation=self.separation,
-                    random_state=fit.attributes.pop("_mixture_seed"))
+                    scores,
+                    separation=self.separation,
+                    random_state=fit.attributes.pop("_mixture_seed"),
+                )
             extra = {"separation_": separation, "noise_rate_": float(flagged.mean())}
         else:
-            fit, scores, flagged, rate = self._threshold_passes(X, y, classes, n_keep, rng,
-                                                                watch)
+            fit, scores, flagged, rate = self._threshold_passes(X, y, classes, n_keep, rng, watch)
             extra = {"separation_": None, "noise_rate_": rate}
         members = class_rows(y, len(classes))
         cuts = []
@@ -222,7 +254,7 @@ class LpNTKCleaner(LpNTKPruner):
         m = max(1, int(round(THRESHOLD_FRACTION * n)))
         rates, score_sum, typ_sum, count = [], np.zeros(n), np.zeros(n), np.zeros(n)
         first = None
-        for rows in (order[:m], order[m:2 * m]):
+        for rows in (order[:m], order[m : 2 * m]):
             flipped = np.zeros(n, dtype=bool)
             flipped[rows] = True
             labels = y.copy()
@@ -242,11 +274,12 @@ class LpNTKCleaner(LpNTKPruner):
         first.attributes["typicality_"] = typ_sum / count
         rate = float(np.mean(rates))
         flagged = np.zeros(n, dtype=bool)
-        flagged[np.argsort(scores, kind="stable")[:int(round(rate * n))]] = True
+        flagged[np.argsort(scores, kind="stable")[: int(round(rate * n))]] = True
         return first, scores, flagged, rate
 
-    def _prepare_classes(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
-                         watch):
+    def _prepare_classes(
+        self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
+    ):
         """Every row's typicality under its (given) label; the selection comes later."""
         n = len(y_enc)
         scores = np.empty(n)
@@ -254,8 +287,16 @@ class LpNTKCleaner(LpNTKPruner):
         members = class_rows(y_enc, len(plan.classes))
         with watch.phase("kernel"):
             for c, idx in enumerate(members):
-                matrix, self_kernel[idx] = class_kernel(engine, plan, c, X_net[idx], y_enc[idx],
-                                                        states, int(class_seeds[c]))
+                matrix, self_kernel[idx] = class_kernel(
+                    engine, plan, c, X_net[idx], y_enc[idx], states, int(class_seeds[c])
+                )
                 scores[idx] = typicality(matrix)
-        return PreparedFit(members, [], {"self_kernel_": self_kernel, "typicality_": scores,
-                                         "_mixture_seed": int(class_seeds[0])})
+        return PreparedFit(
+            members,
+            [],
+            {
+                "self_kernel_": self_kernel,
+                "typicality_": scores,
+                "_mixture_seed": int(class_seeds[0]),
+            },
+        )

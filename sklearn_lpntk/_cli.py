@@ -76,7 +76,8 @@ def _methods(text):
     unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown method {', '.join(unknown) or text!r}; choose from {', '.join(METHODS)}")
+            f"unknown method {', '.join(unknown) or text!r}; choose from {', '.join(METHODS)}"
+        )
     return names
 
 
@@ -86,59 +87,117 @@ def _columns(text):
 
 def build_parser():
     """The argument parser of ``sklearn-lpntk``."""
-    parser = _Parser(prog="sklearn-lpntk",
-                     description="Prune classification training data with lpNTK and other "
-                                 "rules, from data files.")
+    parser = _Parser(
+        prog="sklearn-lpntk",
+        description="Prune classification training data with lpNTK and other "
+        "rules, from data files.",
+    )
     parser.add_argument("--version", action="version", version=f"sklearn-lpntk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     data = _Parser(add_help=False)
     data.add_argument("input", help="a .csv/.tsv, .parquet (needs pyarrow) or .npz file")
     data.add_argument("--target", help="label column (CSV/Parquet)")
-    data.add_argument("--ignore", type=_columns, default=[], metavar="COL,...",
-                      help="columns that are neither features nor labels (ids, notes)")
+    data.add_argument(
+        "--ignore",
+        type=_columns,
+        default=[],
+        metavar="COL,...",
+        help="columns that are neither features nor labels (ids, notes)",
+    )
     data.add_argument("--x-key", default="X", help="NPZ: array of features (default: X)")
     data.add_argument("--y-key", default="y", help="NPZ: array of labels (default: y)")
     data.add_argument("--sep", help="CSV delimiter (default: ',' or tab for .tsv)")
-    data.add_argument("--random-state", type=int, default=0,
-                      help="seed of every random choice (default: 0)")
+    data.add_argument(
+        "--random-state", type=int, default=0, help="seed of every random choice (default: 0)"
+    )
     data.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    data.add_argument("--memory-budget", default="auto",
-                      help="memory the kernel may use, e.g. 4GB (default: auto)")
-    data.add_argument("--max-epochs", type=int,
-                      help="epochs of the pruner's brief training (default: the pruner's)")
-    data.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                      help="progress bars (default: on a terminal only)")
+    data.add_argument(
+        "--memory-budget",
+        default="auto",
+        help="memory the kernel may use, e.g. 4GB (default: auto)",
+    )
+    data.add_argument(
+        "--max-epochs",
+        type=int,
+        help="epochs of the pruner's brief training (default: the pruner's)",
+    )
+    data.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars (default: on a terminal only)",
+    )
     data.add_argument("--force", action="store_true", help="overwrite existing output files")
 
     prune = commands.add_parser(
-        "prune", parents=[data], help="write the kept rows of a data file",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG_PRUNE,
-        description="Prune a data file and write the kept rows in the input's format.")
-    prune.add_argument("--prune-ratio", type=_ratio, required=True,
-                       help="fraction of every class to remove, in [0, 1)")
-    prune.add_argument("--method", type=_methods, default=["lpntk"], metavar="METHOD",
-                       help=f"one of {', '.join(METHODS)} (default: lpntk)")
+        "prune",
+        parents=[data],
+        help="write the kept rows of a data file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG_PRUNE,
+        description="Prune a data file and write the kept rows in the input's format.",
+    )
+    prune.add_argument(
+        "--prune-ratio",
+        type=_ratio,
+        required=True,
+        help="fraction of every class to remove, in [0, 1)",
+    )
+    prune.add_argument(
+        "--method",
+        type=_methods,
+        default=["lpntk"],
+        metavar="METHOD",
+        help=f"one of {', '.join(METHODS)} (default: lpntk)",
+    )
     prune.add_argument("--output", help="kept rows, same format as the input")
     prune.add_argument("--indices", help="kept row numbers (0-based), one per line")
     prune.add_argument("--report", help="JSON report: parameters, rows per class, timings")
 
     curve = commands.add_parser(
-        "curve", parents=[data], help="cross-validated score against the prune ratio",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG_CURVE,
-        description="Score a classifier trained on pruned folds against a baseline.")
-    curve.add_argument("--estimator", choices=ESTIMATORS, default="logistic",
-                       help="downstream classifier (default: logistic)")
-    curve.add_argument("--method", type=_methods, default=["lpntk"], metavar="METHOD,...",
-                       help=f"one or more of {', '.join(METHODS)} (default: lpntk)")
-    curve.add_argument("--baseline", type=_methods, default=["random"], metavar="METHOD",
-                       help="the reference pruner (default: random)")
-    curve.add_argument("--prune-ratios", type=_ratios, default=[0.1, 0.3, 0.5, 0.7, 0.9],
-                       metavar="R,...", help="default: 0.1,0.3,0.5,0.7,0.9")
+        "curve",
+        parents=[data],
+        help="cross-validated score against the prune ratio",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG_CURVE,
+        description="Score a classifier trained on pruned folds against a baseline.",
+    )
+    curve.add_argument(
+        "--estimator",
+        choices=ESTIMATORS,
+        default="logistic",
+        help="downstream classifier (default: logistic)",
+    )
+    curve.add_argument(
+        "--method",
+        type=_methods,
+        default=["lpntk"],
+        metavar="METHOD,...",
+        help=f"one or more of {', '.join(METHODS)} (default: lpntk)",
+    )
+    curve.add_argument(
+        "--baseline",
+        type=_methods,
+        default=["random"],
+        metavar="METHOD",
+        help="the reference pruner (default: random)",
+    )
+    curve.add_argument(
+        "--prune-ratios",
+        type=_ratios,
+        default=[0.1, 0.3, 0.5, 0.7, 0.9],
+        metavar="R,...",
+        help="default: 0.1,0.3,0.5,0.7,0.9",
+    )
     curve.add_argument("--cv", type=int, default=5, help="folds (default: 5)")
     curve.add_argument("--scoring", help="scikit-learn scorer name (default: accuracy)")
-    curve.add_argument("--tol", type=float, default=0.005,
-                       help="allowed score drop for the answer 'prune up to' (default: 0.005)")
+    curve.add_argument(
+        "--tol",
+        type=float,
+        default=0.005,
+        help="allowed score drop for the answer 'prune up to' (default: 0.005)",
+    )
     curve.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
     curve.add_argument("--plot", help="save the curve as an image (needs matplotlib)")
     curve.add_argument("--report", help="JSON report of every score")
@@ -153,9 +212,13 @@ def make_pruner(method, args, progress):
     cls = getattr(sklearn_lpntk, name)
     pruner = cls.paper() if how == "paper" else cls()
     offered = pruner.get_params(deep=False)
-    settings = {"random_state": args.random_state, "device": args.device,
-                "memory_budget": args.memory_budget, "max_epochs": args.max_epochs,
-                "verbose": int(progress)}
+    settings = {
+        "random_state": args.random_state,
+        "device": args.device,
+        "memory_budget": args.memory_budget,
+        "max_epochs": args.max_epochs,
+        "verbose": int(progress),
+    }
     pruner.set_params(**{k: v for k, v in settings.items() if k in offered and v is not None})
     if "scorer" in offered:  # CCS: its difficulty score is trained with the same settings
         pruner.set_params(scorer=make_pruner("el2n", args, progress))
@@ -173,9 +236,12 @@ def _estimator(name, random_state):
 
     if name == "forest":
         return RandomForestClassifier(random_state=random_state)
-    model = {"logistic": LogisticRegression(max_iter=2000),
-             "mlp": MLPClassifier(max_iter=500, random_state=random_state),
-             "knn": KNeighborsClassifier(), "svm": SVC()}[name]
+    model = {
+        "logistic": LogisticRegression(max_iter=2000),
+        "mlp": MLPClassifier(max_iter=500, random_state=random_state),
+        "knn": KNeighborsClassifier(),
+        "svm": SVC(),
+    }[name]
     return sk_pipeline(StandardScaler(), model)
 
 
@@ -183,8 +249,9 @@ def _check_outputs(args, paths):
     """Refuse outputs that exist (without --force) or would overwrite the input."""
     given = {k: v for k, v in paths.items() if v}
     if given.get("output") and format_of(given["output"], "output") != format_of(args.input):
-        raise DataError(f"--output {given['output']} must have the input's format "
-                        f"({Path(args.input).suffix}).")
+        raise DataError(
+            f"--output {given['output']} must have the input's format ({Path(args.input).suffix})."
+        )
     for flag, path in given.items():
         if Path(path).resolve() == Path(args.input).resolve():
             raise DataError(f"--{flag} {path} is the input file; write somewhere else.")
@@ -196,12 +263,20 @@ def _check_outputs(args, paths):
 
 def _read(args):
     start = time.perf_counter()
-    table = read_table(args.input, target=args.target, ignore=args.ignore, x_key=args.x_key,
-                       y_key=args.y_key, sep=args.sep)
+    table = read_table(
+        args.input,
+        target=args.target,
+        ignore=args.ignore,
+        x_key=args.x_key,
+        y_key=args.y_key,
+        sep=args.sep,
+    )
     classes, counts = np.unique(table.y, return_counts=True)
     if len(classes) < 2:
-        raise DataError(f"{Path(args.input).name} has a single class ({classes[0]!r}); pruning "
-                        "keeps rows of every class and needs at least two.")
+        raise DataError(
+            f"{Path(args.input).name} has a single class ({classes[0]!r}); pruning "
+            "keeps rows of every class and needs at least two."
+        )
     return table, time.perf_counter() - start
 
 
@@ -212,8 +287,7 @@ def _features(table):
 def _per_class(y, kept):
     classes, before = np.unique(y, return_counts=True)
     after = np.array([np.sum(y[kept] == c) for c in classes])
-    return {str(c): {"before": int(b), "after": int(a)}
-            for c, b, a in zip(classes, before, after)}
+    return {str(c): {"before": int(b), "after": int(a)} for c, b, a in zip(classes, before, after)}
 
 
 def _json(path, payload):
@@ -225,8 +299,7 @@ def _json(path, payload):
 def cmd_prune(args, progress, out):
     if len(args.method) != 1:
         raise DataError("prune takes one --method.")
-    _check_outputs(args, {"output": args.output, "indices": args.indices,
-                          "report": args.report})
+    _check_outputs(args, {"output": args.output, "indices": args.indices, "report": args.report})
     pruner = make_pruner(args.method[0], args, progress)
     pruner.set_params(prune_ratio=args.prune_ratio)
     table, t_read = _read(args)
@@ -241,19 +314,34 @@ def cmd_prune(args, progress, out):
         np.savetxt(args.indices, kept, fmt="%d")
     t_write = time.perf_counter() - start
     n = len(table.y)
-    print(f"kept {len(kept)} of {n} rows ({1 - len(kept) / n:.1%} pruned) with "
-          f"{args.method[0]} in {t_prune:.1f} s", file=out)
+    print(
+        f"kept {len(kept)} of {n} rows ({1 - len(kept) / n:.1%} pruned) with "
+        f"{args.method[0]} in {t_prune:.1f} s",
+        file=out,
+    )
     if args.report:
-        params = {k: v for k, v in pruner.get_params(deep=False).items()
-                  if v is None or isinstance(v, (bool, int, float, str))}
+        params = {
+            k: v
+            for k, v in pruner.get_params(deep=False).items()
+            if v is None or isinstance(v, (bool, int, float, str))
+        }
         timings = {"read": t_read, "prune": t_prune, "write": t_write}
         timings.update({f"prune.{k}": v for k, v in getattr(pruner, "timings_", {}).items()})
-        _json(args.report, {
-            "version": __version__, "command": "prune", "input": str(args.input),
-            "method": args.method[0], "pruner": type(pruner).__name__, "parameters": params,
-            "rows": {"before": n, "after": int(len(kept))},
-            "per_class": _per_class(table.y, kept), "timings_s": timings,
-            "outputs": {"output": args.output, "indices": args.indices}})
+        _json(
+            args.report,
+            {
+                "version": __version__,
+                "command": "prune",
+                "input": str(args.input),
+                "method": args.method[0],
+                "pruner": type(pruner).__name__,
+                "parameters": params,
+                "rows": {"before": n, "after": int(len(kept))},
+                "per_class": _per_class(table.y, kept),
+                "timings_s": timings,
+                "outputs": {"output": args.output, "indices": args.indices},
+            },
+        )
     return 0
 
 
@@ -277,20 +365,33 @@ def cmd_curve(args, progress, out):
     estimator = _estimator(args.estimator, args.random_state)
     table, _ = _read(args)
     start = time.perf_counter()
-    curves = compute_curves(estimator, _features(table), table.y, pruners,
-                            prune_ratios=args.prune_ratios, baseline=baseline, cv=args.cv,
-                            scoring=args.scoring, n_jobs=args.n_jobs,
-                            random_state=args.random_state)
+    curves = compute_curves(
+        estimator,
+        _features(table),
+        table.y,
+        pruners,
+        prune_ratios=args.prune_ratios,
+        baseline=baseline,
+        cv=args.cv,
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+    )
     elapsed = time.perf_counter() - start
     full = curves[0].full_scores
-    print(f"{args.estimator}, {args.cv}-fold, full data: {full.mean():.4f} ± {full.std():.4f}",
-          file=out)
+    print(
+        f"{args.estimator}, {args.cv}-fold, full data: {full.mean():.4f} ± {full.std():.4f}",
+        file=out,
+    )
     print(f"{'method':<14}{'ratio':>7}{'kept':>7}{'score':>17}{args.baseline[0]:>17}", file=out)
     for method, curve in zip(args.method, curves):
         for row in curve.summary():
-            print(f"{method:<14}{row['prune_ratio']:>7.2f}{row['kept_fraction']:>7.2f}"
-                  f"{row['score_mean']:>10.4f} ± {row['score_std']:.3f}"
-                  f"{row['baseline_mean']:>10.4f} ± {row['baseline_std']:.3f}", file=out)
+            print(
+                f"{method:<14}{row['prune_ratio']:>7.2f}{row['kept_fraction']:>7.2f}"
+                f"{row['score_mean']:>10.4f} ± {row['score_std']:.3f}"
+                f"{row['baseline_mean']:>10.4f} ± {row['baseline_std']:.3f}",
+                file=out,
+            )
     answers = {m: max_prune_ratio(c, args.tol) for m, c in zip(args.method, curves)}
     for method, ratio in answers.items():
         print(f"{method}: prune up to {ratio:.2f} within {args.tol} of the full data", file=out)
@@ -301,16 +402,30 @@ def cmd_curve(args, progress, out):
         display = PruningCurveDisplay(curves=curves, estimator_name=args.estimator).plot()
         display.figure_.savefig(args.plot, dpi=120, bbox_inches="tight")
     if args.report:
-        _json(args.report, {
-            "version": __version__, "command": "curve", "input": str(args.input),
-            "estimator": args.estimator, "cv": args.cv, "baseline": args.baseline[0],
-            "full_scores": full.tolist(), "seconds": elapsed, "tol": args.tol,
-            "max_prune_ratio": answers,
-            "curves": {m: {"prune_ratios": c.prune_ratios.tolist(),
-                           "kept_fraction": c.kept_fraction.tolist(),
-                           "scores": c.scores.tolist(),
-                           "baseline_scores": c.baseline_scores.tolist()}
-                       for m, c in zip(args.method, curves)}})
+        _json(
+            args.report,
+            {
+                "version": __version__,
+                "command": "curve",
+                "input": str(args.input),
+                "estimator": args.estimator,
+                "cv": args.cv,
+                "baseline": args.baseline[0],
+                "full_scores": full.tolist(),
+                "seconds": elapsed,
+                "tol": args.tol,
+                "max_prune_ratio": answers,
+                "curves": {
+                    m: {
+                        "prune_ratios": c.prune_ratios.tolist(),
+                        "kept_fraction": c.kept_fraction.tolist(),
+                        "scores": c.scores.tolist(),
+                        "baseline_scores": c.baseline_scores.tolist(),
+                    }
+                    for m, c in zip(args.method, curves)
+                },
+            },
+        )
     return 0
 
 

@@ -79,19 +79,29 @@ class PruningCurve:
             ``score_std``, ``baseline_mean``, ``baseline_std``, ``full_mean``.
         """
         return [
-            {"prune_ratio": float(r), "kept_fraction": float(k),
-             "score_mean": float(s.mean()), "score_std": float(s.std()),
-             "baseline_mean": float(b.mean()), "baseline_std": float(b.std()),
-             "full_mean": float(self.full_scores.mean())}
-            for r, k, s, b in zip(self.prune_ratios, self.kept_fraction, self.scores,
-                                  self.baseline_scores)
+            {
+                "prune_ratio": float(r),
+                "kept_fraction": float(k),
+                "score_mean": float(s.mean()),
+                "score_std": float(s.std()),
+                "baseline_mean": float(b.mean()),
+                "baseline_std": float(b.std()),
+                "full_mean": float(self.full_scores.mean()),
+            }
+            for r, k, s, b in zip(
+                self.prune_ratios, self.kept_fraction, self.scores, self.baseline_scores
+            )
         ]
 
 
 def _check_ratios(prune_ratios):
     ratios = np.asarray(prune_ratios, dtype=float).ravel()
-    if ratios.size == 0 or not np.all(np.isfinite(ratios)) or np.any(ratios < 0) \
-            or np.any(ratios >= 1):
+    if (
+        ratios.size == 0
+        or not np.all(np.isfinite(ratios))
+        or np.any(ratios < 0)
+        or np.any(ratios >= 1)
+    ):
         raise ValueError(
             f"prune_ratios must be a non-empty list of numbers in [0, 1); got {prune_ratios!r}. "
             "Pass for example prune_ratios=[0.1, 0.3, 0.5]."
@@ -159,8 +169,9 @@ def _fit_and_score(estimator, sampler, ratios, X, y, train, test, scorer):
         if fitted is not None and fitted._covers(ratio):
             rows = fitted.get_support(indices=True, prune_ratio=ratio)
         else:  # another sampler, or a lazy keep order that does not reach this ratio
-            rows = clone(sampler).set_params(prune_ratio=ratio).fit(
-                X_train, y_train).sample_indices_
+            rows = (
+                clone(sampler).set_params(prune_ratio=ratio).fit(X_train, y_train).sample_indices_
+            )
         prune_seconds += time.perf_counter() - start
         start = time.perf_counter()
         model = clone(estimator).fit(_safe_indexing(X_train, rows), _safe_indexing(y_train, rows))
@@ -170,9 +181,20 @@ def _fit_and_score(estimator, sampler, ratios, X, y, train, test, scorer):
     return scores, kept, fit_seconds, prune_seconds
 
 
-def compute_curves(estimator, X, y, pruners, *, prune_ratios=DEFAULT_RATIOS,
-                   baseline=RandomPruner, cv=5, scoring=None, n_jobs=None,
-                   random_state=None, verbose=0):
+def compute_curves(
+    estimator,
+    X,
+    y,
+    pruners,
+    *,
+    prune_ratios=DEFAULT_RATIOS,
+    baseline=RandomPruner,
+    cv=5,
+    scoring=None,
+    n_jobs=None,
+    random_state=None,
+    verbose=0,
+):
     """Curves for several pruners that share the folds, the baseline and the full fit.
 
     Every pruner (and the baseline) is fitted once per fold; its keep order is
@@ -199,8 +221,10 @@ def compute_curves(estimator, X, y, pruners, *, prune_ratios=DEFAULT_RATIOS,
     jobs = [(None, train, test) for train, test in folds]
     samplers = [baseline] + pruners
     for sampler in samplers:
-        jobs += [(_seeded(sampler, ratios[0], seed), train, test)
-                 for seed, (train, test) in zip(seeds, folds)]
+        jobs += [
+            (_seeded(sampler, ratios[0], seed), train, test)
+            for seed, (train, test) in zip(seeds, folds)
+        ]
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_fit_and_score)(estimator, sampler, ratios, X, y, train, test, scorer)
         for sampler, train, test in jobs
@@ -209,7 +233,7 @@ def compute_curves(estimator, X, y, pruners, *, prune_ratios=DEFAULT_RATIOS,
     full = np.array([r[0][0] for r in results[:n_f]], dtype=float)
     blocks = []
     for i in range(len(samplers)):
-        block = results[n_f + i * n_f: n_f + (i + 1) * n_f]  # one per fold
+        block = results[n_f + i * n_f : n_f + (i + 1) * n_f]  # one per fold
         scores = np.array([r[0] for r in block], dtype=float).T  # (n_ratios, n_splits)
         kept = np.array([r[1] for r in block], dtype=float).T.mean(axis=1)
         times = np.array([r[2] for r in block], dtype=float).T
@@ -217,10 +241,18 @@ def compute_curves(estimator, X, y, pruners, *, prune_ratios=DEFAULT_RATIOS,
         blocks.append((scores, kept, times, prune))
     (b_scores, b_kept, _, _), rest = blocks[0], blocks[1:]
     return [
-        PruningCurve(prune_ratios=ratios, kept_fraction=kept, scores=scores,
-                     baseline_kept_fraction=b_kept, baseline_scores=b_scores,
-                     full_scores=full, fit_times=times, prune_times=prune,
-                     name=type(p).__name__, baseline_name=type(baseline).__name__)
+        PruningCurve(
+            prune_ratios=ratios,
+            kept_fraction=kept,
+            scores=scores,
+            baseline_kept_fraction=b_kept,
+            baseline_scores=b_scores,
+            full_scores=full,
+            fit_times=times,
+            prune_times=prune,
+            name=type(p).__name__,
+            baseline_name=type(baseline).__name__,
+        )
         for p, (scores, kept, times, prune) in zip(pruners, rest)
     ]
 
@@ -241,9 +273,20 @@ def compute_curves(estimator, X, y, pruners, *, prune_ratios=DEFAULT_RATIOS,
     },
     prefer_skip_nested_validation=False,
 )
-def pruning_curve(estimator, X, y, *, pruner=None, prune_ratios=DEFAULT_RATIOS,
-                  baseline=RandomPruner, cv=5, scoring=None, n_jobs=None,
-                  random_state=None, verbose=0):
+def pruning_curve(
+    estimator,
+    X,
+    y,
+    *,
+    pruner=None,
+    prune_ratios=DEFAULT_RATIOS,
+    baseline=RandomPruner,
+    cv=5,
+    scoring=None,
+    n_jobs=None,
+    random_state=None,
+    verbose=0,
+):
     """Cross-validated score of a classifier trained on pruned data, per prune ratio.
 
     For every fold of ``cv`` and every ratio, ``estimator`` is fitted on the
@@ -314,9 +357,19 @@ def pruning_curve(estimator, X, y, *, pruner=None, prune_ratios=DEFAULT_RATIOS,
     >>> 0 <= max_prune_ratio(curve, tol=0.05) < 1
     True
     """
-    return compute_curves(estimator, X, y, pruner, prune_ratios=prune_ratios,
-                          baseline=baseline, cv=cv, scoring=scoring, n_jobs=n_jobs,
-                          random_state=random_state, verbose=verbose)[0]
+    return compute_curves(
+        estimator,
+        X,
+        y,
+        pruner,
+        prune_ratios=prune_ratios,
+        baseline=baseline,
+        cv=cv,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        verbose=verbose,
+    )[0]
 
 
 def max_prune_ratio(curve, tol=0.005, *, of="pruner"):
@@ -361,8 +414,10 @@ def max_prune_ratio(curve, tol=0.005, *, of="pruner"):
     return best
 
 
-@validate_params({"tol": [Interval(numbers.Real, 0, None, closed="left")],
-                  "param": [None, str]}, prefer_skip_nested_validation=True)
+@validate_params(
+    {"tol": [Interval(numbers.Real, 0, None, closed="left")], "param": [None, str]},
+    prefer_skip_nested_validation=True,
+)
 def most_pruning_within(tol=0.005, *, param=None):
     """A ``refit`` rule for GridSearchCV: the most pruning within ``tol`` of the best score.
 

@@ -69,11 +69,26 @@ class PruningCurveDisplay:
         self.estimator_name = estimator_name
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, pruner=None, prune_ratios=DEFAULT_RATIOS,
-                       baseline=RandomPruner, cv=5, scoring=None, n_jobs=None,
-                       random_state=None, verbose=0, ax=None,
-                       std_display_style="fill_between", line_kw=None,
-                       fill_between_kw=None, errorbar_kw=None):
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        pruner=None,
+        prune_ratios=DEFAULT_RATIOS,
+        baseline=RandomPruner,
+        cv=5,
+        scoring=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        ax=None,
+        std_display_style="fill_between",
+        line_kw=None,
+        fill_between_kw=None,
+        errorbar_kw=None,
+    ):
         """Compute pruning curves and plot them.
 
         Parameters
@@ -114,18 +129,39 @@ class PruningCurveDisplay:
         display : PruningCurveDisplay
         """
         _check_style(std_display_style)
-        curves = compute_curves(estimator, X, y, pruner, prune_ratios=prune_ratios,
-                                baseline=baseline, cv=cv, scoring=scoring, n_jobs=n_jobs,
-                                random_state=random_state, verbose=verbose)
+        curves = compute_curves(
+            estimator,
+            X,
+            y,
+            pruner,
+            prune_ratios=prune_ratios,
+            baseline=baseline,
+            cv=cv,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
         name = type(estimator).__name__
         if hasattr(estimator, "steps"):
             name = type(estimator.steps[-1][1]).__name__
         return cls(curves=curves, estimator_name=name).plot(
-            ax=ax, std_display_style=std_display_style, line_kw=line_kw,
-            fill_between_kw=fill_between_kw, errorbar_kw=errorbar_kw)
+            ax=ax,
+            std_display_style=std_display_style,
+            line_kw=line_kw,
+            fill_between_kw=fill_between_kw,
+            errorbar_kw=errorbar_kw,
+        )
 
-    def plot(self, ax=None, *, std_display_style="fill_between", line_kw=None,
-             fill_between_kw=None, errorbar_kw=None):
+    def plot(
+        self,
+        ax=None,
+        *,
+        std_display_style="fill_between",
+        line_kw=None,
+        fill_between_kw=None,
+        errorbar_kw=None,
+    ):
         """Draw the curves.
 
         Parameters
@@ -154,8 +190,13 @@ class PruningCurveDisplay:
             _, ax = plt.subplots(figsize=(6.4, 4.2))
         first = self.curves[0]
         series = [(c.name, c.kept_fraction, c.scores) for c in self.curves]
-        series.append((f"{first.baseline_name} (baseline)", first.baseline_kept_fraction,
-                       first.baseline_scores))
+        series.append(
+            (
+                f"{first.baseline_name} (baseline)",
+                first.baseline_kept_fraction,
+                first.baseline_scores,
+            )
+        )
         self.lines_, self.fill_between_, self.errorbar_ = [], [], []
         for i, (label, kept, scores) in enumerate(series):
             mean, std = scores.mean(axis=1), scores.std(axis=1)
@@ -164,8 +205,9 @@ class PruningCurveDisplay:
                 style.update(color="0.35", linestyle="--")
             style.update(line_kw or {})
             if std_display_style == "errorbar":
-                bars = ax.errorbar(kept, mean, yerr=std, capsize=3,
-                                   **{**style, **(errorbar_kw or {})})
+                bars = ax.errorbar(
+                    kept, mean, yerr=std, capsize=3, **{**style, **(errorbar_kw or {})}
+                )
                 self.errorbar_.append(bars)
                 self.lines_.append(bars.lines[0])
                 continue
@@ -173,15 +215,17 @@ class PruningCurveDisplay:
             self.lines_.append(line)
             if std_display_style == "fill_between":
                 band = {"alpha": 0.2, "color": line.get_color(), **(fill_between_kw or {})}
-                self.fill_between_.append(ax.fill_between(kept, mean - std, mean + std,
-                                                          **band))
+                self.fill_between_.append(ax.fill_between(kept, mean - std, mean + std, **band))
         full = first.full_scores
-        self.full_line_ = ax.axhline(full.mean(), color="black", linewidth=1,
-                                     label=f"full data ({full.mean():.3f} ± {full.std():.3f})")
+        self.full_line_ = ax.axhline(
+            full.mean(),
+            color="black",
+            linewidth=1,
+            label=f"full data ({full.mean():.3f} ± {full.std():.3f})",
+        )
         ax.set_xlabel("fraction of training rows kept")
         ax.set_ylabel("cross-validated score")
-        ax.set_xlim(min(0.0, float(np.min([c.kept_fraction.min() for c in self.curves]))),
-                    1.02)
+        ax.set_xlim(min(0.0, float(np.min([c.kept_fraction.min() for c in self.curves]))), 1.02)
         title = "Pruning curve"
         if self.estimator_name:
             title += f" ({self.estimator_name})"

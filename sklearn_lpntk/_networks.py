@@ -59,10 +59,14 @@ class BatchLoader(torch.utils.data.DataLoader):
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, **kwargs):
-        rows = (torch.utils.data.RandomSampler(dataset) if shuffle
-                else torch.utils.data.SequentialSampler(dataset))
-        super().__init__(dataset, batch_size=None, **kwargs,
-                         sampler=_IndexArrays(rows, batch_size, drop_last))
+        rows = (
+            torch.utils.data.RandomSampler(dataset)
+            if shuffle
+            else torch.utils.data.SequentialSampler(dataset)
+        )
+        super().__init__(
+            dataset, batch_size=None, **kwargs, sampler=_IndexArrays(rows, batch_size, drop_last)
+        )
 
 
 class _IndexArrays(torch.utils.data.BatchSampler):
@@ -122,8 +126,11 @@ def _check_constructor(module_cls, given):
     except (TypeError, ValueError):
         return
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    missing = [p.name for p in params if p.kind in kinds and p.default is p.empty
-               and f"module__{p.name}" not in given]
+    missing = [
+        p.name
+        for p in params
+        if p.kind in kinds and p.default is p.empty and f"module__{p.name}" not in given
+    ]
     if missing:
         name = module_cls.__name__
         keys = ", ".join(f"module__{m}=..." for m in missing)
@@ -148,8 +155,11 @@ def check_net(net):
         or isinstance(net, torch.nn.Module)
         or _is_module_class(net)
     )
-    if ok and isinstance(net, NeuralNet) and not (
-            isinstance(net.module, torch.nn.Module) or _is_module_class(net.module)):
+    if (
+        ok
+        and isinstance(net, NeuralNet)
+        and not (isinstance(net.module, torch.nn.Module) or _is_module_class(net.module))
+    ):
         raise TypeError(
             f"net.module must be a torch.nn.Module class or instance returning logits; the "
             f"skorch net holds {net.module!r} of type {type(net.module).__name__}."
@@ -162,8 +172,9 @@ def check_net(net):
         )
 
 
-def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, verbose,
-              callbacks=()):
+def build_net(
+    net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, verbose, callbacks=()
+):
     """A fresh, unfitted skorch classifier for the pruner's brief training.
 
     ``net`` is never modified: a skorch net is cloned, a module instance is
@@ -173,8 +184,11 @@ def build_net(net, *, n_inputs, n_classes, max_epochs, lr, batch_size, device, v
     """
     check_net(net)
     overrides = {"device": str(device), "verbose": int(verbose >= 2)}
-    for name, value, cast in (("max_epochs", max_epochs, int), ("lr", lr, float),
-                              ("batch_size", batch_size, int)):
+    for name, value, cast in (
+        ("max_epochs", max_epochs, int),
+        ("lr", lr, float),
+        ("batch_size", batch_size, int),
+    ):
         if value is not None:
             overrides[name] = cast(value)  # numpy scalars from a grid, cast once
     callbacks = list(callbacks)
@@ -237,8 +251,22 @@ def resolved_max_epochs(net, max_epochs):
     return DEFAULT_MAX_EPOCHS
 
 
-def train_network(net, X, y, *, n_classes, max_epochs, lr, batch_size, device, verbose,
-                  seed, watch, callbacks=(), on_initialized=None):
+def train_network(
+    net,
+    X,
+    y,
+    *,
+    n_classes,
+    max_epochs,
+    lr,
+    batch_size,
+    device,
+    verbose,
+    seed,
+    watch,
+    callbacks=(),
+    on_initialized=None,
+):
     """Build, seed, initialise and briefly train the network of a pruner.
 
     The one routine behind every pruner that trains a network: ``net`` is the
@@ -253,8 +281,14 @@ def train_network(net, X, y, *, n_classes, max_epochs, lr, batch_size, device, v
     device = resolve_device(device)
     with watch.phase("setup"):
         built = build_net(
-            net, n_inputs=n_inputs_of(X), n_classes=n_classes, max_epochs=max_epochs,
-            lr=lr, batch_size=batch_size, device=device, verbose=verbose,
+            net,
+            n_inputs=n_inputs_of(X),
+            n_classes=n_classes,
+            max_epochs=max_epochs,
+            lr=lr,
+            batch_size=batch_size,
+            device=device,
+            verbose=verbose,
             callbacks=callbacks,
         )
     rng_devices = [device] if device.type == "cuda" else []
@@ -266,7 +300,9 @@ def train_network(net, X, y, *, n_classes, max_epochs, lr, batch_size, device, v
                 warnings.warn(
                     "The network has float64 parameters; the pruner trains it in float32 "
                     "like its input (use dtype='float64' for a float64 kernel).",
-                    UserWarning, stacklevel=3)
+                    UserWarning,
+                    stacklevel=3,
+                )
                 built.module_.float()
             # every trained pruner checks its network before any training
             check_logits(built.module_, X, device=device, n_classes=n_classes)
@@ -290,8 +326,7 @@ def _avoid_single_row_batch(net, X, y):
     dropped (one row fewer seen per epoch); with any other iterator, a clear
     error names ``batch_size``.
     """
-    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-               for m in net.module_.modules()):
+    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.module_.modules()):
         return
     kwargs = net.get_params_for("iterator_train")
     if kwargs.get("drop_last"):

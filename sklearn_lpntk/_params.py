@@ -119,11 +119,12 @@ TRAINED_ATTRIBUTES_DOC = f"""\
 
 def fill_doc(cls):
     """Class decorator: put the shared parameter fragments into the docstring."""
-    cls.__doc__ = (cls.__doc__
-                   .replace("    {network_params}\n", NETWORK_DOC + "\n")
-                   .replace("    {kernel_params}\n", KERNEL_DOC + "\n")
-                   .replace("    {memory_param}\n", MEMORY_DOC + "\n")
-                   .replace("    {budget_param}\n", BUDGET_DOC + "\n")
-                   .replace("    {common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
-                   .replace("    {trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n"))
+    cls.__doc__ = (
+        cls.__doc__.replace("    {network_params}\n", NETWORK_DOC + "\n")
+        .replace("    {kernel_params}\n", KERNEL_DOC + "\n")
+        .replace("    {memory_param}\n", MEMORY_DOC + "\n")
+        .replace("    {budget_param}\n", BUDGET_DOC + "\n")
+        .replace("    {common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
+        .replace("    {trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n")
+    )
     return cls

@@ -71,15 +71,17 @@ class PreparedFit:
         attributes, and, where the cuts have them, ``centres_``,
         ``cluster_labels_`` and the filter masks.
         """
-        selections = [cut.select(int(k), prune_ratio)
-                      for cut, k in zip(self.cuts, self.counts(prune_ratio))]
+        selections = [
+            cut.select(int(k), prune_ratio) for cut, k in zip(self.cuts, self.counts(prune_ratio))
+        ]
         rows = self.class_rows
         n = sum(len(r) for r in rows)
         out = dict(self.attributes)
         out["kept"] = np.concatenate([r[s.kept] for r, s in zip(rows, selections)])
         if all(s.centres is not None for s in selections):
-            out["centres_"] = np.sort(np.concatenate(
-                [r[s.centres] for r, s in zip(rows, selections)]))
+            out["centres_"] = np.sort(
+                np.concatenate([r[s.centres] for r, s in zip(rows, selections)])
+            )
             labels = np.empty(n, dtype=np.intp)
             for r, s in zip(rows, selections):
                 labels[r] = r[s.assignment]
@@ -135,8 +137,16 @@ def cache_key(pruner, X, y, classes):
 
     params = {k: v for k, v in pruner.get_params(deep=False).items() if k not in NOT_IN_KEY}
     cls = type(pruner)
-    return joblib.hash({"version": __version__, "class": f"{cls.__module__}.{cls.__qualname__}",
-                        "params": params, "X": X, "y": y, "classes": classes})
+    return joblib.hash(
+        {
+            "version": __version__,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "params": params,
+            "X": X,
+            "y": y,
+            "classes": classes,
+        }
+    )
 
 
 def _prepare(key, pruner, X, y, classes, prune_ratio, calls):
@@ -166,7 +176,9 @@ def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
             f"{type(pruner).__name__}(memory=...) caches only fits with an integer "
             f"random_state; with random_state={pruner.random_state!r} every fit draws anew, "
             "so nothing is cached. Set random_state=0 (or any integer).",
-            UserWarning, stacklevel=4)
+            UserWarning,
+            stacklevel=4,
+        )
         prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
         _count(watch, prepared.timings)
         return prepared, False
@@ -175,13 +187,19 @@ def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
     cached = memory.cache(_prepare, ignore=_IGNORED)
     calls = []
     prepared = cached(key, pruner, X, y, classes, prune_ratio, calls)
-    trusted = isinstance(prepared, PreparedFit) and prepared.key == key and len(
-        prepared.class_rows) == len(classes)
+    trusted = (
+        isinstance(prepared, PreparedFit)
+        and prepared.key == key
+        and len(prepared.class_rows) == len(classes)
+    )
     if not trusted:
         warnings.warn(
             f"The cache entry in memory={getattr(memory, 'location', memory)!r} for this "
             "fit does not hold this data's result (a foreign or damaged cache); "
-            "recomputing and replacing it.", UserWarning, stacklevel=4)
+            "recomputing and replacing it.",
+            UserWarning,
+            stacklevel=4,
+        )
     if not trusted or not prepared.covers(prune_ratio):
         # a lazy class's order may have been cut shorter than needed now
         prepared = _recompute(cached, key, pruner, X, y, classes, prune_ratio, calls)

@@ -36,5 +36,6 @@ class Stopwatch:
 
 def progress_bar(total, desc, unit, enabled):
     """A tqdm bar on stderr, or a disabled one that costs nothing."""
-    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False,
-                file=sys.stderr)
+    return tqdm(
+        total=total, desc=desc, unit=unit, disable=not enabled, leave=False, file=sys.stderr
+    )

@@ -296,8 +296,12 @@ class LpNTKPruner(BasePruner):
         parameters may be given as keywords. See ``docs/reproduction.md`` for
         how it compares with the library's default.
         """
-        setting = {"normalize": None, "error_weighting": "sign", "keep": "centres",
-                   "fpc": "canonical"}
+        setting = {
+            "normalize": None,
+            "error_weighting": "sign",
+            "keep": "centres",
+            "fpc": "canonical",
+        }
         return cls(prune_ratio, **{**setting, **params})
 
     def _prepare(self, X_net, y_enc, classes, n_keep, rng, watch):
@@ -321,33 +325,47 @@ class LpNTKPruner(BasePruner):
             engine = self._make_engine(net.module_)
             probe = engine.probe(X_net, y_enc, n_classes=len(classes))
             planned["engine"] = engine
-            planned["plan"] = engine.plan(probe, sizes, n_jobs=n_jobs, copies=copies,
-                                          need_full=self.keep in MATRIX_RULES)
+            planned["plan"] = engine.plan(
+                probe, sizes, n_jobs=n_jobs, copies=copies, need_full=self.keep in MATRIX_RULES
+            )
 
         nets, savers, states = [], [], []
         for i, seed in enumerate(seeds):
             saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
-            nets.append(train_network(
-                self.net, X_fit, y_fit, n_classes=len(classes), max_epochs=self.max_epochs,
-                lr=self.lr, batch_size=self.batch_size, device=self.device,
-                verbose=self.verbose, seed=int(seed), watch=watch,
-                callbacks=[("lpntk_checkpoints", saver)] if saver else (),
-                on_initialized=plan_before_training if i == 0 else None,
-            ))
+            nets.append(
+                train_network(
+                    self.net,
+                    X_fit,
+                    y_fit,
+                    n_classes=len(classes),
+                    max_epochs=self.max_epochs,
+                    lr=self.lr,
+                    batch_size=self.batch_size,
+                    device=self.device,
+                    verbose=self.verbose,
+                    seed=int(seed),
+                    watch=watch,
+                    callbacks=[("lpntk_checkpoints", saver)] if saver else (),
+                    on_initialized=plan_before_training if i == 0 else None,
+                )
+            )
             savers.append(saver)
             states += saver.states_ if saver else [module_state(nets[-1].module_)]
         engine, plan = planned["engine"], planned["plan"]
         if epochs is None and self.n_inits == 1:
             states = None  # the trained network itself
-        prepared = self._prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep,
-                                         class_seeds, watch)
+        prepared = self._prepare_classes(
+            engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
+        )
         net, saver = nets[0], savers[0]
-        prepared.attributes.update({
-            "net_": net,
-            "strategy_": plan.strategy,
-            "lazy_classes_": [classes[c] for c in plan.lazy],
-            "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
-        })
+        prepared.attributes.update(
+            {
+                "net_": net,
+                "strategy_": plan.strategy,
+                "lazy_classes_": [classes[c] for c in plan.lazy],
+                "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
+            }
+        )
         if saver is not None and X_val is not None:
             prepared.attributes["validation_scores_"] = dict(saver.validation_scores_)
         prepared.summary = f" ({plan.strategy} strategy)"
@@ -361,8 +379,12 @@ class LpNTKPruner(BasePruner):
 
         try:
             X_fit, X_val, y_fit, y_val = train_test_split(
-                X, y, test_size=self.validation_fraction, stratify=y,
-                random_state=rng.randint(np.iinfo(np.int32).max))
+                X,
+                y,
+                test_size=self.validation_fraction,
+                stratify=y,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+            )
         except ValueError as exc:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} cannot hold out a "
@@ -376,11 +398,15 @@ class LpNTKPruner(BasePruner):
         if self.checkpoints is None:
             return None if self.validation_fraction is None else list(range(max_epochs + 1))
         given = np.atleast_1d(np.asarray(self.checkpoints, dtype=object))
-        if not all(isinstance(e, (int, np.integer)) and not isinstance(e, bool)
-                   or (isinstance(e, (float, np.floating)) and float(e).is_integer())
-                   for e in given):
-            raise ValueError(f"checkpoints must be whole epochs (integers); got "
-                             f"{self.checkpoints!r}.")
+        if not all(
+            isinstance(e, (int, np.integer))
+            and not isinstance(e, bool)
+            or (isinstance(e, (float, np.floating)) and float(e).is_integer())
+            for e in given
+        ):
+            raise ValueError(
+                f"checkpoints must be whole epochs (integers); got {self.checkpoints!r}."
+            )
         epochs = sorted({int(e) for e in given})
         if not epochs or epochs[0] < 0 or epochs[-1] > max_epochs:
             raise ValueError(
@@ -391,18 +417,39 @@ class LpNTKPruner(BasePruner):
 
     def _make_engine(self, module):
         return LpNTKEngine(
-            module, strategy=self.strategy, normalize=self.normalize,
-            error_weighting=self.error_weighting, batch_size=self.feature_batch_size,
-            projection_dim=self.projection_dim, memory_budget=self.memory_budget,
-            device=self.device, dtype=self.dtype,
+            module,
+            strategy=self.strategy,
+            normalize=self.normalize,
+            error_weighting=self.error_weighting,
+            batch_size=self.feature_batch_size,
+            projection_dim=self.projection_dim,
+            memory_budget=self.memory_budget,
+            device=self.device,
+            dtype=self.dtype,
         )
 
-    def _prepare_classes(self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
-                         watch):
+    def _prepare_classes(
+        self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
+    ):
         """Per class: kernel from the engine, then filters, traversal and keep order."""
-        options = {"keep": self.keep, "cluster_ratio": self.cluster_ratio,
-                   "hard_fraction": self.hard_fraction,
-                   "selfmax": self.selfmax, "drop_contradictory": self.drop_contradictory,
-                   "fpc": self.fpc}
-        return prepare_classes(engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds,
-                               options, watch, verbose=self.verbose)
+        options = {
+            "keep": self.keep,
+            "cluster_ratio": self.cluster_ratio,
+            "hard_fraction": self.hard_fraction,
+            "selfmax": self.selfmax,
+            "drop_contradictory": self.drop_contradictory,
+            "fpc": self.fpc,
+        }
+        return prepare_classes(
+            engine,
+            plan,
+            states,
+            n_jobs,
+            X_net,
+            y_enc,
+            n_keep,
+            class_seeds,
+            options,
+            watch,
+            verbose=self.verbose,
+        )

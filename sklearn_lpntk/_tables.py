@@ -16,8 +16,7 @@ import numpy as np
 
 __all__ = ["DataError", "Table", "FORMATS", "read_table", "format_of"]
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
-           ".npz": "npz"}
+FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
 
 
 class DataError(ValueError):
@@ -50,8 +49,9 @@ class Table:
             pq.write_table(self.source.take(indices), path)
         else:
             n = len(self.y)
-            arrays = {k: (v[indices] if v.ndim and v.shape[0] == n else v)
-                      for k, v in self.source.items()}
+            arrays = {
+                k: (v[indices] if v.ndim and v.shape[0] == n else v) for k, v in self.source.items()
+            }
             with open(path, "wb") as f:  # np.savez would append ".npz" to other names
                 np.savez(f, **arrays)
 
@@ -87,10 +87,8 @@ def read_table(path, *, target=None, ignore=(), x_key="X", y_key="y", sep=None):
         columns = {name: table.column(name) for name in header}
         source = table
     if target not in columns:
-        shown = ", ".join(header[:8]) + (f", ... ({len(header)} in all)" if len(header) > 8
-                                         else "")
-        raise DataError(f"target column {target!r} is not in {path.name}; its columns are "
-                        f"{shown}.")
+        shown = ", ".join(header[:8]) + (f", ... ({len(header)} in all)" if len(header) > 8 else "")
+        raise DataError(f"target column {target!r} is not in {path.name}; its columns are {shown}.")
     missing = [c for c in ignore if c not in columns]
     if missing:
         raise DataError(f"--ignore names columns not in {path.name}: {', '.join(missing)}.")
@@ -119,8 +117,10 @@ def _read_csv(path, sep):
         raise DataError(f"{path.name} has repeated column names in its header.")
     for i, row in enumerate(rows):
         if len(row) != len(header):
-            raise DataError(f"{path.name} line {i + 2} has {len(row)} fields where the header "
-                            f"has {len(header)}.")
+            raise DataError(
+                f"{path.name} line {i + 2} has {len(row)} fields where the header "
+                f"has {len(header)}."
+            )
     if not rows:
         raise DataError(f"{path.name} has a header but no rows.")
     return header, rows, delimiter
@@ -130,8 +130,10 @@ def _numeric_csv(cells, name, fname):
     out = np.empty(len(cells))
     for i, cell in enumerate(cells):
         if cell.strip().lower() in ("", "nan", "na", "null"):
-            raise DataError(f"column {name!r} of {fname} has a missing value on line {i + 2}; "
-                            "fill or drop such rows first.")
+            raise DataError(
+                f"column {name!r} of {fname} has a missing value on line {i + 2}; "
+                "fill or drop such rows first."
+            )
         try:
             out[i] = float(cell)
         except ValueError:
@@ -147,8 +149,10 @@ def _numeric_csv(cells, name, fname):
 def _labels_csv(cells, name, fname):
     empty = [i for i, c in enumerate(cells) if c.strip() == ""]
     if empty:
-        raise DataError(f"target column {name!r} of {fname} is empty on line {empty[0] + 2}; "
-                        "drop unlabelled rows first.")
+        raise DataError(
+            f"target column {name!r} of {fname} is empty on line {empty[0] + 2}; "
+            "drop unlabelled rows first."
+        )
     try:
         return np.array([int(c) for c in cells])
     except ValueError:
@@ -163,8 +167,9 @@ def _read_parquet(path):
     try:
         return pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types
-        raise DataError(f"{path.name} is not a readable Parquet file: {exc}".splitlines()[0]) \
-            from None
+        raise DataError(
+            f"{path.name} is not a readable Parquet file: {exc}".splitlines()[0]
+        ) from None
 
 
 def _numeric_arrow(column, name, fname):
@@ -172,18 +177,24 @@ def _numeric_arrow(column, name, fname):
 
     t = column.type
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
-        raise DataError(f"column {name!r} of {fname} is not numeric ({t}); encode it as "
-                        f"numbers, or leave it out with --ignore {name}.")
+        raise DataError(
+            f"column {name!r} of {fname} is not numeric ({t}); encode it as "
+            f"numbers, or leave it out with --ignore {name}."
+        )
     if column.null_count:
-        raise DataError(f"column {name!r} of {fname} has {column.null_count} missing values; "
-                        "fill or drop such rows first.")
+        raise DataError(
+            f"column {name!r} of {fname} has {column.null_count} missing values; "
+            "fill or drop such rows first."
+        )
     return column.to_numpy().astype(float)
 
 
 def _labels_arrow(column, name, fname):
     if column.null_count:
-        raise DataError(f"target column {name!r} of {fname} has {column.null_count} missing "
-                        "values; drop unlabelled rows first.")
+        raise DataError(
+            f"target column {name!r} of {fname} has {column.null_count} missing "
+            "values; drop unlabelled rows first."
+        )
     y = column.to_numpy()
     return y.astype(str) if y.dtype == object else y
 
@@ -193,16 +204,19 @@ def _read_npz(path, x_key, y_key):
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except Exception as exc:  # noqa: BLE001 - zipfile and numpy raise several types
-        raise DataError(f"{path.name} is not a readable .npz file: {exc}".splitlines()[0]) \
-            from None
+        raise DataError(f"{path.name} is not a readable .npz file: {exc}".splitlines()[0]) from None
     for key, flag in ((x_key, "--x-key"), (y_key, "--y-key")):
         if key not in arrays:
-            raise DataError(f"{path.name} has no array {key!r} (it has "
-                            f"{', '.join(arrays) or 'none'}); name the right one with {flag}.")
+            raise DataError(
+                f"{path.name} has no array {key!r} (it has "
+                f"{', '.join(arrays) or 'none'}); name the right one with {flag}."
+            )
     X, y = arrays[x_key], arrays[y_key]
     if y.ndim != 1 or X.ndim < 2 or len(X) != len(y):
-        raise DataError(f"{path.name}: {x_key} must have shape (n, features...) and {y_key} "
-                        f"shape (n,); got {X.shape} and {y.shape}.")
+        raise DataError(
+            f"{path.name}: {x_key} must have shape (n, features...) and {y_key} "
+            f"shape (n,); got {X.shape} and {y.shape}."
+        )
     if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
         raise DataError(f"{path.name}: {x_key} is not numeric ({X.dtype}).")
     return Table(X=X, y=y, format="npz", source=arrays)

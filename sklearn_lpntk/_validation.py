@@ -18,10 +18,15 @@ from sklearn.utils.validation import validate_data
 def _hint(message):
     """Add the fix to a validation message, keeping the original text."""
     hints = (
-        (("NaN", "infinity", "inf"), "Drop or impute non-finite values in X first "
-         "(e.g. sklearn.impute.SimpleImputer)."),
-        (("convert", "string", "dtype"), "X must be numeric: encode text or categorical "
-         "columns first (e.g. sklearn.preprocessing.OneHotEncoder)."),
+        (
+            ("NaN", "infinity", "inf"),
+            "Drop or impute non-finite values in X first (e.g. sklearn.impute.SimpleImputer).",
+        ),
+        (
+            ("convert", "string", "dtype"),
+            "X must be numeric: encode text or categorical "
+            "columns first (e.g. sklearn.preprocessing.OneHotEncoder).",
+        ),
         (("inconsistent numbers of samples",), "X and y must have one label per row."),
         (("0 feature(s)",), "X has no features: pass at least one column."),
         (("minimum of",), "A pruner needs at least 2 samples."),
@@ -129,8 +134,11 @@ def validate_training_data(pruner, X, y):
             f"target type {target_type!r}. {type(pruner).__name__} prunes classification data."
         )
     # one-hot y (one 1 per row) is read as class indices, as imbalanced-learn does
-    row_sums = (np.asarray(y.toarray() if sp.issparse(y) else y).sum(axis=1)
-                if target_type == "multilabel-indicator" else None)
+    row_sums = (
+        np.asarray(y.toarray() if sp.issparse(y) else y).sum(axis=1)
+        if target_type == "multilabel-indicator"
+        else None
+    )
     if row_sums is not None and np.all(row_sums <= 1) and np.any(row_sums == 0):
         raise ValueError(
             "y looks one-hot encoded but some rows do not have exactly one 1 (an "
@@ -140,8 +148,14 @@ def validate_training_data(pruner, X, y):
     y, _ = check_target_type(y, indicate_one_vs_all=True)
     try:
         X, y = validate_data(
-            pruner, X, y, reset=True, accept_sparse=["csr", "csc", "coo"],
-            allow_nd=True, ensure_min_samples=2, dtype="numeric",
+            pruner,
+            X,
+            y,
+            reset=True,
+            accept_sparse=["csr", "csc", "coo"],
+            allow_nd=True,
+            ensure_min_samples=2,
+            dtype="numeric",
         )
     except ValueError as exc:
         raise ValueError(_hint(str(exc))) from exc
@@ -157,4 +171,3 @@ def validate_training_data(pruner, X, y):
     if not X_net.flags.writeable:  # e.g. a DataFrame's read-only view: torch warns
         X_net = X_net.copy()
     return X_net, classes, y_encoded.astype(np.int64)
-

@@ -87,8 +87,7 @@ def relation_counts(kernel, *, interchangeable=0.5, contradictory=0.0):
     Returns an int array of shape (n, 3), columns in the order of
     ``RELATIONS``.
     """
-    types = relation_types(kernel, interchangeable=interchangeable,
-                           contradictory=contradictory)
+    types = relation_types(kernel, interchangeable=interchangeable, contradictory=contradictory)
     return np.stack([(types == k).sum(axis=1) for k in range(3)], axis=1)
 
 
@@ -147,7 +146,8 @@ def _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr):
     leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
     with eval_mode(model):
         loss = torch.nn.functional.cross_entropy(
-            functional_call(model, (leaves, buffers), (Xb,)), yb)
+            functional_call(model, (leaves, buffers), (Xb,)), yb
+        )
         grads = torch.autograd.grad(loss, list(leaves.values()))
     frozen = {n: p.detach() for n, p in params.items()}
     update = {n: -lr * g for n, g in zip(leaves, grads)}
@@ -177,8 +177,7 @@ def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
         ``"before"`` and ``"predicted"`` probabilities (n_observed, K), and the
         boolean ``"forgotten"``: correct before and predicted wrong after.
     """
-    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch,
-                                                y_batch, lr)
+    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr)
     with eval_mode(model):
         q, dq = jvp(lambda p: _probabilities(model, p, buffers, Xo), (params,), (update,))
     return _outcome(q, q + dq, yo, "predicted")
@@ -190,11 +189,9 @@ def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
     Returns a dict like :func:`predict_forgetting`, with ``"after"`` instead of
     ``"predicted"``. The model itself is not changed.
     """
-    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch,
-                                                y_batch, lr)
+    params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr)
     stepped = {n: p + update[n] for n, p in params.items()}
     with eval_mode(model), torch.no_grad():
         before = _probabilities(model, params, buffers, Xo)
         after = _probabilities(model, stepped, buffers, Xo)
     return _outcome(before, after, yo, "after")
-

@@ -21,11 +21,20 @@ FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
-              0x0E: ">f8"}
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path):
@@ -42,14 +51,19 @@ def read_idx(path):
         raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r}).")
     ndim = data[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(f"{path} is truncated or corrupt: the header announces shape "
-                         f"{shape} ({expected} bytes) but {len(data) - header} follow.")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(
-        dtype.newbyteorder("="))
+        raise ValueError(
+            f"{path} is truncated or corrupt: the header announces shape "
+            f"{shape} ({expected} bytes) but {len(data) - header} follow."
+        )
+    return (
+        np.frombuffer(data, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _find(folder, stem):
@@ -59,8 +73,7 @@ def _find(folder, stem):
     return None
 
 
-def load_fashion_mnist(data_home=None, *, subset="train", return_X_y=False,
-                       as_images=False):
+def load_fashion_mnist(data_home=None, *, subset="train", return_X_y=False, as_images=False):
     """Load Fashion-MNIST from local IDX files.
 
     Parameters
@@ -112,11 +125,17 @@ def load_fashion_mnist(data_home=None, *, subset="train", return_X_y=False,
     X = read_idx(images)
     y = read_idx(labels).astype(np.int64)
     if X.ndim != 3 or y.ndim != 1 or len(X) != len(y):
-        raise ValueError(f"{images} and {labels} do not hold matching images "
-                         f"(shape {X.shape}) and labels (shape {y.shape}).")
+        raise ValueError(
+            f"{images} and {labels} do not hold matching images "
+            f"(shape {X.shape}) and labels (shape {y.shape})."
+        )
     X = X.astype(np.float32) / 255.0
     X = X[:, None] if as_images else X.reshape(len(X), -1)
     if return_X_y:
         return X, y
-    return Bunch(data=X, target=y, target_names=np.array(FASHION_MNIST_CLASSES),
-                 DESCR=f"Fashion-MNIST {subset} set read from {images.parent}.")
+    return Bunch(
+        data=X,
+        target=y,
+        target_names=np.array(FASHION_MNIST_CLASSES),
+        DESCR=f"Fashion-MNIST {subset} set read from {images.parent}.",
+    )

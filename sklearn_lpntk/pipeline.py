@@ -25,8 +25,15 @@ __all__ = ["Pipeline", "make_pipeline"]
 #: What :meth:`Pipeline._fit` uses of imbalanced-learn's private API: the names
 #: of module functions and Pipeline methods, with the parameters it passes.
 _PRIVATE_API = {
-    "_fit_transform_one": ("transformer", "X", "y", "weight", "message_clsname", "message",
-                           "params"),
+    "_fit_transform_one": (
+        "transformer",
+        "X",
+        "y",
+        "weight",
+        "message_clsname",
+        "message",
+        "params",
+    ),
     "_fit_resample_one": ("sampler", "X", "y", "message_clsname", "message", "params"),
     "Pipeline._iter": ("with_final", "filter_passthrough", "filter_resample"),
     "Pipeline._log_message": ("step_idx",),
@@ -127,14 +134,24 @@ class Pipeline(_imb_pipeline.Pipeline):
             message = self._log_message(step_idx)
             if _is_sampler(step):  # the changed rule: resample first
                 X, y, fitted = fit_resample_one(
-                    step, X, y, message_clsname="Pipeline", message=message,
+                    step,
+                    X,
+                    y,
+                    message_clsname="Pipeline",
+                    message=message,
                     params=routed_params[name],
                 )
             else:
                 X, fitted = fit_transform_one(
-                    step, X, y, weight=None, message_clsname="Pipeline", message=message,
+                    step,
+                    X,
+                    y,
+                    weight=None,
+                    message_clsname="Pipeline",
+                    message=message,
                     params=self._get_metadata_for_step(
-                        step_idx=step_idx, step_params=routed_params[name],
+                        step_idx=step_idx,
+                        step_params=routed_params[name],
                         all_params=raw_params,
                     ),
                 )

@@ -13,9 +13,7 @@ def _axes(ax, figsize=(6, 4)):
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Plotting needs matplotlib: pip install 'sklearn-lpntk[plot]'."
-        ) from exc
+        raise ImportError("Plotting needs matplotlib: pip install 'sklearn-lpntk[plot]'.") from exc
     _, ax = plt.subplots(figsize=figsize)
     return ax
 
@@ -49,8 +47,9 @@ def plot_accuracy_vs_ratio(results, *, ax=None, title=None):
     return ax
 
 
-def plot_image_grid(images, kept_mask, *, n_per_row=10, n_rows=2, image_shape=None,
-                    random_state=0, figsize=None):
+def plot_image_grid(
+    images, kept_mask, *, n_per_row=10, n_rows=2, image_shape=None, random_state=0, figsize=None
+):
     """Kept and pruned images side by side: a grid of each, chosen at random.
 
     Parameters
@@ -78,12 +77,13 @@ def plot_image_grid(images, kept_mask, *, n_per_row=10, n_rows=2, image_shape=No
         images = images.reshape(len(images), *image_shape)
     images = images.reshape(len(images), *images.shape[-2:])
     rng = np.random.default_rng(random_state)
-    fig, axes = plt.subplots(2 * n_rows, n_per_row,
-                             figsize=figsize or (n_per_row * 0.8, 2 * n_rows * 0.9))
+    fig, axes = plt.subplots(
+        2 * n_rows, n_per_row, figsize=figsize or (n_per_row * 0.8, 2 * n_rows * 0.9)
+    )
     for panel, (mask, label) in enumerate(((kept_mask, "kept"), (~kept_mask, "pruned"))):
         rows = np.flatnonzero(mask)
         pick = rng.choice(rows, size=min(len(rows), n_rows * n_per_row), replace=False)
-        for k, ax in enumerate(axes[panel * n_rows:(panel + 1) * n_rows].ravel()):
+        for k, ax in enumerate(axes[panel * n_rows : (panel + 1) * n_rows].ravel()):
             ax.axis("off")
             if k < len(pick):
                 ax.imshow(images[pick[k]], cmap="gray_r")
@@ -113,8 +113,9 @@ def plot_cluster_sizes(cluster_labels, *, ax=None, title="cluster sizes"):
     return ax
 
 
-def plot_relation_histogram(kernel, *, thresholds=(0.5, 0.0), ax=None, bins=50,
-                            title="pairwise lpNTK cosine"):
+def plot_relation_histogram(
+    kernel, *, thresholds=(0.5, 0.0), ax=None, bins=50, title="pairwise lpNTK cosine"
+):
     """Histogram of pairwise cosines with the relation-type thresholds marked."""
     from .analysis import cosine_matrix
 

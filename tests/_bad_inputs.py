@@ -35,9 +35,13 @@ TRAINED = {
     "ModeratePruner": lambda **p: ModeratePruner(max_epochs=1, random_state=0, **p),
     "LpNTKCleaner": lambda **p: LpNTKCleaner(max_epochs=1, random_state=0, **p),
 }
-ALL = {**TRAINED, "RandomPruner": lambda **p: RandomPruner(random_state=0, **p),
-       "CCSPruner": lambda **p: CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1),
-                                          random_state=0, **p)}
+ALL = {
+    **TRAINED,
+    "RandomPruner": lambda **p: RandomPruner(random_state=0, **p),
+    "CCSPruner": lambda **p: CCSPruner(
+        scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0, **p
+    ),
+}
 
 
 class BatchNormMLP(torch.nn.Module):
@@ -45,9 +49,13 @@ class BatchNormMLP(torch.nn.Module):
 
     def __init__(self, n_inputs=4, n_classes=2):
         super().__init__()
-        self.body = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n_inputs, 8),
-                                        torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
-                                        torch.nn.Linear(8, n_classes))
+        self.body = torch.nn.Sequential(
+            torch.nn.Flatten(),
+            torch.nn.Linear(n_inputs, 8),
+            torch.nn.BatchNorm1d(8),
+            torch.nn.ReLU(),
+            torch.nn.Linear(8, n_classes),
+        )
 
     def forward(self, x):
         return self.body(x)
@@ -58,9 +66,13 @@ class BatchNormCNN(torch.nn.Module):
 
     def __init__(self, n_classes=2):
         super().__init__()
-        self.body = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
-                                        torch.nn.ReLU(), torch.nn.Flatten(),
-                                        torch.nn.Linear(4 * 4 * 4, n_classes))
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3),
+            torch.nn.BatchNorm2d(4),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(4 * 4 * 4, n_classes),
+        )
 
     def forward(self, x):
         return self.body(x)
@@ -71,8 +83,9 @@ class NeedsWidth(torch.nn.Module):
 
     def __init__(self, width, n_inputs=4, n_classes=2):
         super().__init__()
-        self.body = torch.nn.Sequential(torch.nn.Linear(n_inputs, width), torch.nn.ReLU(),
-                                        torch.nn.Linear(width, n_classes))
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(n_inputs, width), torch.nn.ReLU(), torch.nn.Linear(width, n_classes)
+        )
 
     def forward(self, x):
         return self.body(x)
@@ -109,53 +122,99 @@ def _round_two(add):
     softmax = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(dim=1))
     for pname, make in ALL.items():
         for shape in ((40, 3, 0), (40, 0, 5)):
-            add(f"{pname}: X of shape {shape}",
+            add(
+                f"{pname}: X of shape {shape}",
                 lambda m=make, s=shape: m().fit(np.zeros(s, dtype=np.float32), y),
-                ("error", "axis of size 0", ValueError))
+                ("error", "axis of size 0", ValueError),
+            )
         for method in ("fit", "fit_resample", "fit_transform"):
-            add(f"{pname}: {method}(sample_weight=...)",
+            add(
+                f"{pname}: {method}(sample_weight=...)",
                 lambda m=make, f=method: getattr(m(), f)(X, y, sample_weight=np.ones(40)),
-                ("error", r"unexpected argument.*sample_weight.*sample_indices_", TypeError))
-        for dname, data in (("datetime64 array", dates), ("DataFrame datetime column", when),
-                            ("DataFrame timedelta column", took),
-                            ("object array with dates", objects)):
-            add(f"{pname}: {dname}", lambda m=make, d=data: m().fit(d, y),
-                ("error", "dates or durations.*convert them to numbers", ValueError))
-    bn_pruners = {**TRAINED, "GraNdPruner": lambda **p: GraNdPruner(
-        n_inits=1, max_epochs=1, random_state=0, **p),
-        "CCSPruner": lambda **p: CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1, **p),
-                                           random_state=0)}
+                ("error", r"unexpected argument.*sample_weight.*sample_indices_", TypeError),
+            )
+        for dname, data in (
+            ("datetime64 array", dates),
+            ("DataFrame datetime column", when),
+            ("DataFrame timedelta column", took),
+            ("object array with dates", objects),
+        ):
+            add(
+                f"{pname}: {dname}",
+                lambda m=make, d=data: m().fit(d, y),
+                ("error", "dates or durations.*convert them to numbers", ValueError),
+            )
+    bn_pruners = {
+        **TRAINED,
+        "GraNdPruner": lambda **p: GraNdPruner(n_inits=1, max_epochs=1, random_state=0, **p),
+        "CCSPruner": lambda **p: CCSPruner(
+            scorer=EL2NPruner(max_epochs=1, n_inits=1, **p), random_state=0
+        ),
+    }
     for pname, make in bn_pruners.items():
-        add(f"{pname}: BatchNorm1d net, last batch of one row",
-            lambda m=make: m(net=BatchNormMLP, batch_size=64).fit(X65, y65), ("ok", None))
-        add(f"{pname}: BatchNorm2d net, last batch of one row",
-            lambda m=make: m(net=BatchNormCNN, batch_size=64).fit(images65, y65), ("ok", None))
+        add(
+            f"{pname}: BatchNorm1d net, last batch of one row",
+            lambda m=make: m(net=BatchNormMLP, batch_size=64).fit(X65, y65),
+            ("ok", None),
+        )
+        add(
+            f"{pname}: BatchNorm2d net, last batch of one row",
+            lambda m=make: m(net=BatchNormCNN, batch_size=64).fit(images65, y65),
+            ("ok", None),
+        )
     for pname, make in TRAINED.items():
-        add(f"{pname}: module ending in softmax", lambda m=make: m(net=softmax).fit(X, y),
-            ("error", "probabilities, not logits.*CrossEntropyLoss", ValueError))
-        add(f"{pname}: module class needing a constructor argument",
-            lambda m=make: m(net=NeedsWidth).fit(X, y), ("error", "module__width", TypeError))
-        add(f"{pname}: skorch net missing a constructor argument",
-            lambda m=make: m(net=NeuralNetClassifier(
-                NeedsWidth, criterion=torch.nn.CrossEntropyLoss)).fit(X, y),
-            ("error", "module__width", TypeError))
-    skorch_bn = NeuralNetClassifier(BatchNormMLP, criterion=torch.nn.CrossEntropyLoss,
-                                    batch_size=64, max_epochs=1, train_split=None)
-    add("LpNTKPruner: skorch BatchNorm net, last batch of one row",
-        lambda: TRAINED["LpNTKPruner"](net=skorch_bn).fit(X65, y65), ("ok", None))
-    add("LpNTKPruner: skorch BatchNorm net with its own iterator, one row left",
-        lambda: TRAINED["LpNTKPruner"](net=clone(skorch_bn).set_params(
-            iterator_train=ListIterator)).fit(X65, y65),
-        ("error", "BatchNorm.*batch_size=64", ValueError))
-    add("LpNTKPruner: skorch net with NLLLoss and softmax",
-        lambda: TRAINED["LpNTKPruner"](net=NeuralNetClassifier(
-            softmax, max_epochs=1)).fit(X, y), ("error", "probabilities, not logits", ValueError))
-    add("lpntk_kernel: module ending in softmax",
+        add(
+            f"{pname}: module ending in softmax",
+            lambda m=make: m(net=softmax).fit(X, y),
+            ("error", "probabilities, not logits.*CrossEntropyLoss", ValueError),
+        )
+        add(
+            f"{pname}: module class needing a constructor argument",
+            lambda m=make: m(net=NeedsWidth).fit(X, y),
+            ("error", "module__width", TypeError),
+        )
+        add(
+            f"{pname}: skorch net missing a constructor argument",
+            lambda m=make: m(
+                net=NeuralNetClassifier(NeedsWidth, criterion=torch.nn.CrossEntropyLoss)
+            ).fit(X, y),
+            ("error", "module__width", TypeError),
+        )
+    skorch_bn = NeuralNetClassifier(
+        BatchNormMLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        batch_size=64,
+        max_epochs=1,
+        train_split=None,
+    )
+    add(
+        "LpNTKPruner: skorch BatchNorm net, last batch of one row",
+        lambda: TRAINED["LpNTKPruner"](net=skorch_bn).fit(X65, y65),
+        ("ok", None),
+    )
+    add(
+        "LpNTKPruner: skorch BatchNorm net with its own iterator, one row left",
+        lambda: TRAINED["LpNTKPruner"](
+            net=clone(skorch_bn).set_params(iterator_train=ListIterator)
+        ).fit(X65, y65),
+        ("error", "BatchNorm.*batch_size=64", ValueError),
+    )
+    add(
+        "LpNTKPruner: skorch net with NLLLoss and softmax",
+        lambda: TRAINED["LpNTKPruner"](net=NeuralNetClassifier(softmax, max_epochs=1)).fit(X, y),
+        ("error", "probabilities, not logits", ValueError),
+    )
+    add(
+        "lpntk_kernel: module ending in softmax",
         lambda: lpntk_kernel(softmax, torch.tensor(X), torch.tensor(y)),
-        ("error", "probabilities, not logits", ValueError))
+        ("error", "probabilities, not logits", ValueError),
+    )
     for pname in ("LpNTKPruner", "LpNTKCleaner"):
-        add(f"{pname}: n_jobs=0", lambda p=pname: TRAINED[p](n_jobs=0).fit(X, y),
-            ("error", "n_jobs=0.*-1 for all processors", ValueError))
+        add(
+            f"{pname}: n_jobs=0",
+            lambda p=pname: TRAINED[p](n_jobs=0).fit(X, y),
+            ("error", "n_jobs=0.*-1 for all processors", ValueError),
+        )
 
 
 class NaNNet(torch.nn.Module):
@@ -182,8 +241,7 @@ def cases():
     labels = {
         "labels with None": np.array(["a", "b"] * 19 + [None, "a"], dtype=object),
         "float labels with NaN": np.r_[np.zeros(20), np.ones(19), np.nan],
-        "pandas string labels with NA": pd.Series(["a", "b"] * 19 + [pd.NA, "a"],
-                                                  dtype="string"),
+        "pandas string labels with NA": pd.Series(["a", "b"] * 19 + [pd.NA, "a"], dtype="string"),
         "one-hot y with an all-zero row": np.r_[np.eye(2)[y[:-1]], [[0, 0]]].astype(int),
     }
     df = pd.DataFrame(X, columns=list("abcd"))
@@ -192,58 +250,117 @@ def cases():
         for lname, yy in labels.items():
             match = "missing values" if "one-hot" not in lname else "exactly one 1"
             add(f"{pname}: {lname}", lambda m=make, yy=yy: m().fit(X, yy), ("error", match))
-        add(f"{pname}: categorical DataFrame column", lambda m=make: m().fit(df, y),
-            ("error", r"non-numeric columns \['c'\]"))
-        add(f"{pname}: X with zero features",
-            lambda m=make: m().fit(np.zeros((40, 0)), y), ("error", "no features"))
-        add(f"{pname}: X scaled by 1e30", lambda m=make: m().fit(X * 1e30, y),
+        add(
+            f"{pname}: categorical DataFrame column",
+            lambda m=make: m().fit(df, y),
+            ("error", r"non-numeric columns \['c'\]"),
+        )
+        add(
+            f"{pname}: X with zero features",
+            lambda m=make: m().fit(np.zeros((40, 0)), y),
+            ("error", "no features"),
+        )
+        add(
+            f"{pname}: X scaled by 1e30",
+            lambda m=make: m().fit(X * 1e30, y),
             # the kernel and GraNd overflow (a clear error); the prediction-based scores
             # saturate but stay finite, so the documented counts hold
-            ("error", "StandardScaler") if pname in ("LpNTKPruner", "GraNdPruner",
-                                                     "LpNTKCleaner")
-            else ("ok", None))
+            ("error", "StandardScaler")
+            if pname in ("LpNTKPruner", "GraNdPruner", "LpNTKCleaner")
+            else ("ok", None),
+        )
     for pname, make in TRAINED.items():
-        add(f"{pname}: 1-D output", lambda m=make: m(net=torch.nn.Sequential(
-            torch.nn.Linear(4, 1), torch.nn.Flatten(0))).fit(X, y), ("error", "logits"))
-        add(f"{pname}: fewer logits than classes",
-            lambda m=make: m(net=torch.nn.Linear(4, 1)).fit(X, y), ("error", "1 logits"))
-        add(f"{pname}: net expecting another input width",
+        add(
+            f"{pname}: 1-D output",
+            lambda m=make: m(
+                net=torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+            ).fit(X, y),
+            ("error", "logits"),
+        )
+        add(
+            f"{pname}: fewer logits than classes",
+            lambda m=make: m(net=torch.nn.Linear(4, 1)).fit(X, y),
+            ("error", "1 logits"),
+        )
+        add(
+            f"{pname}: net expecting another input width",
             lambda m=make: m(net=torch.nn.Linear(5, 2)).fit(X, y),
-            ("error", "could not be applied"))
-        add(f"{pname}: float64 module",
-            lambda m=make: m(net=torch.nn.Linear(4, 2).double()).fit(X, y), ("ok", None))
-        add(f"{pname}: batch_size as numpy integer",
-            lambda m=make: m(batch_size=np.int64(8)).fit(X, y), ("ok", None))
-        add(f"{pname}: tensor X with requires_grad",
-            lambda m=make: m().fit(torch.tensor(X, requires_grad=True), y), ("ok", None))
+            ("error", "could not be applied"),
+        )
+        add(
+            f"{pname}: float64 module",
+            lambda m=make: m(net=torch.nn.Linear(4, 2).double()).fit(X, y),
+            ("ok", None),
+        )
+        add(
+            f"{pname}: batch_size as numpy integer",
+            lambda m=make: m(batch_size=np.int64(8)).fit(X, y),
+            ("ok", None),
+        )
+        add(
+            f"{pname}: tensor X with requires_grad",
+            lambda m=make: m().fit(torch.tensor(X, requires_grad=True), y),
+            ("ok", None),
+        )
         for device in ("meta", "mps", "quantum"):
-            add(f"{pname}: device={device!r}", lambda m=make, d=device: m(device=d).fit(X, y),
-                ("error", "device"))
-        add(f"{pname}: skorch net without a module",
+            add(
+                f"{pname}: device={device!r}",
+                lambda m=make, d=device: m(device=d).fit(X, y),
+                ("error", "device"),
+            )
+        add(
+            f"{pname}: skorch net without a module",
             lambda m=make: m(net=NeuralNetClassifier("not a module")).fit(X, y),
-            ("error", "module"))
-        add(f"{pname}: network with NaN output", lambda m=make: m(net=NaNNet).fit(X, y),
-            ("error", "non-finite|NaN") if pname != "ModeratePruner" else ("ok", None))
-    add("LpNTKPruner: checkpoints=[0.5, 1]",
-        lambda: TRAINED["LpNTKPruner"](checkpoints=[0.5, 1]).fit(X, y), ("error", "whole"))
-    add("LpNTKPruner: memory_budget=4e9",
-        lambda: TRAINED["LpNTKPruner"](memory_budget=4e9).fit(X, y), ("ok", None))
+            ("error", "module"),
+        )
+        add(
+            f"{pname}: network with NaN output",
+            lambda m=make: m(net=NaNNet).fit(X, y),
+            ("error", "non-finite|NaN") if pname != "ModeratePruner" else ("ok", None),
+        )
+    add(
+        "LpNTKPruner: checkpoints=[0.5, 1]",
+        lambda: TRAINED["LpNTKPruner"](checkpoints=[0.5, 1]).fit(X, y),
+        ("error", "whole"),
+    )
+    add(
+        "LpNTKPruner: memory_budget=4e9",
+        lambda: TRAINED["LpNTKPruner"](memory_budget=4e9).fit(X, y),
+        ("ok", None),
+    )
     model = torch.nn.Linear(4, 3)
     Xt, yt = torch.tensor(X), torch.tensor(y)
-    add("lpntk_kernel: length mismatch", lambda: lpntk_kernel(model, Xt, yt[:-1]),
-        ("error", "one label per row"))
-    add("lpntk_kernel: one-hot y",
-        lambda: lpntk_kernel(model, Xt, torch.nn.functional.one_hot(yt, 3)), ("error", "1-D"))
-    add("lpntk_kernel: non-integer labels", lambda: lpntk_kernel(model, Xt, yt + 0.5),
-        ("error", "integer class indices"))
-    add("lpntk_kernel: string labels",
+    add(
+        "lpntk_kernel: length mismatch",
+        lambda: lpntk_kernel(model, Xt, yt[:-1]),
+        ("error", "one label per row"),
+    )
+    add(
+        "lpntk_kernel: one-hot y",
+        lambda: lpntk_kernel(model, Xt, torch.nn.functional.one_hot(yt, 3)),
+        ("error", "1-D"),
+    )
+    add(
+        "lpntk_kernel: non-integer labels",
+        lambda: lpntk_kernel(model, Xt, yt + 0.5),
+        ("error", "integer class indices"),
+    )
+    add(
+        "lpntk_kernel: string labels",
         lambda: lpntk_kernel(model, X, np.array(["a", "b"] * 20)),
-        ("error", "integer class indices"))
+        ("error", "integer class indices"),
+    )
     _round_two(add)
-    add("lpntk_kernel: NaN in X", lambda: lpntk_kernel(model, np.r_[X[:-1], [[np.nan] * 4]],
-                                                        y), ("error", "NaN"))
-    add("lpntk_kernel: a plain function as the model",
-        lambda: lpntk_kernel(lambda x: x, Xt, yt), ("error", "torch.nn.Module"))
+    add(
+        "lpntk_kernel: NaN in X",
+        lambda: lpntk_kernel(model, np.r_[X[:-1], [[np.nan] * 4]], y),
+        ("error", "NaN"),
+    )
+    add(
+        "lpntk_kernel: a plain function as the model",
+        lambda: lpntk_kernel(lambda x: x, Xt, yt),
+        ("error", "torch.nn.Module"),
+    )
     return out
 
 
@@ -272,8 +389,9 @@ def as_documented(result, expect):
 
     kind, msg, want, rx = result[0], result[1], expect[0], expect[1]
     typed = len(expect) < 3 or (kind == "clear" and result[2] is expect[2])
-    return kind == want == "ok" or (kind == "clear" and want == "error" and typed
-                                    and re.search(rx, msg) is not None)
+    return kind == want == "ok" or (
+        kind == "clear" and want == "error" and typed and re.search(rx, msg) is not None
+    )
 
 
 if __name__ == "__main__":

@@ -99,13 +99,23 @@ def loglik_gradient_kernel(model, X, y):
 # --------------------------------------------------------------------------
 # The 0.5 selection, computed directly for one number of kept rows (before
 # keep orders existed): the reference the cuts of every keep order must equal.
-_Sel05 = namedtuple("_Sel05", "kept centres assignment selfmax contradictory",
-                    defaults=(None, None))
+_Sel05 = namedtuple(
+    "_Sel05", "kept centres assignment selfmax contradictory", defaults=(None, None)
+)
 
 
-def select_from_kernel_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
-                       thin_fraction=0.5, random_state=None, candidates=None, initial=(),
-                       mode="canonical"):
+def select_from_kernel_05(
+    kernel,
+    n_keep,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    thin_fraction=0.5,
+    random_state=None,
+    candidates=None,
+    initial=(),
+    mode="canonical",
+):
     check_option("keep", keep, TRAVERSAL_RULES)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
@@ -116,7 +126,8 @@ def select_from_kernel_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     else:
         n_clusters = n_keep
     centres, assignment = farthest_first_traversal(
-        kernel, n_clusters, candidates=candidates, initial=initial, mode=mode)
+        kernel, n_clusters, candidates=candidates, initial=initial, mode=mode
+    )
     allowed = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, bool)
     if keep == "centres":
         kept = centres
@@ -127,17 +138,30 @@ def select_from_kernel_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     return np.sort(kept), centres, assignment
 
 
-def choose_rows_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_state=None,
-                selfmax=None, drop_contradictory=None, fpc="canonical", hard_fraction="auto"):
+def choose_rows_05(
+    kernel,
+    n_keep,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    random_state=None,
+    selfmax=None,
+    drop_contradictory=None,
+    fpc="canonical",
+    hard_fraction="auto",
+):
     check_option("selfmax", selfmax, (None, *SELFMAX_MODES))
     check_option("keep", keep, KEEP_RULES)
     kernel = as_lazy_kernel(kernel)
     if keep in MATRIX_RULES:
         if selfmax is not None:
-            raise ValueError(f"selfmax={selfmax!r} works with the traversal keep-rules "
-                             f"only; keep={keep!r} reads the whole matrix. Use selfmax=None.")
-        return _matrix_rule_05(kernel, n_keep, keep, random_state, drop_contradictory,
-                            hard_fraction)
+            raise ValueError(
+                f"selfmax={selfmax!r} works with the traversal keep-rules "
+                f"only; keep={keep!r} reads the whole matrix. Use selfmax=None."
+            )
+        return _matrix_rule_05(
+            kernel, n_keep, keep, random_state, drop_contradictory, hard_fraction
+        )
     n = kernel.shape[0]
     masks = {}
     candidates, initial = None, ()
@@ -154,8 +178,8 @@ def choose_rows_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_
             # the official code returns the self-max rows alone (fewer than asked)
             kept = np.flatnonzero(self_max)
             centres, assignment = farthest_first_traversal(
-                kernel, len(kept), initial=kept[np.argsort(-diag[kept], kind="stable")],
-                mode=fpc)
+                kernel, len(kept), initial=kept[np.argsort(-diag[kept], kind="stable")], mode=fpc
+            )
             return _Sel05(kept, centres, assignment, **masks)
         if selfmax == "filter":
             if allowed.sum() >= n_keep:
@@ -166,15 +190,24 @@ def choose_rows_05(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_
     if candidates is not None and not candidates.any() and not len(initial):
         candidates = None  # nothing left to filter by: fall back to all rows
     kept, centres, assignment = select_from_kernel_05(
-        kernel, min(n_keep, n), keep=keep, cluster_ratio=cluster_ratio,
-        random_state=random_state, candidates=candidates, initial=initial, mode=fpc,
+        kernel,
+        min(n_keep, n),
+        keep=keep,
+        cluster_ratio=cluster_ratio,
+        random_state=random_state,
+        candidates=candidates,
+        initial=initial,
+        mode=fpc,
     )
     return _Sel05(kept, centres, assignment, **masks)
 
 
 def _matrix_rule_05(kernel, n_keep, keep, random_state, drop_contradictory, hard_fraction):
-    S = np.asarray(kernel.rows(0, kernel.shape[0]) if hasattr(kernel, "rows")
-                   else [kernel.row(i) for i in range(kernel.shape[0])])
+    S = np.asarray(
+        kernel.rows(0, kernel.shape[0])
+        if hasattr(kernel, "rows")
+        else [kernel.row(i) for i in range(kernel.shape[0])]
+    )
     if keep not in ("representative", "budget") or S.dtype not in (np.float32, np.float64):
         S = S.astype(np.float64)  # facility location reads float32 exactly; others copy
     n = S.shape[0]
@@ -193,14 +226,16 @@ def _matrix_rule_05(kernel, n_keep, keep, random_state, drop_contradictory, hard
     elif keep == "redundancy":
         local = drop_redundant(sub, k)
     else:
-        fraction = default_hard_fraction(1 - n_keep / n) if hard_fraction == "auto" \
-            else hard_fraction
-        local = stratified_coverage(-typicality(sub), k, hard_fraction=fraction,
-                                    random_state=random_state)
+        fraction = (
+            default_hard_fraction(1 - n_keep / n) if hard_fraction == "auto" else hard_fraction
+        )
+        local = stratified_coverage(
+            -typicality(sub), k, hard_fraction=fraction, random_state=random_state
+        )
     kept = np.sort(rows[local])
     assignment = np.empty(n, dtype=kept.dtype)
     for start in range(0, n, 512):  # most similar kept row, without an (n, k) copy
-        block = S[start:start + 512][:, kept]
-        assignment[start:start + 512] = kept[np.argmax(block, axis=1)]
+        block = S[start : start + 512][:, kept]
+        assignment[start : start + 512] = kept[np.argmax(block, axis=1)]
     assignment[kept] = kept
     return _Sel05(kept, rows[local], assignment, **masks)

@@ -47,17 +47,21 @@ def test_relation_thresholds_are_parameters():
     K = np.array([[1.0, 0.3], [0.3, 1.0]])
     assert RELATIONS[relation_types(K)[0, 1]] == "unrelated"
     assert RELATIONS[relation_types(K, interchangeable=0.2)[0, 1]] == "interchangeable"
-    assert RELATIONS[relation_types(K, contradictory=0.4, interchangeable=0.5)[0, 1]] == \
-        "contradictory"
+    assert (
+        RELATIONS[relation_types(K, contradictory=0.4, interchangeable=0.5)[0, 1]]
+        == "contradictory"
+    )
     with pytest.raises(ValueError, match="contradictory <= interchangeable"):
         relation_types(K, interchangeable=0.1, contradictory=0.2)
 
 
 def test_learning_difficulty_sums_error_norms_over_epochs():
-    probs = np.array([
-        [[0.5, 0.5], [1.0, 0.0]],
-        [[1.0, 0.0], [0.0, 1.0]],
-    ])
+    probs = np.array(
+        [
+            [[0.5, 0.5], [1.0, 0.0]],
+            [[1.0, 0.0], [0.0, 1.0]],
+        ]
+    )
     y = np.array([0, 1])
     expected = [np.sqrt(0.5) + 0.0, np.sqrt(2) + 0.0]
     np.testing.assert_allclose(learning_difficulty(probs, y), expected)
@@ -111,7 +115,8 @@ def test_plots_draw_what_they_are_given():
     from sklearn_lpntk import plotting
 
     ax = plotting.plot_accuracy_vs_ratio(
-        {"a": {0.0: [0.9, 0.92], 0.5: [0.8]}, "b": {0.0: [0.9], 0.5: [0.85, 0.86]}})
+        {"a": {0.0: [0.9, 0.92], 0.5: [0.8]}, "b": {0.0: [0.9], 0.5: [0.85, 0.86]}}
+    )
     assert len(ax.containers) == 2 and ax.get_legend() is not None
     images = np.random.default_rng(0).random((20, 8, 8))
     mask = np.arange(20) % 2 == 0

@@ -124,8 +124,12 @@ def _blobs_with_flipped_labels(seed=0, n=200, n_flipped=10):
     rng = np.random.default_rng(seed)
     y_true = np.repeat([0, 1], n // 2)
     X = (rng.normal(size=(n, 2)) + 4.0 * (2 * y_true[:, None] - 1)).astype(np.float32)
-    flipped = np.concatenate([rng.choice(n // 2, n_flipped // 2, replace=False),
-                              n // 2 + rng.choice(n // 2, n_flipped // 2, replace=False)])
+    flipped = np.concatenate(
+        [
+            rng.choice(n // 2, n_flipped // 2, replace=False),
+            n // 2 + rng.choice(n // 2, n_flipped // 2, replace=False),
+        ]
+    )
     y = y_true.copy()
     y[flipped] = 1 - y[flipped]
     return X, y, flipped
@@ -147,13 +151,16 @@ def test_el2n_prunes_the_rows_the_model_fits_best():
 
 
 def test_forgetting_events_match_a_hand_computed_sequence():
-    correct = np.array([
-        # row:  0  1  2  3  4
-        [1, 0, 1, 0, 1],
-        [0, 1, 1, 0, 1],
-        [1, 0, 1, 0, 0],
-        [0, 1, 1, 0, 1],
-    ], dtype=bool)
+    correct = np.array(
+        [
+            # row:  0  1  2  3  4
+            [1, 0, 1, 0, 1],
+            [0, 1, 1, 0, 1],
+            [1, 0, 1, 0, 0],
+            [0, 1, 1, 0, 1],
+        ],
+        dtype=bool,
+    )
     events, never = forgetting_events(correct)
     np.testing.assert_array_equal(events, [2, 1, 0, 0, 1])
     np.testing.assert_array_equal(never, [False, False, False, True, False])

@@ -55,8 +55,7 @@ def test_another_ratio_verbose_or_n_jobs_reads_the_cache(data, tmp_path, trainin
     X, y = data
     first = _lpntk(prune_ratio=0.2, memory=tmp_path).fit(X, y)
     assert not first.from_cache_ and "cache" in first.timings_ and len(trainings) == 1
-    for params in ({"prune_ratio": 0.6}, {"prune_ratio": 0.0}, {"verbose": 1},
-                   {"n_jobs": 2}):
+    for params in ({"prune_ratio": 0.6}, {"prune_ratio": 0.0}, {"verbose": 1}, {"n_jobs": 2}):
         again = _lpntk(memory=str(tmp_path), **{"prune_ratio": 0.2, **params}).fit(X, y)
         assert again.from_cache_, params
         assert "training" not in again.timings_ and "kernel" not in again.timings_
@@ -65,10 +64,19 @@ def test_another_ratio_verbose_or_n_jobs_reads_the_cache(data, tmp_path, trainin
     assert len(trainings) == 1 + 4  # the four fresh fits only
 
 
-@pytest.mark.parametrize("change", [
-    {"random_state": 1}, {"max_epochs": 2}, {"net": LogitMLP}, {"keep": "centres"},
-    {"normalize": None}, {"lr": 0.01}, {"error_weighting": "full"}, {"checkpoints": [0, 1]},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"random_state": 1},
+        {"max_epochs": 2},
+        {"net": LogitMLP},
+        {"keep": "centres"},
+        {"normalize": None},
+        {"lr": 0.01},
+        {"error_weighting": "full"},
+        {"checkpoints": [0, 1]},
+    ],
+)
 def test_every_parameter_that_matters_misses(data, tmp_path, change):
     X, y = data
     _lpntk(memory=tmp_path).fit(X, y)
@@ -85,8 +93,13 @@ def test_a_network_change_inside_a_skorch_net_misses(data, tmp_path):
     X, y = data
 
     def net(units):
-        return NeuralNetClassifier(LogitMLP, module__hidden_units=(units,), max_epochs=1,
-                                   criterion=torch.nn.CrossEntropyLoss, train_split=None)
+        return NeuralNetClassifier(
+            LogitMLP,
+            module__hidden_units=(units,),
+            max_epochs=1,
+            criterion=torch.nn.CrossEntropyLoss,
+            train_split=None,
+        )
 
     _lpntk(net=net(16), memory=tmp_path).fit(X, y)
     assert _lpntk(net=net(16), memory=tmp_path).fit(X, y).from_cache_
@@ -114,8 +127,11 @@ def test_memory_accepts_a_path_a_joblib_memory_and_none(data, tmp_path):
     X, y = data
     memory = joblib.Memory(tmp_path / "joblib", verbose=0)
     EL2NPruner(max_epochs=1, n_inits=1, random_state=0, memory=memory).fit(X, y)
-    assert EL2NPruner(0.7, max_epochs=1, n_inits=1, random_state=0,
-                      memory=memory).fit(X, y).from_cache_
+    assert (
+        EL2NPruner(0.7, max_epochs=1, n_inits=1, random_state=0, memory=memory)
+        .fit(X, y)
+        .from_cache_
+    )
     assert glob.glob(str(tmp_path / "joblib" / "**" / "output.pkl"), recursive=True)
     for memory in (None, joblib.Memory(None)):
         first = RandomPruner(random_state=0, memory=memory).fit(X, y)
@@ -155,8 +171,9 @@ def test_a_damaged_cache_entry_is_recomputed_not_trusted(data, tmp_path):
         warnings.simplefilter("ignore")  # joblib warns about the unreadable entry
         pruner = _lpntk(prune_ratio=0.5, memory=tmp_path).fit(X, y)
     assert not pruner.from_cache_
-    np.testing.assert_array_equal(pruner.sample_indices_,
-                                  _lpntk(prune_ratio=0.5).fit(X, y).sample_indices_)
+    np.testing.assert_array_equal(
+        pruner.sample_indices_, _lpntk(prune_ratio=0.5).fit(X, y).sample_indices_
+    )
     assert _lpntk(prune_ratio=0.4, memory=tmp_path).fit(X, y).from_cache_  # repaired
 
 
@@ -176,8 +193,9 @@ def test_a_foreign_cache_entry_is_detected_and_replaced(data, tmp_path):
     with pytest.warns(UserWarning, match="foreign or damaged"):
         pruner = _lpntk(prune_ratio=0.5, memory=tmp_path).fit(X, y)
     assert not pruner.from_cache_
-    np.testing.assert_array_equal(pruner.sample_indices_,
-                                  _lpntk(prune_ratio=0.5).fit(X, y).sample_indices_)
+    np.testing.assert_array_equal(
+        pruner.sample_indices_, _lpntk(prune_ratio=0.5).fit(X, y).sample_indices_
+    )
 
 
 def test_an_unrelated_directory_and_other_joblib_caches_are_left_alone(data, tmp_path):
@@ -209,8 +227,9 @@ def test_a_lazy_order_too_short_for_a_new_ratio_is_recomputed(data, tmp_path):
     budget = _budget_between_lazy_and_full(X, y)
 
     def make(ratio):
-        return LpNTKPruner.paper(ratio, max_epochs=1, random_state=0, memory_budget=budget,
-                                 memory=tmp_path)
+        return LpNTKPruner.paper(
+            ratio, max_epochs=1, random_state=0, memory_budget=budget, memory=tmp_path
+        )
 
     make(0.6).fit(X, y)
     assert make(0.8).fit(X, y).from_cache_  # fewer rows: the stored order reaches
@@ -221,16 +240,16 @@ def test_a_lazy_order_too_short_for_a_new_ratio_is_recomputed(data, tmp_path):
     assert make(0.3).fit(X, y).from_cache_  # the entry now holds the longer order
 
 
-def test_cached_grid_search_trains_once_per_fold_with_the_same_scores(data, tmp_path,
-                                                                       trainings):
+def test_cached_grid_search_trains_once_per_fold_with_the_same_scores(data, tmp_path, trainings):
     X, y = data
     grid = {"lpntkpruner__prune_ratio": [0.1, 0.3, 0.5, 0.7, 0.9]}
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     results = {}
     for memory in (None, tmp_path):
         trainings.clear()
-        pipe = make_pipeline(_lpntk(memory=memory), StandardScaler(),
-                             LogisticRegression(max_iter=300))
+        pipe = make_pipeline(
+            _lpntk(memory=memory), StandardScaler(), LogisticRegression(max_iter=300)
+        )
         search = GridSearchCV(pipe, grid, cv=cv).fit(X, y)
         results[memory is None] = (search.cv_results_, len(trainings), search)
     (cached, n_cached, search), (plain, n_plain, _) = results[False], results[True]
@@ -242,8 +261,15 @@ def test_cached_grid_search_trains_once_per_fold_with_the_same_scores(data, tmp_
 
 def test_pruning_curve_fits_each_pruner_once_per_fold(data, trainings):
     X, y = data
-    curve = pruning_curve(LogisticRegression(max_iter=300), X, y, pruner=_lpntk(),
-                          prune_ratios=[0.1, 0.4, 0.7], cv=3, random_state=0)
+    curve = pruning_curve(
+        LogisticRegression(max_iter=300),
+        X,
+        y,
+        pruner=_lpntk(),
+        prune_ratios=[0.1, 0.4, 0.7],
+        cv=3,
+        random_state=0,
+    )
     assert len(trainings) == 3
     assert curve.scores.shape == (3, 3) and curve.prune_times.shape == (3,)
     assert np.all(curve.prune_times > 0)
@@ -264,5 +290,7 @@ def test_a_fitted_pruner_pickles_with_its_order(data):
     X, y = data
     pruner = _lpntk(prune_ratio=0.3, verbose=1).fit(X, y)
     again = pickle.loads(pickle.dumps(pruner))
-    np.testing.assert_array_equal(again.get_support(indices=True, prune_ratio=0.6),
-                                  pruner.get_support(indices=True, prune_ratio=0.6))
+    np.testing.assert_array_equal(
+        again.get_support(indices=True, prune_ratio=0.6),
+        pruner.get_support(indices=True, prune_ratio=0.6),
+    )

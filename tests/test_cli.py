@@ -17,8 +17,9 @@ SCRIPT = Path(sys.executable).parent / "sklearn-lpntk"
 def run(*args, cwd, script=False):
     cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "sklearn_lpntk"]
     env = {k: v for k, v in os.environ.items() if k != "SKLEARN_LPNTK_DEBUG"}
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        cmd + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +28,17 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     X, y = load_digits(return_X_y=True)
     X, y = X[:400], y[:400]
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                      "nine"])
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     with open(root / "digits.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id"] + [f"px{i}" for i in range(64)] + ["label"])
         for i, (row, label) in enumerate(zip(X, y)):
             writer.writerow([f"row{i}"] + [int(v) for v in row] + [names[label]])
-    np.savez(root / "images.npz", X=X.reshape(-1, 1, 8, 8).astype(np.float32), y=y,
-             meta=np.arange(3))
+    np.savez(
+        root / "images.npz", X=X.reshape(-1, 1, 8, 8).astype(np.float32), y=y, meta=np.arange(3)
+    )
     return root, X, y, names[y]
 
 
@@ -57,9 +60,26 @@ def test_console_script_help_lists_commands_and_examples(files):
 def test_prune_csv_writes_kept_rows_indices_and_report(files):
     root, X, y, labels = files
     out = root / "kept_lpntk.csv"
-    result = run("prune", "digits.csv", "--target", "label", "--ignore", "id",
-                 "--prune-ratio", "0.3", "--output", out.name, "--indices", "kept.txt",
-                 "--report", "report.json", "--max-epochs", "2", cwd=root, script=True)
+    result = run(
+        "prune",
+        "digits.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--prune-ratio",
+        "0.3",
+        "--output",
+        out.name,
+        "--indices",
+        "kept.txt",
+        "--report",
+        "report.json",
+        "--max-epochs",
+        "2",
+        cwd=root,
+        script=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # not a terminal: no progress bars
     indices = np.loadtxt(root / "kept.txt", dtype=int)
@@ -81,17 +101,40 @@ def test_prune_csv_writes_kept_rows_indices_and_report(files):
     assert set(report["timings_s"]) >= {"read", "prune", "write", "prune.kernel"}
     assert f"kept {len(indices)} of 400 rows" in result.stdout
     # the same seed gives the same rows
-    again = run("prune", "digits.csv", "--target", "label", "--ignore", "id",
-                "--prune-ratio", "0.3", "--indices", "kept2.txt", "--max-epochs", "2",
-                cwd=root)
+    again = run(
+        "prune",
+        "digits.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--prune-ratio",
+        "0.3",
+        "--indices",
+        "kept2.txt",
+        "--max-epochs",
+        "2",
+        cwd=root,
+    )
     assert again.returncode == 0
     np.testing.assert_array_equal(np.loadtxt(root / "kept2.txt", dtype=int), indices)
 
 
 def test_prune_npz_images_keeps_shapes_and_other_arrays(files):
     root, X, y, _ = files
-    result = run("prune", "images.npz", "--prune-ratio", "0.5", "--method", "el2n",
-                 "--max-epochs", "2", "--output", "kept.npz", cwd=root)
+    result = run(
+        "prune",
+        "images.npz",
+        "--prune-ratio",
+        "0.5",
+        "--method",
+        "el2n",
+        "--max-epochs",
+        "2",
+        "--output",
+        "kept.npz",
+        cwd=root,
+    )
     assert result.returncode == 0, result.stderr
     with np.load(root / "kept.npz") as kept:
         assert kept["X"].shape[1:] == (1, 8, 8) and len(kept["X"]) == len(kept["y"])
@@ -106,9 +149,21 @@ def test_prune_parquet_round_trip(files):
     root, X, y, labels = files
     table = pa.table({**{f"f{i}": X[:, i] for i in range(64)}, "label": labels})
     pq.write_table(table, root / "digits.parquet")
-    result = run("prune", "digits.parquet", "--target", "label", "--prune-ratio", "0.5",
-                 "--method", "random", "--output", "kept.parquet", "--indices", "kp.txt",
-                 cwd=root)
+    result = run(
+        "prune",
+        "digits.parquet",
+        "--target",
+        "label",
+        "--prune-ratio",
+        "0.5",
+        "--method",
+        "random",
+        "--output",
+        "kept.parquet",
+        "--indices",
+        "kp.txt",
+        cwd=root,
+    )
     assert result.returncode == 0, result.stderr
     kept = pq.read_table(root / "kept.parquet")
     indices = np.loadtxt(root / "kp.txt", dtype=int)
@@ -118,10 +173,28 @@ def test_prune_parquet_round_trip(files):
 
 def test_curve_prints_table_and_writes_plot_and_report(files):
     root = files[0]
-    result = run("curve", "digits.csv", "--target", "label", "--ignore", "id",
-                 "--method", "random,el2n", "--max-epochs", "2", "--prune-ratios", "0.3,0.6",
-                 "--cv", "3", "--plot", "curve.png", "--report", "curve.json", cwd=root,
-                 script=True)
+    result = run(
+        "curve",
+        "digits.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--method",
+        "random,el2n",
+        "--max-epochs",
+        "2",
+        "--prune-ratios",
+        "0.3,0.6",
+        "--cv",
+        "3",
+        "--plot",
+        "curve.png",
+        "--report",
+        "curve.json",
+        cwd=root,
+        script=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "full data" in result.stdout and "prune up to" in result.stdout
     assert (root / "curve.png").read_bytes()[:4] == b"\x89PNG"
@@ -131,29 +204,86 @@ def test_curve_prints_table_and_writes_plot_and_report(files):
     assert len(report["full_scores"]) == 3
 
 
-@pytest.mark.parametrize("args, message", [
-    (["prune", "missing.csv", "--target", "label", "--prune-ratio", "0.3"], "does not exist"),
-    (["prune", "digits.csv", "--target", "nope", "--prune-ratio", "0.3"],
-     "target column 'nope' is not in digits.csv"),
-    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "0.3"],
-     "column 'id' of digits.csv is not numeric"),
-    (["prune", "digits.csv", "--prune-ratio", "0.3", "--ignore", "id"], "--target"),
-    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "1.5"], "not in [0, 1)"),
-    (["prune", "digits.csv", "--target", "label"], "--prune-ratio"),
-    (["prune", "digits.csv", "--target", "label", "--prune-ratio", "0.3", "--method", "best"],
-     "unknown method"),
-    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
-      "--output", "digits.csv"], "is the input file"),
-    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
-      "--output", "other.npz"], "must have the input's format"),
-    (["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio", "0.3",
-      "--memory-budget", "lots"], "memory_budget"),
-    (["prune", "one_class.csv", "--target", "label", "--prune-ratio", "0.3"], "single class"),
-    (["prune", "gaps.csv", "--target", "label", "--prune-ratio", "0.3"], "missing value"),
-    (["prune", "images.npz", "--prune-ratio", "0.3", "--x-key", "pixels"], "--x-key"),
-    (["curve", "digits.csv", "--target", "label", "--ignore", "id", "--cv", "1"], "--cv"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["prune", "missing.csv", "--target", "label", "--prune-ratio", "0.3"], "does not exist"),
+        (
+            ["prune", "digits.csv", "--target", "nope", "--prune-ratio", "0.3"],
+            "target column 'nope' is not in digits.csv",
+        ),
+        (
+            ["prune", "digits.csv", "--target", "label", "--prune-ratio", "0.3"],
+            "column 'id' of digits.csv is not numeric",
+        ),
+        (["prune", "digits.csv", "--prune-ratio", "0.3", "--ignore", "id"], "--target"),
+        (["prune", "digits.csv", "--target", "label", "--prune-ratio", "1.5"], "not in [0, 1)"),
+        (["prune", "digits.csv", "--target", "label"], "--prune-ratio"),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--prune-ratio",
+                "0.3",
+                "--method",
+                "best",
+            ],
+            "unknown method",
+        ),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--ignore",
+                "id",
+                "--prune-ratio",
+                "0.3",
+                "--output",
+                "digits.csv",
+            ],
+            "is the input file",
+        ),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--ignore",
+                "id",
+                "--prune-ratio",
+                "0.3",
+                "--output",
+                "other.npz",
+            ],
+            "must have the input's format",
+        ),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--ignore",
+                "id",
+                "--prune-ratio",
+                "0.3",
+                "--memory-budget",
+                "lots",
+            ],
+            "memory_budget",
+        ),
+        (["prune", "one_class.csv", "--target", "label", "--prune-ratio", "0.3"], "single class"),
+        (["prune", "gaps.csv", "--target", "label", "--prune-ratio", "0.3"], "missing value"),
+        (["prune", "images.npz", "--prune-ratio", "0.3", "--x-key", "pixels"], "--x-key"),
+        (["curve", "digits.csv", "--target", "label", "--ignore", "id", "--cv", "1"], "--cv"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_arguments_and_data_exit_2_with_one_line(files, args, message):
     root = files[0]
     (root / "one_class.csv").write_text("a,b,label\n1,2,x\n3,4,x\n")
@@ -169,8 +299,20 @@ def test_bad_arguments_and_data_exit_2_with_one_line(files, args, message):
 def test_existing_output_needs_force(files):
     root, _, y, _ = files
     (root / "taken.txt").write_text("keep me\n")
-    args = ["prune", "digits.csv", "--target", "label", "--ignore", "id", "--prune-ratio",
-            "0.3", "--method", "random", "--indices", "taken.txt"]
+    args = [
+        "prune",
+        "digits.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--prune-ratio",
+        "0.3",
+        "--method",
+        "random",
+        "--indices",
+        "taken.txt",
+    ]
     refused = run(*args, cwd=root)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (root / "taken.txt").read_text() == "keep me\n"

@@ -39,13 +39,26 @@ def _imports(path):
 def test_layers_import_only_downwards():
     for path in (PACKAGE / "_engine").glob("*.py"):
         outside = {n for n in _imports(path) if not n.startswith(".")} - {
-            "torch", "numpy", "math", "warnings", "contextlib", "dataclasses", "os", "re",
-            "abc", "__future__"}
+            "torch",
+            "numpy",
+            "math",
+            "warnings",
+            "contextlib",
+            "dataclasses",
+            "os",
+            "re",
+            "abc",
+            "__future__",
+        }
         assert not outside, f"{path.name} imports {outside}"
         assert not any(n.startswith("..") for n in _imports(path)), path.name
     for path in (PACKAGE / "_selection").glob("*.py"):
         outside = {n for n in _imports(path) if not n.startswith(".")} - {
-            "numpy", "heapq", "dataclasses", "math"}
+            "numpy",
+            "heapq",
+            "dataclasses",
+            "math",
+        }
         assert not outside, f"{path.name} imports {outside}"
         assert not any(n.startswith("..") for n in _imports(path)), path.name
 

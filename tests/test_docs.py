@@ -21,9 +21,20 @@ from sklearn_lpntk import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("cls", [LpNTKPruner, PrunedClassifier, RandomPruner, EL2NPruner,
-                                 GraNdPruner, ForgettingPruner, CCSPruner, ModeratePruner,
-                                 LpNTKCleaner])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        LpNTKPruner,
+        PrunedClassifier,
+        RandomPruner,
+        EL2NPruner,
+        GraNdPruner,
+        ForgettingPruner,
+        CCSPruner,
+        ModeratePruner,
+        LpNTKCleaner,
+    ],
+)
 def test_every_parameter_is_documented(cls):
     params = inspect.signature(cls).parameters
     doc = (ROOT / "docs" / "parameters.md").read_text()

@@ -19,8 +19,9 @@ y = np.repeat([0, 1], 10)
 @pytest.fixture
 def no_training():
     """Fail the test if a network starts training."""
-    with mock.patch.object(NeuralNetClassifier, "partial_fit",
-                           side_effect=AssertionError("training started")) as m:
+    with mock.patch.object(
+        NeuralNetClassifier, "partial_fit", side_effect=AssertionError("training started")
+    ) as m:
         yield m
 
 
@@ -66,13 +67,17 @@ def test_multilabel_y(no_training):
 
 @pytest.mark.parametrize("ratio", [-0.1, 1.0, 1.5])
 def test_prune_ratio_out_of_range(no_training, ratio):
-    with pytest.raises(ValueError, match=r"'prune_ratio' parameter of LpNTKPruner must be a "
-                                         r"float in the range \[0.0, 1.0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'prune_ratio' parameter of LpNTKPruner must be a "
+        r"float in the range \[0.0, 1.0\)",
+    ):
         LpNTKPruner(prune_ratio=ratio).fit(X, y)
 
 
-@pytest.mark.parametrize("name, value", [("keep", "heads"), ("normalize", "l2"),
-                                         ("error_weighting", "magnitude")])
+@pytest.mark.parametrize(
+    "name, value", [("keep", "heads"), ("normalize", "l2"), ("error_weighting", "magnitude")]
+)
 def test_unknown_options(no_training, name, value):
     with pytest.raises(ValueError, match=f"'{name}' parameter of LpNTKPruner must be"):
         LpNTKPruner(**{name: value}).fit(X, y)
@@ -201,8 +206,9 @@ def test_checkpoints_must_be_whole_epochs(small_digits):
 
 def test_numpy_integers_from_a_grid_are_accepted(small_digits):
     X, y = small_digits
-    pruner = fast_pruner(batch_size=np.int64(32), max_epochs=np.int64(1),
-                         memory_budget=4e9).fit(X, y)
+    pruner = fast_pruner(batch_size=np.int64(32), max_epochs=np.int64(1), memory_budget=4e9).fit(
+        X, y
+    )
     assert pruner.net_.batch_size == 32 and isinstance(pruner.net_.batch_size, int)
 
 
@@ -212,11 +218,14 @@ def test_overflowing_features_fail_with_a_clear_message(small_digits):
         fast_pruner().fit(X * 1e30, y)
 
 
-@pytest.mark.parametrize("y, match", [
-    (np.array(["a", "b", None, "a", "b", "a"], dtype=object), "missing values"),
-    (np.array([0.0, 1.0, np.nan, 0.0, 1.0, 0.0]), "missing values"),
-    (np.array([[1, 0], [0, 1], [0, 0], [1, 0], [0, 1], [1, 0]]), "exactly one 1"),
-])
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.array(["a", "b", None, "a", "b", "a"], dtype=object), "missing values"),
+        (np.array([0.0, 1.0, np.nan, 0.0, 1.0, 0.0]), "missing values"),
+        (np.array([[1, 0], [0, 1], [0, 0], [1, 0], [0, 1], [1, 0]]), "exactly one 1"),
+    ],
+)
 def test_labels_with_missing_values_or_empty_one_hot_rows(y, match):
     from sklearn_lpntk import RandomPruner
 
@@ -254,18 +263,23 @@ def _tiny():
     return rng.random((40, 4)).astype(np.float32), np.repeat([0, 1], 20)
 
 
-@pytest.mark.parametrize("make", [
-    lambda net: __import__("sklearn_lpntk").EL2NPruner(max_epochs=1, n_inits=1, net=net),
-    lambda net: __import__("sklearn_lpntk").ForgettingPruner(max_epochs=2, net=net),
-    lambda net: LpNTKPruner(max_epochs=1, net=net),
-])
-@pytest.mark.parametrize("net, match", [
-    (torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0)), "logits of shape"),
-    (torch.nn.Linear(4, 1), "1 logits but y has 2 classes"),
-    (torch.nn.Linear(5, 2), "could not be applied to inputs of shape"),
-])
-def test_every_trained_pruner_checks_its_network_before_training(make, net, match,
-                                                                  monkeypatch):
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda net: __import__("sklearn_lpntk").EL2NPruner(max_epochs=1, n_inits=1, net=net),
+        lambda net: __import__("sklearn_lpntk").ForgettingPruner(max_epochs=2, net=net),
+        lambda net: LpNTKPruner(max_epochs=1, net=net),
+    ],
+)
+@pytest.mark.parametrize(
+    "net, match",
+    [
+        (torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0)), "logits of shape"),
+        (torch.nn.Linear(4, 1), "1 logits but y has 2 classes"),
+        (torch.nn.Linear(5, 2), "could not be applied to inputs of shape"),
+    ],
+)
+def test_every_trained_pruner_checks_its_network_before_training(make, net, match, monkeypatch):
     import skorch
 
     def no_training(*args, **kwargs):
@@ -281,8 +295,9 @@ def test_every_trained_pruner_checks_its_network_before_training(make, net, matc
 def test_float64_module_is_trained_in_float32_with_a_warning():
     X, y = _tiny()
     with pytest.warns(UserWarning, match="float64 parameters"):
-        pruner = LpNTKPruner(max_epochs=1, net=torch.nn.Linear(4, 2).double(),
-                             random_state=0).fit(X, y)
+        pruner = LpNTKPruner(max_epochs=1, net=torch.nn.Linear(4, 2).double(), random_state=0).fit(
+            X, y
+        )
     assert next(pruner.net_.module_.parameters()).dtype == torch.float32
 
 

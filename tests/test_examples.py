@@ -37,5 +37,8 @@ def test_analyses_example_prints_relations_correlations_and_forgetting(capsys, t
     assert out.count("learning difficulty vs") == 2 and "Spearman r" in out
     assert out.count("one SGD step") == 3 and "F1" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "clusters_class3.png", "kept_vs_pruned.png", "relations_class3.png",
-        "spectrum_class3.png"]
+        "clusters_class3.png",
+        "kept_vs_pruned.png",
+        "relations_class3.png",
+        "spectrum_class3.png",
+    ]

@@ -22,11 +22,14 @@ def _rows_seen(net):
     return [sum(b["train_batch_size"] for b in epoch["batches"]) for epoch in net.history]
 
 
-@pytest.mark.parametrize("make", [
-    lambda **p: LpNTKPruner(max_epochs=2, random_state=0, **p),
-    lambda **p: EL2NPruner(max_epochs=2, n_inits=1, random_state=0, **p),
-    lambda **p: ForgettingPruner(max_epochs=2, random_state=0, **p),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **p: LpNTKPruner(max_epochs=2, random_state=0, **p),
+        lambda **p: EL2NPruner(max_epochs=2, n_inits=1, random_state=0, **p),
+        lambda **p: ForgettingPruner(max_epochs=2, random_state=0, **p),
+    ],
+)
 def test_batchnorm_drops_only_a_last_batch_of_one_row(make):
     X, y = _rows(65)
     pruner = make(net=BatchNormMLP, batch_size=64).fit(X, y)
@@ -42,16 +45,22 @@ def test_batchnorm_drops_only_a_last_batch_of_one_row(make):
 
 def test_the_kernel_of_a_batchnorm_fit_still_covers_every_row():
     X, y = _rows(65)
-    pruner = LpNTKPruner(0.5, net=BatchNormMLP, batch_size=64, max_epochs=1,
-                         random_state=0).fit(X, y)
+    pruner = LpNTKPruner(0.5, net=BatchNormMLP, batch_size=64, max_epochs=1, random_state=0).fit(
+        X, y
+    )
     assert pruner.self_kernel_.shape == (65,) and np.all(np.isfinite(pruner.self_kernel_))
     assert sorted(pruner.sampling_strategy_.values()) == [16, 16]
 
 
 def test_a_users_skorch_batchnorm_net_is_not_modified():
     X, y = _rows(65)
-    net = NeuralNetClassifier(BatchNormMLP, criterion=torch.nn.CrossEntropyLoss,
-                              batch_size=64, max_epochs=1, train_split=None)
+    net = NeuralNetClassifier(
+        BatchNormMLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        batch_size=64,
+        max_epochs=1,
+        train_split=None,
+    )
     pruner = LpNTKPruner(net=net, random_state=0).fit(X, y)
     assert _rows_seen(pruner.net_) == [64]
     assert "iterator_train__drop_last" not in net.get_params()
@@ -74,8 +83,7 @@ def test_log_probabilities_warn_and_probabilities_are_refused_before_training():
 
 def test_the_date_message_names_the_columns():
     X, y = _rows(40)
-    frame = pd.DataFrame({"a": X[:, 0], "when": pd.date_range("2021-01-01", periods=40,
-                                                              tz="UTC")})
+    frame = pd.DataFrame({"a": X[:, 0], "when": pd.date_range("2021-01-01", periods=40, tz="UTC")})
     with pytest.raises(ValueError, match=r"columns \['when'\]"):
         RandomPruner(random_state=0).fit(frame, y)
     frame["when"] = (frame["when"] - frame["when"].min()) / pd.Timedelta(days=1)

@@ -49,13 +49,17 @@ def _options():
         for selfmax in (None,) if keep in MATRIX_RULES else (None, "filter", "repo"):
             for contradictory in (None, 0.2):
                 for fpc in ("canonical", "repo") if keep not in MATRIX_RULES else ("canonical",):
-                    yield dict(keep=keep, selfmax=selfmax, drop_contradictory=contradictory,
-                               fpc=fpc, random_state=11)
+                    yield dict(
+                        keep=keep,
+                        selfmax=selfmax,
+                        drop_contradictory=contradictory,
+                        fpc=fpc,
+                        random_state=11,
+                    )
 
 
 def _same(a, b):
-    return (a is None and b is None) or (a is not None and b is not None
-                                         and np.array_equal(a, b))
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -96,8 +100,9 @@ def test_a_bounded_traversal_reads_only_the_rows_it_needs_and_says_what_it_cover
     assert len(lazy.rows) == needed
     for k in range(1, 13):
         assert cut.covers(k)
-        assert np.array_equal(cut.select(k).kept,
-                              choose_rows_05(K, k, keep=keep, random_state=2).kept)
+        assert np.array_equal(
+            cut.select(k).kept, choose_rows_05(K, k, keep=keep, random_state=2).kept
+        )
     assert not cut.covers(14)
     with pytest.raises(ValueError, match="centres"):
         cut.select(14)
@@ -127,6 +132,7 @@ def test_nested_rules_have_an_order_and_the_others_none():
 
 # ---------------------------------------------------------------- pruners
 
+
 @pytest.fixture(scope="module")
 def data():
     X, y = load_digits(return_X_y=True)
@@ -135,28 +141,37 @@ def data():
 
 
 PRUNERS = {
-    **{f"LpNTKPruner(keep={keep!r})": (lambda r, keep=keep: LpNTKPruner(
-        r, keep=keep, max_epochs=1, random_state=0)) for keep in KEEP_RULES},
-    "paper, selfmax=filter": lambda r: LpNTKPruner.paper(r, selfmax="filter", max_epochs=1,
-                                                         random_state=0),
+    **{
+        f"LpNTKPruner(keep={keep!r})": (
+            lambda r, keep=keep: LpNTKPruner(r, keep=keep, max_epochs=1, random_state=0)
+        )
+        for keep in KEEP_RULES
+    },
+    "paper, selfmax=filter": lambda r: LpNTKPruner.paper(
+        r, selfmax="filter", max_epochs=1, random_state=0
+    ),
     "paper, selfmax=repo, random_member": lambda r: LpNTKPruner.paper(
-        r, selfmax="repo", keep="random_member", max_epochs=1, random_state=0),
+        r, selfmax="repo", keep="random_member", max_epochs=1, random_state=0
+    ),
     "paper, drop_contradictory": lambda r: LpNTKPruner.paper(
-        r, drop_contradictory=0.3, normalize="cosine", max_epochs=1, random_state=0),
+        r, drop_contradictory=0.3, normalize="cosine", max_epochs=1, random_state=0
+    ),
     "RandomPruner": lambda r: RandomPruner(r, random_state=0),
     "EL2NPruner": lambda r: EL2NPruner(r, max_epochs=1, n_inits=2, random_state=0),
     "GraNdPruner": lambda r: GraNdPruner(r, n_inits=1, random_state=0),
     "ForgettingPruner": lambda r: ForgettingPruner(r, max_epochs=3, random_state=0),
-    "CCSPruner": lambda r: CCSPruner(r, scorer=EL2NPruner(max_epochs=1, n_inits=1),
-                                     random_state=0),
+    "CCSPruner": lambda r: CCSPruner(r, scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
     "ModeratePruner": lambda r: ModeratePruner(r, max_epochs=1, random_state=0),
     "LpNTKCleaner": lambda r: LpNTKCleaner(r, max_epochs=1, random_state=0),
 }
 
 
 def _fitted_state(pruner):
-    return {k: v for k, v in vars(pruner).items()
-            if k.endswith("_") and k not in ("net_", "scorer_", "timings_", "from_cache_")}
+    return {
+        k: v
+        for k, v in vars(pruner).items()
+        if k.endswith("_") and k not in ("net_", "scorer_", "timings_", "from_cache_")
+    }
 
 
 def _assert_same_state(a, b):
@@ -180,8 +195,11 @@ def test_one_fit_cut_at_any_ratio_equals_a_fresh_fit_at_that_ratio(data, name):
     fitted = make(0.2).fit(X, y)
     for ratio in RATIOS:
         fresh = make(ratio).fit(X, y)
-        np.testing.assert_array_equal(fitted.get_support(indices=True, prune_ratio=ratio),
-                                      fresh.sample_indices_, err_msg=f"{name} at {ratio}")
+        np.testing.assert_array_equal(
+            fitted.get_support(indices=True, prune_ratio=ratio),
+            fresh.sample_indices_,
+            err_msg=f"{name} at {ratio}",
+        )
         mask = fitted.get_support(prune_ratio=ratio)
         assert mask.dtype == bool and np.array_equal(np.flatnonzero(mask), fresh.sample_indices_)
         if fitted.keep_order_ is not None:  # nested: the first k of every class
@@ -192,8 +210,7 @@ def test_one_fit_cut_at_any_ratio_equals_a_fresh_fit_at_that_ratio(data, name):
     np.testing.assert_array_equal(fitted.get_support(indices=True), fitted.sample_indices_)
 
 
-def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(
-        data, monkeypatch):
+def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(data, monkeypatch):
     X, y = data
     seen = []
     real = class_kernels_module.prepare_rows
@@ -210,8 +227,7 @@ def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(
             want = []
             for c, (matrix, options) in enumerate(seen):
                 idx = np.flatnonzero(y == pruner.classes_[c])
-                want.append(idx[choose_rows_05(matrix, n_to_keep(len(idx), ratio),
-                                               **options).kept])
+                want.append(idx[choose_rows_05(matrix, n_to_keep(len(idx), ratio), **options).kept])
             np.testing.assert_array_equal(pruner.sample_indices_, np.sort(np.concatenate(want)))
 
 
@@ -225,13 +241,16 @@ def test_score_pruners_keep_what_the_05_rule_keeps(data):
         for c in range(10):  # keep_highest of 0.5
             idx = np.flatnonzero(y == c)
             idx = idx[rng.permutation(len(idx))]
-            want.append(idx[np.argsort(-pruner.scores_[idx], kind="stable")
-                            [:n_to_keep(len(idx), ratio)]])
+            want.append(
+                idx[np.argsort(-pruner.scores_[idx], kind="stable")[: n_to_keep(len(idx), ratio)]]
+            )
         np.testing.assert_array_equal(pruner.sample_indices_, np.sort(np.concatenate(want)))
         random = RandomPruner(ratio, random_state=7).fit(X, y)
         rng = np.random.RandomState(7)
-        want = [rng.choice(np.flatnonzero(y == c), size=n_to_keep(np.sum(y == c), ratio),
-                           replace=False) for c in range(10)]
+        want = [
+            rng.choice(np.flatnonzero(y == c), size=n_to_keep(np.sum(y == c), ratio), replace=False)
+            for c in range(10)
+        ]
         np.testing.assert_array_equal(random.sample_indices_, np.sort(np.concatenate(want)))
 
 
@@ -256,8 +275,9 @@ def test_a_lazy_class_covers_the_ratios_its_fit_reached_and_refuses_the_others(d
     assert len(lazy.lazy_classes_) > 0
     for ratio in (0.5, 0.7, 0.9):  # fewer rows than the fit kept: covered
         fresh = LpNTKPruner.paper(ratio, max_epochs=1, random_state=0).fit(X, y)
-        np.testing.assert_array_equal(lazy.get_support(indices=True, prune_ratio=ratio),
-                                      fresh.sample_indices_)
+        np.testing.assert_array_equal(
+            lazy.get_support(indices=True, prune_ratio=ratio), fresh.sample_indices_
+        )
     with pytest.raises(ValueError, match=r"memory_budget.*Refit with the smaller prune_ratio"):
         lazy.get_support(prune_ratio=0.2)
 
@@ -277,8 +297,9 @@ def test_a_refit_from_the_order_gives_every_fitted_attribute_of_a_fresh_fit(data
     X, y = data
     for keep in ("centres", "random_member", "representative", "coverage"):
         LpNTKPruner(0.1, keep=keep, max_epochs=1, random_state=0, memory=tmp_path).fit(X, y)
-        cached = LpNTKPruner(0.6, keep=keep, max_epochs=1, random_state=0,
-                             memory=tmp_path).fit(X, y)
+        cached = LpNTKPruner(0.6, keep=keep, max_epochs=1, random_state=0, memory=tmp_path).fit(
+            X, y
+        )
         fresh = LpNTKPruner(0.6, keep=keep, max_epochs=1, random_state=0).fit(X, y)
         assert cached.from_cache_ and not fresh.from_cache_
         _assert_same_state(_fitted_state(cached), _fitted_state(fresh))

@@ -14,8 +14,10 @@ RTOL = 1e-5
 def _mlp(n_in=6, n_classes=4, seed=0):
     torch.manual_seed(seed)
     return torch.nn.Sequential(
-        torch.nn.Linear(n_in, 8), torch.nn.Tanh(),
-        torch.nn.Linear(8, 5), torch.nn.ReLU(),
+        torch.nn.Linear(n_in, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 5),
+        torch.nn.ReLU(),
         torch.nn.Linear(5, n_classes),
     ).double()
 
@@ -111,8 +113,11 @@ def test_numpy_in_numpy_out_and_model_untouched():
 def test_eval_mode_is_used_for_dropout_and_batchnorm():
     torch.manual_seed(0)
     model = torch.nn.Sequential(
-        torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.ReLU(),
-        torch.nn.Dropout(0.5), torch.nn.Linear(7, 3),
+        torch.nn.Linear(5, 7),
+        torch.nn.BatchNorm1d(7),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(7, 3),
     ).double()
     X = torch.randn(9, 5, dtype=torch.float64)
     y = torch.randint(0, 3, (9,))
@@ -129,8 +134,10 @@ def test_frozen_parameters_are_excluded():
     model[0].weight.requires_grad_(False)
     model[0].bias.requires_grad_(False)
     torch.testing.assert_close(
-        lpntk_kernel(model, X, y, device="cpu"), mask_sum_kernel(model, X, y),
-        rtol=RTOL, atol=1e-10,
+        lpntk_kernel(model, X, y, device="cpu"),
+        mask_sum_kernel(model, X, y),
+        rtol=RTOL,
+        atol=1e-10,
     )
 
 
@@ -156,8 +163,9 @@ def test_gram_exact_and_symmetric(monkeypatch, n, upper, tile):
     # the lower triangle is never read: garbage there does not matter
     P = _store.product(phi, upper=upper)
     P[torch.tril_indices(n, n, -1).unbind()] = float("nan")
-    torch.testing.assert_close(_store.mirror_upper_(P, tile=tile), phi @ phi.T,
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        _store.mirror_upper_(P, tile=tile), phi @ phi.T, rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("upper_block", [4, 512])
@@ -174,25 +182,35 @@ def test_store_gram_equals_explicit_phi_for_every_piece_kind(monkeypatch, upper_
         return torch.randn(*shape, dtype=torch.float64, generator=g)
 
     dense = r(n, 5)
-    ghosts = [GhostPiece(r(n, 1, 4), r(n, 1, 3)), GhostPiece(r(n, 1, 130), r(n, 1, 2)),
-              GhostPiece(r(n, 3, 4), r(n, 3, 2))]
+    ghosts = [
+        GhostPiece(r(n, 1, 4), r(n, 1, 3)),
+        GhostPiece(r(n, 1, 130), r(n, 1, 2)),
+        GhostPiece(r(n, 3, 4), r(n, 3, 2)),
+    ]
 
     def explicit(pieces):
-        parts = [p if not isinstance(p, GhostPiece)
-                 else torch.einsum("ntd,nta->nda", p.D, p.A).reshape(n, -1) for p in pieces]
+        parts = [
+            p
+            if not isinstance(p, GhostPiece)
+            else torch.einsum("ntd,nta->nda", p.D, p.A).reshape(n, -1)
+            for p in pieces
+        ]
         phi = torch.cat(parts, dim=1)
         return phi @ phi.T
 
-    for d, gs in [(dense, ghosts), (None, ghosts), (None, ghosts[:1]), (None, ghosts[2:]),
-                  (dense, []), (None, ghosts[:2])]:
+    for d, gs in [
+        (dense, ghosts),
+        (None, ghosts),
+        (None, ghosts[:1]),
+        (None, ghosts[2:]),
+        (dense, []),
+        (None, ghosts[:2]),
+    ]:
         store = FactorStore(d, gs)
         G = store.gram()
         assert torch.equal(G, G.T)
         pieces = ([d] if d is not None else []) + list(gs)
         torch.testing.assert_close(G, explicit(pieces), rtol=1e-10, atol=1e-10)
         torch.testing.assert_close(store.rows(slice(None)), G, rtol=1e-10, atol=1e-10)
-        torch.testing.assert_close(store.diagonal(), torch.diagonal(G), rtol=1e-10,
-                                   atol=1e-10)
+        torch.testing.assert_close(store.diagonal(), torch.diagonal(G), rtol=1e-10, atol=1e-10)
         assert FactorStore.gram_temporaries(pieces, n) <= 2
-
-

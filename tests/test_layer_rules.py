@@ -25,8 +25,9 @@ class NormConvNet(nn.Module):
         super().__init__()
         self.stem = nn.Conv2d(2, 8, 3, padding="same", bias=False)
         self.bn = nn.BatchNorm2d(8)
-        self.depthwise = nn.Conv2d(8, 8, 3, groups=8, dilation=2, padding="same",
-                                   padding_mode="reflect")
+        self.depthwise = nn.Conv2d(
+            8, 8, 3, groups=8, dilation=2, padding="same", padding_mode="reflect"
+        )
         self.gn = nn.GroupNorm(4, 8)
         self.grouped = nn.Conv2d(8, 64, 1, groups=2, stride=2)  # one position per patch
         self.seq = nn.Conv1d(64, 6, 4, groups=2, padding="same", padding_mode="circular")
@@ -121,8 +122,9 @@ def _case(name, n=9):
 def test_rules_equal_the_features_strategy(name, error_weighting):
     model, X, y = _case(name)
     ref = lpntk_kernel(model, X, y, strategy="features", error_weighting=error_weighting)
-    got = lpntk_kernel(model, X, y, strategy="factorized", batch_size=4,
-                       error_weighting=error_weighting)
+    got = lpntk_kernel(
+        model, X, y, strategy="factorized", batch_size=4, error_weighting=error_weighting
+    )
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=RTOL * ref.abs().max().item())
     assert torch.equal(got, got.T)
 

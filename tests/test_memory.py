@@ -15,8 +15,14 @@ from .conftest import fast_pruner
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("512MB", 512 * 10**6), ("4GB", 4 * 10**9), ("1.5 GiB", int(1.5 * 2**30)),
-     ("100kib", 102400), (12345, 12345), (None, None)],
+    [
+        ("512MB", 512 * 10**6),
+        ("4GB", 4 * 10**9),
+        ("1.5 GiB", int(1.5 * 2**30)),
+        ("100kib", 102400),
+        (12345, 12345),
+        (None, None),
+    ],
 )
 def test_parse_memory_budget(text, expected):
     assert parse_memory_budget(text) == expected
@@ -63,9 +69,12 @@ def test_lazy_rows_select_what_the_full_matrix_selects(seed, keep):
 
 def _budget_between_lazy_and_full(pruner, X, y):
     """A budget that fits the stored gradients but not the largest class's Gram."""
-    engine = LpNTKEngine(nn.Sequential(nn.Flatten(), nn.Linear(X.shape[1], 256), nn.ReLU(),
-                                       nn.Linear(256, len(np.unique(y)))),
-                         dtype=pruner.dtype)
+    engine = LpNTKEngine(
+        nn.Sequential(
+            nn.Flatten(), nn.Linear(X.shape[1], 256), nn.ReLU(), nn.Linear(256, len(np.unique(y)))
+        ),
+        dtype=pruner.dtype,
+    )
     probe = engine.probe(X.astype(np.float32), y)
     largest = int(np.bincount(y).max())
     low = engine.need_bytes(probe, engine.strategy, largest, need_full=False)
@@ -101,16 +110,16 @@ def test_budget_too_small_fails_before_training(small_digits, monkeypatch):
 
 def test_auto_falls_back_to_projection_with_a_warning(small_digits):
     X, y = small_digits
-    engine = LpNTKEngine(nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)),
-                         projection_dim=64)
+    engine = LpNTKEngine(
+        nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)), projection_dim=64
+    )
     probe = engine.probe(X.astype(np.float32), y)
     largest = int(np.bincount(y).max())
     projected = engine.need_bytes(probe, "projection", largest, need_full=False)
     exact = engine.need_bytes(probe, "factorized", largest, need_full=False)
     assert projected < exact
     with pytest.warns(UserWarning, match="projection"):
-        pruner = fast_pruner(memory_budget=(projected + exact) // 2,
-                             projection_dim=64).fit(X, y)
+        pruner = fast_pruner(memory_budget=(projected + exact) // 2, projection_dim=64).fit(X, y)
     assert pruner.strategy_ == "projection"
     assert len(pruner.sample_indices_) == sum(pruner.sampling_strategy_.values())
 
@@ -132,7 +141,8 @@ def test_budget_shrinks_chunks_without_changing_the_result():
     assert plan.classes[0].chunk_size < 64
     np.testing.assert_allclose(
         lpntk_kernel(model, X, y, memory_budget="4MB", strategy="features"),
-        lpntk_kernel(model, X, y, strategy="features"), rtol=1e-12,
+        lpntk_kernel(model, X, y, strategy="features"),
+        rtol=1e-12,
     )
 
 
@@ -150,8 +160,9 @@ def test_dask_local_cluster_runs_the_classes(small_digits):
     )
     X, y = small_digits
     serial = fast_pruner().fit(X, y)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client, joblib.parallel_config("dask"):
             pruner = fast_pruner(n_jobs=-1).fit(X, y)
             assert len(client.scheduler_info()["workers"]) == 2
@@ -163,7 +174,6 @@ def test_float64_kernel_on_request(small_digits):
     pruner = fast_pruner(dtype="float64").fit(X[:200], y[:200])
     module = pruner.net_.module_
     idx = np.flatnonzero(y[:200] == 3)
-    K = lpntk_kernel(module, X[:200][idx].astype(np.float32), np.full(len(idx), 3),
-                     dtype="float64")
+    K = lpntk_kernel(module, X[:200][idx].astype(np.float32), np.full(len(idx), 3), dtype="float64")
     assert K.dtype == np.float64
     np.testing.assert_allclose(pruner.self_kernel_[idx], np.diagonal(K), rtol=1e-10)

@@ -15,8 +15,13 @@ from sklearn_lpntk._selection import (
 
 from .conftest import fast_pruner
 
-OPTIONS = {"keep": "centres", "cluster_ratio": 0.5, "selfmax": None,
-           "drop_contradictory": None, "fpc": "canonical"}
+OPTIONS = {
+    "keep": "centres",
+    "cluster_ratio": 0.5,
+    "selfmax": None,
+    "drop_contradictory": None,
+    "fpc": "canonical",
+}
 
 
 def repo_farthest_clustering(K, k):
@@ -130,8 +135,7 @@ def test_drop_contradictory_never_keeps_rows_in_negative_pairs():
 
 def test_averaged_store_gives_the_mean_gram():
     g = torch.Generator().manual_seed(0)
-    stores = [FactorStore(torch.randn(9, 5, generator=g, dtype=torch.float64))
-              for _ in range(3)]
+    stores = [FactorStore(torch.randn(9, 5, generator=g, dtype=torch.float64)) for _ in range(3)]
     merged = FactorStore.average(stores)
     expected = sum(gram(s.dense) for s in stores) / 3
     torch.testing.assert_close(merged.gram(), expected)

@@ -41,8 +41,9 @@ def balanced_count(y_train, prune_ratio):
 def test_grid_search_over_prune_ratio_with_second_sampler(digits):
     X, y = digits
     CALLS.clear()
-    pipe = make_pipeline(fast_pruner(max_epochs=1), RandomUnderSampler(random_state=0),
-                         SpyClassifier())
+    pipe = make_pipeline(
+        fast_pruner(max_epochs=1), RandomUnderSampler(random_state=0), SpyClassifier()
+    )
     assert list(pipe.named_steps) == ["lpntkpruner", "randomundersampler", "spyclassifier"]
     ratios = [0.1, 0.3, 0.5]
     cv = StratifiedKFold(3)
@@ -67,11 +68,16 @@ def test_grid_search_over_prune_ratio_with_second_sampler(digits):
 
 def test_cross_validate_downstream_sees_exactly_the_kept_rows(digits):
     X, y = digits
-    pipe = make_pipeline(StandardScaler(), fast_pruner(max_epochs=1, prune_ratio=0.3),
-                         RandomUnderSampler(random_state=0), SpyClassifier())
+    pipe = make_pipeline(
+        StandardScaler(),
+        fast_pruner(max_epochs=1, prune_ratio=0.3),
+        RandomUnderSampler(random_state=0),
+        SpyClassifier(),
+    )
     res = cross_validate(pipe, X, y, cv=3, return_estimator=True, return_indices=True)
-    for fitted, train, test in zip(res["estimator"], res["indices"]["train"],
-                                   res["indices"]["test"]):
+    for fitted, train, test in zip(
+        res["estimator"], res["indices"]["train"], res["indices"]["test"]
+    ):
         scaler = fitted.named_steps["standardscaler"]
         pruner = fitted.named_steps["lpntkpruner"]
         rus = fitted.named_steps["randomundersampler"]
@@ -90,19 +96,21 @@ def test_cross_validate_downstream_sees_exactly_the_kept_rows(digits):
 def test_pruned_classifier_in_plain_sklearn_pipeline(digits):
     X, y = digits
     CALLS.clear()
-    pipe = SkPipeline([
-        ("scale", StandardScaler()),
-        ("clf", PrunedClassifier(SpyClassifier(), fast_pruner(max_epochs=1))),
-    ])
-    search = GridSearchCV(pipe, {"clf__pruner__prune_ratio": [0.1, 0.5]},
-                          cv=StratifiedKFold(3))
+    pipe = SkPipeline(
+        [
+            ("scale", StandardScaler()),
+            ("clf", PrunedClassifier(SpyClassifier(), fast_pruner(max_epochs=1))),
+        ]
+    )
+    search = GridSearchCV(pipe, {"clf__pruner__prune_ratio": [0.1, 0.5]}, cv=StratifiedKFold(3))
     search.fit(X, y)
     folds = list(StratifiedKFold(3).split(X, y))
     fits = [n for kind, n in CALLS if kind == "fit"]
     expected = [kept_count(y[tr], r) for r in (0.1, 0.5) for tr, _ in folds]
     assert fits[:-1] == expected
-    assert [n for kind, n in CALLS if kind == "predict"] == [len(te) for _ in (0, 1)
-                                                             for _, te in folds]
+    assert [n for kind, n in CALLS if kind == "predict"] == [
+        len(te) for _ in (0, 1) for _, te in folds
+    ]
     best = search.best_estimator_.named_steps["clf"]
     np.testing.assert_array_equal(best.classes_, np.unique(y))
     assert not hasattr(best, "predict_proba")  # the spy has none, so neither has the wrapper
@@ -146,11 +154,17 @@ def test_pipeline_transform_and_fit_resample_never_prune_new_data(digits):
     X, y = digits
     X_res, y_res = make_pipeline(StandardScaler(), fast_pruner(max_epochs=1)).fit_resample(X, y)
     assert len(X_res) == len(y_res) == kept_count(y, 0.3)
-    pipe = Pipeline([("scale", StandardScaler()), ("prune", fast_pruner(max_epochs=1)),
-                     ("out", "passthrough")]).fit(X, y)
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("prune", fast_pruner(max_epochs=1)), ("out", "passthrough")]
+    ).fit(X, y)
     assert pipe.transform(X).shape == X.shape  # transform skips the pruner
-    transformers = Pipeline([("scale", StandardScaler()), ("prune", fast_pruner(max_epochs=1)),
-                             ("clf", LogisticRegression(max_iter=300))])
+    transformers = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("prune", fast_pruner(max_epochs=1)),
+            ("clf", LogisticRegression(max_iter=300)),
+        ]
+    )
     transformers.fit(X, y)
     assert transformers.predict(X).shape == (len(y),)
 
@@ -161,7 +175,8 @@ def test_pipeline_set_output_pandas():
 
     X, y = load_iris(return_X_y=True, as_frame=True)
     pipe = make_pipeline(StandardScaler(), fast_pruner(prune_ratio=0.5)).set_output(
-        transform="pandas")
+        transform="pandas"
+    )
     X_res, y_res = pipe.fit_resample(X, y)
     assert isinstance(X_res, pd.DataFrame) and list(X_res.columns) == list(X.columns)
     assert isinstance(y_res, pd.Series) and len(X_res) == len(y_res) == 75
@@ -174,13 +189,15 @@ def test_pipeline_validation_messages():
 
 def test_parallel_grid_search_gives_the_same_scores(small_digits):
     X, y = small_digits
-    pipe = make_pipeline(StandardScaler(), fast_pruner(max_epochs=1),
-                         LogisticRegression(max_iter=300))
+    pipe = make_pipeline(
+        StandardScaler(), fast_pruner(max_epochs=1), LogisticRegression(max_iter=300)
+    )
     grid = {"lpntkpruner__prune_ratio": [0.2, 0.6]}
     serial = GridSearchCV(pipe, grid, cv=2, n_jobs=1).fit(X, y)
     parallel = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)  # pickled into workers
-    np.testing.assert_array_equal(serial.cv_results_["mean_test_score"],
-                                  parallel.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
 
 
 def test_pipeline_with_metadata_routing_enabled(small_digits):

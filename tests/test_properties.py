@@ -34,8 +34,9 @@ PRUNERS = {
     "ccs": lambda r: CCSPruner(r, scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
     "moderate": lambda r: ModeratePruner(r, max_epochs=1, random_state=0),
     "random, error budget": lambda r: RandomPruner(r, class_budget="error", random_state=0),
-    "lpntk, error budget": lambda r: LpNTKPruner(r, max_epochs=1, class_budget="error",
-                                                 random_state=0),
+    "lpntk, error budget": lambda r: LpNTKPruner(
+        r, max_epochs=1, class_budget="error", random_state=0
+    ),
 }
 CONTAINERS = ["ndarray", "dataframe", "list", "sparse", "tensor"]
 LABELS = ["int", "negative", "str", "bool"]
@@ -50,10 +51,15 @@ def problems(draw):
     n_features = draw(st.integers(1, 5))
     dtype = draw(st.sampled_from([np.float32, np.float64, np.int64]))
     seed = draw(st.integers(0, 2**16))
-    return dict(sizes=sizes, n_features=n_features, dtype=dtype, seed=seed,
-                container=draw(st.sampled_from(CONTAINERS)),
-                labels=draw(st.sampled_from(LABELS if n_classes == 2 else LABELS[:3])),
-                ratio=draw(st.floats(0, 0.99)))
+    return dict(
+        sizes=sizes,
+        n_features=n_features,
+        dtype=dtype,
+        seed=seed,
+        container=draw(st.sampled_from(CONTAINERS)),
+        labels=draw(st.sampled_from(LABELS if n_classes == 2 else LABELS[:3])),
+        ratio=draw(st.floats(0, 0.99)),
+    )
 
 
 def _make(problem):
@@ -61,14 +67,19 @@ def _make(problem):
     codes = np.repeat(np.arange(len(problem["sizes"])), problem["sizes"])
     codes = codes[rng.permutation(len(codes))]
     X = (rng.normal(size=(len(codes), problem["n_features"])) * 3).astype(problem["dtype"])
-    y = {"int": codes, "negative": codes - 5, "str": np.array([f"c{c}" for c in codes]),
-         "bool": codes.astype(bool)}[problem["labels"]]
+    y = {
+        "int": codes,
+        "negative": codes - 5,
+        "str": np.array([f"c{c}" for c in codes]),
+        "bool": codes.astype(bool),
+    }[problem["labels"]]
     container = problem["container"]
     if container == "dataframe":
         import pandas as pd
 
-        X = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])],
-                         index=np.arange(len(codes)) * 3)
+        X = pd.DataFrame(
+            X, columns=[f"f{i}" for i in range(X.shape[1])], index=np.arange(len(codes)) * 3
+        )
     elif container == "list":
         X = X.tolist()
     elif container == "sparse":
@@ -97,8 +108,9 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("name", list(PRUNERS))
-@settings(max_examples=20, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=20, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(problem=problems())
 def test_invariants_on_random_valid_input(name, problem):
     X, y = _make(problem)

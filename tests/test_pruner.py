@@ -82,8 +82,9 @@ def test_fit_resample_and_fit_transform_on_arrays(small_digits, dtype):
 
 def test_dataframe_keeps_index_and_string_labels(small_digits):
     X, y = small_digits
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
-                      "eight", "nine"])
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     index = pd.Index([f"row{i}" for i in range(len(y))])
     df = pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])], index=index)
     s = pd.Series(names[y], index=index, name="digit")
@@ -140,16 +141,19 @@ def test_other_keep_rules_end_to_end(small_digits, keep):
     got = dict(zip(*np.unique(y[pruner.sample_indices_], return_counts=True)))
     assert got == expected_counts(y, 0.4)
     # the kept rows still cover every cluster
-    assert set(np.unique(pruner.cluster_labels_[pruner.sample_indices_])) == set(
-        pruner.centres_
-    )
+    assert set(np.unique(pruner.cluster_labels_[pruner.sample_indices_])) == set(pruner.centres_)
 
 
 def test_get_params_set_params_nested_net_and_clone(small_digits):
     X, y = small_digits
-    net = NeuralNetClassifier(LogitMLP, module__hidden_units=(32,),
-                              criterion=torch.nn.CrossEntropyLoss, max_epochs=1,
-                              train_split=None, verbose=0)
+    net = NeuralNetClassifier(
+        LogitMLP,
+        module__hidden_units=(32,),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
     pruner = LpNTKPruner(net=net, random_state=0)
     params = pruner.get_params(deep=True)
     assert params["net__module__hidden_units"] == (32,)
@@ -174,8 +178,9 @@ def test_pickle_fitted_and_unfitted(small_digits):
     pruner.fit(X, y)
     restored = pickle.loads(pickle.dumps(pruner))
     np.testing.assert_array_equal(restored.sample_indices_, pruner.sample_indices_)
-    np.testing.assert_array_equal(restored.net_.predict(X.astype(np.float32)),
-                                  pruner.net_.predict(X.astype(np.float32)))
+    np.testing.assert_array_equal(
+        restored.net_.predict(X.astype(np.float32)), pruner.net_.predict(X.astype(np.float32))
+    )
 
 
 class TinyCNN(torch.nn.Module):
@@ -252,9 +257,16 @@ def test_skorch_classifier_downstream_in_pipeline(small_digits):
 
     X, y = small_digits
     X32 = (X / 16.0).astype(np.float32)
-    clf = NeuralNetClassifier(LogitMLP, module__n_inputs=64, module__n_classes=10,
-                              criterion=torch.nn.CrossEntropyLoss, max_epochs=20, lr=0.5,
-                              train_split=None, verbose=0)
+    clf = NeuralNetClassifier(
+        LogitMLP,
+        module__n_inputs=64,
+        module__n_classes=10,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=20,
+        lr=0.5,
+        train_split=None,
+        verbose=0,
+    )
     pipe = make_pipeline(fast_pruner(prune_ratio=0.3), clf).fit(X32, y.astype(np.int64))
     assert len(pipe.named_steps["neuralnetclassifier"].history) == 20
     assert pipe.predict(X32).shape == (len(y),)

@@ -36,8 +36,10 @@ def _facility_brute(S, k):
     """Recompute every gain at every step; the largest gain wins, ties to the lowest index."""
     chosen, cover = [], np.zeros(len(S))
     for _ in range(k):
-        gains = [np.maximum(S[:, j] - cover, 0).sum() if j not in chosen else -np.inf
-                 for j in range(len(S))]
+        gains = [
+            np.maximum(S[:, j] - cover, 0).sum() if j not in chosen else -np.inf
+            for j in range(len(S))
+        ]
         j = int(np.argmax(gains))
         chosen.append(j)
         cover = np.maximum(cover, S[:, j])
@@ -107,8 +109,9 @@ def test_coverage_drops_the_hardest_first_and_keeps_exact_counts():
 
 
 def test_default_hard_fraction_schedule():
-    assert [default_hard_fraction(r) for r in (0.1, 0.3, 0.5, 0.7, 0.9, 0.99)] == \
-        pytest.approx([0, 0, 0.1, 0.2, 0.3, 0.3])
+    assert [default_hard_fraction(r) for r in (0.1, 0.3, 0.5, 0.7, 0.9, 0.99)] == pytest.approx(
+        [0, 0, 0.1, 0.2, 0.3, 0.3]
+    )
 
 
 def test_middle_band_keeps_the_rows_nearest_the_median():
@@ -129,10 +132,12 @@ def test_matrix_rules_assign_every_row_to_its_most_similar_kept_row(keep):
 
 def test_budget_rule_switches_at_half():
     K = _kernels(4, n=20)
-    assert np.array_equal(choose_rows(K, 10, keep="budget").kept,
-                          choose_rows(K, 10, keep="redundancy").kept)
-    assert np.array_equal(choose_rows(K, 9, keep="budget").kept,
-                          choose_rows(K, 9, keep="representative").kept)
+    assert np.array_equal(
+        choose_rows(K, 10, keep="budget").kept, choose_rows(K, 10, keep="redundancy").kept
+    )
+    assert np.array_equal(
+        choose_rows(K, 9, keep="budget").kept, choose_rows(K, 9, keep="representative").kept
+    )
 
 
 def test_matrix_rules_refuse_selfmax():
@@ -143,14 +148,20 @@ def test_matrix_rules_refuse_selfmax():
 @pytest.mark.parametrize("keep", ["representative", "redundancy"])
 def test_pruner_applies_the_rule_to_its_own_kernel(keep, small_digits):
     X, y = small_digits
-    pruner = LpNTKPruner(0.6, max_epochs=1, keep=keep, normalize="cosine", dtype="float64",
-                         random_state=0).fit(X, y)
+    pruner = LpNTKPruner(
+        0.6, max_epochs=1, keep=keep, normalize="cosine", dtype="float64", random_state=0
+    ).fit(X, y)
     module = pruner.net_.module_
     kept = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
-        K = lpntk_kernel(module, X[idx].astype(np.float32), np.full(len(idx), c),
-                         normalize="cosine", dtype="float64")
+        K = lpntk_kernel(
+            module,
+            X[idx].astype(np.float32),
+            np.full(len(idx), c),
+            normalize="cosine",
+            dtype="float64",
+        )
         n_keep = expected_counts(y, 0.6)[c]
         local = choose_rows(K, n_keep, keep=keep, random_state=None).kept
         kept.append(idx[local])
@@ -172,8 +183,9 @@ class FixedScores(BaseEstimator):
 def test_ccs_pruner_on_a_known_score():
     y = np.repeat([0, 1], 50)
     X = np.column_stack([np.tile(np.arange(50.0), 2), np.zeros(100)])
-    pruner = CCSPruner(0.5, scorer=FixedScores(), hard_fraction=0.2, n_bins=5,
-                       random_state=0).fit(X, y)
+    pruner = CCSPruner(0.5, scorer=FixedScores(), hard_fraction=0.2, n_bins=5, random_state=0).fit(
+        X, y
+    )
     kept_scores = X[pruner.sample_indices_, 0]
     assert kept_scores.max() < 40  # the hardest 20 % (scores 40..49) are gone
     # the 40 remaining scores 0..39 fall into 5 equal bins of 8: 25 kept = 5 per bin
@@ -205,7 +217,8 @@ def test_moderate_keeps_the_middle_distances(small_digits):
 
 def _write_idx(path, array, type_byte, compress):
     header = bytes([0, 0, type_byte, array.ndim]) + b"".join(
-        int(s).to_bytes(4, "big") for s in array.shape)
+        int(s).to_bytes(4, "big") for s in array.shape
+    )
     data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
     (gzip.open if compress else open)(path, "wb").write(data)
 
@@ -289,8 +302,9 @@ def test_noise_rate_from_threshold_rows_on_known_scores():
     assert np.isnan(score[threshold_rows]).all()
     assert score[:800].min() == 1.0  # every flipped row is less typical than a clean one
     assert np.median(score[800:1000]) < 0.75
-    rate, _ = noise_rate_from_thresholds(typicality[np.r_[0:800, 1000:1100]],
-                                         np.r_[np.zeros(800, bool), np.ones(100, bool)])
+    rate, _ = noise_rate_from_thresholds(
+        typicality[np.r_[0:800, 1000:1100]], np.r_[np.zeros(800, bool), np.ones(100, bool)]
+    )
     assert rate == 0.0
 
 
@@ -301,8 +315,7 @@ def test_cleaner_respects_the_cap_per_class():
     cleaner = LpNTKCleaner(0.1, random_state=0).fit(X, y)
     for c, kept in cleaner.sampling_strategy_.items():
         assert kept >= expected_counts(y, 0.1)[c]
-    assert set(np.flatnonzero(~cleaner.get_support())) <= set(
-        np.flatnonzero(cleaner.label_issues_))
+    assert set(np.flatnonzero(~cleaner.get_support())) <= set(np.flatnonzero(cleaner.label_issues_))
 
 
 @pytest.mark.parametrize("seed", range(6))

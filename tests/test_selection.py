@@ -108,8 +108,9 @@ def test_random_member_keeps_one_member_per_cluster_and_varies():
     K = F @ F.T
     seen = set()
     for seed in range(10):
-        kept, centres, assignment = select_from_kernel(K, 8, keep="random_member",
-                                                       random_state=seed)
+        kept, centres, assignment = select_from_kernel(
+            K, 8, keep="random_member", random_state=seed
+        )
         assert sorted(assignment[kept].tolist()) == sorted(centres.tolist())
         seen.add(tuple(kept))
     assert len(seen) > 1
@@ -122,12 +123,17 @@ def test_thin_largest_removes_from_the_largest_clusters():
     # two tight groups of 10 and 2 near-duplicates and 4 isolated points
     rng = np.random.default_rng(1)
     base = np.eye(6) * 5
-    F = np.vstack([base[0] + 0.01 * rng.normal(size=(10, 6)),
-                   base[1] + 0.01 * rng.normal(size=(2, 6)),
-                   base[2:]])
+    F = np.vstack(
+        [
+            base[0] + 0.01 * rng.normal(size=(10, 6)),
+            base[1] + 0.01 * rng.normal(size=(2, 6)),
+            base[2:],
+        ]
+    )
     K = F @ F.T
-    kept, centres, assignment = select_from_kernel(K, 10, keep="thin_largest",
-                                                   cluster_ratio=0.6, random_state=0)
+    kept, centres, assignment = select_from_kernel(
+        K, 10, keep="thin_largest", cluster_ratio=0.6, random_state=0
+    )
     assert len(kept) == 10
     assert set(centres.tolist()) <= set(kept.tolist())  # centres survive
     removed = np.setdiff1d(np.arange(len(K)), kept)

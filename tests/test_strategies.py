@@ -43,8 +43,13 @@ class MixedCNN(nn.Module):
 def _mlp(seed=0):
     torch.manual_seed(seed)
     return nn.Sequential(
-        nn.Linear(6, 9), nn.ReLU(inplace=True), nn.Linear(9, 1, bias=False), nn.Tanh(),
-        nn.Linear(1, 7), nn.ReLU(), nn.Linear(7, 4),
+        nn.Linear(6, 9),
+        nn.ReLU(inplace=True),
+        nn.Linear(9, 1, bias=False),
+        nn.Tanh(),
+        nn.Linear(1, 7),
+        nn.ReLU(),
+        nn.Linear(7, 4),
     ).double()
 
 
@@ -89,8 +94,7 @@ def test_factorized_equals_explicit_jacobian_reference(kind):
     got = lpntk_kernel(model, X, y, strategy="factorized")
     torch.testing.assert_close(got, phi @ phi.T, rtol=RTOL, atol=1e-10)
     full = lpntk_kernel(model, X, y, strategy="factorized", error_weighting="full")
-    torch.testing.assert_close(full, loglik_gradient_kernel(model, X, y), rtol=RTOL,
-                               atol=1e-10)
+    torch.testing.assert_close(full, loglik_gradient_kernel(model, X, y), rtol=RTOL, atol=1e-10)
 
 
 def test_cnn_exercises_every_piece_kind():
@@ -147,8 +151,16 @@ def test_projection_error_shrinks_with_dimension(kind):
     for dim in (64, 1024, 16384):
         errs = [
             _relative_error(
-                lpntk_kernel(model, X.numpy(), y.numpy(), strategy="projection",
-                             projection_dim=dim, random_state=seed), exact)
+                lpntk_kernel(
+                    model,
+                    X.numpy(),
+                    y.numpy(),
+                    strategy="projection",
+                    projection_dim=dim,
+                    random_state=seed,
+                ),
+                exact,
+            )
             for seed in range(4)
         ]
         errors.append(np.mean(errs))
@@ -161,13 +173,18 @@ def test_projection_is_unbiased():
     model = _model("mlp")
     X, y = _data("mlp", n=10)
     exact = lpntk_kernel(model, X, y, strategy="features").numpy()
-    single = lpntk_kernel(model, X, y, strategy="projection", projection_dim=32,
-                          random_state=0).numpy()
-    mean = np.mean([
-        lpntk_kernel(model, X, y, strategy="projection", projection_dim=32,
-                     random_state=s).numpy()
-        for s in range(200)
-    ], axis=0)
+    single = lpntk_kernel(
+        model, X, y, strategy="projection", projection_dim=32, random_state=0
+    ).numpy()
+    mean = np.mean(
+        [
+            lpntk_kernel(
+                model, X, y, strategy="projection", projection_dim=32, random_state=s
+            ).numpy()
+            for s in range(200)
+        ],
+        axis=0,
+    )
     assert _relative_error(mean, exact) < 0.4 * _relative_error(single, exact)
 
 

@@ -5,5 +5,11 @@ from ._forgetting import ForgettingPruner
 from ._random import RandomPruner
 from ._scores import EL2NPruner, GraNdPruner
 
-__all__ = ["CCSPruner", "EL2NPruner", "ForgettingPruner", "GraNdPruner", "ModeratePruner",
-           "RandomPruner"]
+__all__ = [
+    "CCSPruner",
+    "EL2NPruner",
+    "ForgettingPruner",
+    "GraNdPruner",
+    "ModeratePruner",
+    "RandomPruner",
+]

@@ -72,8 +72,18 @@ class CCSPruner(BasePruner):
         "n_bins": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.3, *, scorer=None, hard_fraction="auto", n_bins=50,
-                 class_budget="equal", memory=None, random_state=None, verbose=0):
+    def __init__(
+        self,
+        prune_ratio=0.3,
+        *,
+        scorer=None,
+        hard_fraction="auto",
+        n_bins=50,
+        class_budget="equal",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
         self.prune_ratio = prune_ratio
         self.class_budget = class_budget
         self.scorer = scorer
@@ -95,10 +105,18 @@ class CCSPruner(BasePruner):
         check_scores(scores, f"The scorer of {type(self).__name__}")
         rows = class_rows(y, len(classes))
         # not nested: the sampling is redone for every count (same seed per class)
-        cuts = [CoverageCut(scores[idx], np.arange(len(idx)), len(idx),
-                            seed=rng.randint(np.iinfo(np.int32).max),
-                            hard_fraction=self.hard_fraction, auto_from="ratio",
-                            n_bins=self.n_bins) for idx in rows]
+        cuts = [
+            CoverageCut(
+                scores[idx],
+                np.arange(len(idx)),
+                len(idx),
+                seed=rng.randint(np.iinfo(np.int32).max),
+                hard_fraction=self.hard_fraction,
+                auto_from="ratio",
+                n_bins=self.n_bins,
+            )
+            for idx in rows
+        ]
         for phase, seconds in scorer.timings_.items():
             watch.add(phase, seconds)
         return PreparedFit(rows, cuts, {"scores_": scores, "scorer_": scorer})
@@ -108,19 +126,25 @@ def penultimate_features(module, X, batch_size=1024):
     """Inputs of the module's last ``nn.Linear`` layer (the penultimate features)."""
     last = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
     if not last:
-        raise ValueError("ModeratePruner needs a network whose logits come from an "
-                         "nn.Linear layer (its inputs are the penultimate features).")
+        raise ValueError(
+            "ModeratePruner needs a network whose logits come from an "
+            "nn.Linear layer (its inputs are the penultimate features)."
+        )
     captured = []
     handle = last[-1].register_forward_hook(
-        lambda mod, args, out: captured.append(args[0].detach().flatten(1).cpu()))
+        lambda mod, args, out: captured.append(args[0].detach().flatten(1).cpu())
+    )
     param = next(module.parameters())
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
             for start in range(0, len(X), batch_size):
-                module(torch.as_tensor(X[start:start + batch_size], dtype=param.dtype,
-                                       device=param.device))
+                module(
+                    torch.as_tensor(
+                        X[start : start + batch_size], dtype=param.dtype, device=param.device
+                    )
+                )
     finally:
         handle.remove()
         module.train(was_training)
@@ -170,8 +194,7 @@ class ModeratePruner(TrainedScorePruner):
                 out[idx] = np.linalg.norm(features[idx] - median, axis=1)
             return out
 
-        runs, net = self._runs(X, y, len(classes), rng, watch, distances,
-                               desc="Moderate: networks")
+        runs, net = self._runs(X, y, len(classes), rng, watch, distances, desc="Moderate: networks")
         return {"scores_": runs.mean(axis=0), "net_": net}
 
     def _prepare(self, X, y, classes, n_keep, rng, watch):

@@ -60,8 +60,14 @@ class ForgettingPruner(TrainedScorePruner):
     def _score_rows(self, X, y, classes, rng, watch):
         # evaluations after each epoch; the one at initialisation is left out
         probabilities, net = self._runs(
-            X, y, len(classes), rng, watch, lambda net, dynamics, seed: dynamics.result(),
-            desc="forgetting: runs", record=True,
+            X,
+            y,
+            len(classes),
+            rng,
+            watch,
+            lambda net, dynamics, seed: dynamics.result(),
+            desc="forgetting: runs",
+            record=True,
         )
         check_finite(probabilities, "ForgettingPruner's predicted probabilities")
         correct = probabilities[:, 1:].argmax(axis=3) == y[None, None, :]
@@ -69,5 +75,11 @@ class ForgettingPruner(TrainedScorePruner):
         events = np.sum([c[0] for c in counts], axis=0)
         never = np.any([c[1] for c in counts], axis=0)
         scores = np.where(never, np.inf, events.astype(np.float64))
-        return {"scores_": scores, "forgetting_events_": events, "never_learned_": never,
-                "correct_": correct, "probabilities_": probabilities, "net_": net}
+        return {
+            "scores_": scores,
+            "forgetting_events_": events,
+            "never_learned_": never,
+            "correct_": correct,
+            "probabilities_": probabilities,
+            "net_": net,
+        }

@@ -41,8 +41,9 @@ class RandomPruner(BasePruner):
     (1253, 64)
     """
 
-    def __init__(self, prune_ratio=0.3, *, class_budget="equal", memory=None, random_state=None,
-                 verbose=0):
+    def __init__(
+        self, prune_ratio=0.3, *, class_budget="equal", memory=None, random_state=None, verbose=0
+    ):
         self.prune_ratio = prune_ratio
         self.class_budget = class_budget
         self.memory = memory

@@ -39,18 +39,45 @@ class EL2NPruner(TrainedScorePruner):
     {trained_attributes}
     """
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=3, n_inits=5, net=None, lr=None,
-                 batch_size=None, device="auto", class_budget="equal", memory=None,
-                 random_state=None, verbose=0):
-        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, class_budget=class_budget,
-                         memory=memory, random_state=random_state, verbose=verbose)
+    def __init__(
+        self,
+        prune_ratio=0.3,
+        *,
+        max_epochs=3,
+        n_inits=5,
+        net=None,
+        lr=None,
+        batch_size=None,
+        device="auto",
+        class_budget="equal",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            prune_ratio,
+            max_epochs=max_epochs,
+            n_inits=n_inits,
+            net=net,
+            lr=lr,
+            batch_size=batch_size,
+            device=device,
+            class_budget=class_budget,
+            memory=memory,
+            random_state=random_state,
+            verbose=verbose,
+        )
 
     def _score_rows(self, X, y, classes, rng, watch):
         runs, net = self._runs(
-            X, y, len(classes), rng, watch,
+            X,
+            y,
+            len(classes),
+            rng,
+            watch,
             lambda net, dynamics, seed: el2n_scores(dynamics.result()[-1], y),
-            desc="EL2N: initialisations", record=True,
+            desc="EL2N: initialisations",
+            record=True,
         )
         return {"scores_": runs.mean(axis=0), "score_std_": runs.std(axis=0), "net_": net}
 
@@ -93,13 +120,37 @@ class GraNdPruner(TrainedScorePruner):
         **KERNEL_CONSTRAINTS,
     }
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=0, n_inits=5, strategy="auto",
-                 memory_budget="auto", dtype="float32", net=None, lr=None, batch_size=None,
-                 device="auto", class_budget="equal", memory=None, random_state=None,
-                 verbose=0):
-        super().__init__(prune_ratio, max_epochs=max_epochs, n_inits=n_inits, net=net, lr=lr,
-                         batch_size=batch_size, device=device, class_budget=class_budget,
-                         memory=memory, random_state=random_state, verbose=verbose)
+    def __init__(
+        self,
+        prune_ratio=0.3,
+        *,
+        max_epochs=0,
+        n_inits=5,
+        strategy="auto",
+        memory_budget="auto",
+        dtype="float32",
+        net=None,
+        lr=None,
+        batch_size=None,
+        device="auto",
+        class_budget="equal",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            prune_ratio,
+            max_epochs=max_epochs,
+            n_inits=n_inits,
+            net=net,
+            lr=lr,
+            batch_size=batch_size,
+            device=device,
+            class_budget=class_budget,
+            memory=memory,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.strategy = strategy
         self.memory_budget = memory_budget
         self.dtype = dtype
@@ -107,7 +158,11 @@ class GraNdPruner(TrainedScorePruner):
     def _score_rows(self, X, y, classes, rng, watch):
         sizes = np.bincount(y, minlength=len(classes)).tolist()
         runs, net = self._runs(
-            X, y, len(classes), rng, watch,
+            X,
+            y,
+            len(classes),
+            rng,
+            watch,
             lambda net, dynamics, seed: self._gradient_norms(net, X, y, sizes, seed),
             desc="GraNd: initialisations",
         )
@@ -116,8 +171,12 @@ class GraNdPruner(TrainedScorePruner):
     def _gradient_norms(self, net, X, y, sizes, seed):
         """``||grad CE||`` per row: the diagonal of the "full" kernel, class by class."""
         engine = LpNTKEngine(
-            net.module_, strategy=self.strategy, error_weighting="full",
-            memory_budget=self.memory_budget, device=self.device, dtype=self.dtype,
+            net.module_,
+            strategy=self.strategy,
+            error_weighting="full",
+            memory_budget=self.memory_budget,
+            device=self.device,
+            dtype=self.dtype,
         )
         plan = engine.plan(engine.probe(X, y), sizes)
         norms = np.empty(len(y))

@@ -21,9 +21,21 @@ class TrainedScorePruner(ScorePruner):
         "n_inits": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, prune_ratio=0.3, *, max_epochs=10, n_inits=1, net=None, lr=None,
-                 batch_size=None, device="auto", class_budget="equal", memory=None,
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        prune_ratio=0.3,
+        *,
+        max_epochs=10,
+        n_inits=1,
+        net=None,
+        lr=None,
+        batch_size=None,
+        device="auto",
+        class_budget="equal",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
         self.prune_ratio = prune_ratio
         self.class_budget = class_budget
         self.max_epochs = max_epochs
@@ -39,9 +51,18 @@ class TrainedScorePruner(ScorePruner):
     def _train(self, X, y, n_classes, seed, watch, callbacks=()):
         """One network trained for ``max_epochs`` from the initialisation ``seed``."""
         return train_network(
-            self.net, X, y, n_classes=n_classes, max_epochs=self.max_epochs, lr=self.lr,
-            batch_size=self.batch_size, device=self.device, verbose=self.verbose,
-            seed=seed, watch=watch, callbacks=callbacks,
+            self.net,
+            X,
+            y,
+            n_classes=n_classes,
+            max_epochs=self.max_epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            device=self.device,
+            verbose=self.verbose,
+            seed=seed,
+            watch=watch,
+            callbacks=callbacks,
         )
 
     def _runs(self, X, y, n_classes, rng, watch, score_run, *, desc, record=False):

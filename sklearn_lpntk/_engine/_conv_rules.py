@@ -65,11 +65,13 @@ class ConvRule(PositionalRule):
         activation, _ = _padded(m, activation, symmetric_ok=False)
         if one_d:
             activation = activation.unsqueeze(2)
-            geometry = {"kernel_size": (1, m.kernel_size[0]), "dilation": (1, m.dilation[0]),
-                        "stride": (1, m.stride[0])}
+            geometry = {
+                "kernel_size": (1, m.kernel_size[0]),
+                "dilation": (1, m.dilation[0]),
+                "stride": (1, m.stride[0]),
+            }
         else:
-            geometry = {"kernel_size": m.kernel_size, "dilation": m.dilation,
-                        "stride": m.stride}
+            geometry = {"kernel_size": m.kernel_size, "dilation": m.dilation, "stride": m.stride}
         A = F.unfold(activation, **geometry).transpose(1, 2)  # (n, T, C_in * k)
         D = grad_output.reshape(n, grad_output.shape[1], -1).transpose(1, 2)
         return A, D
@@ -100,8 +102,18 @@ class ConvRule(PositionalRule):
         g = grad_output.reshape(1, -1, *grad_output.shape[2:])
         shape = (n * m.weight.shape[0], *m.weight.shape[1:])
         _, grad_weight, _ = torch.ops.aten.convolution_backward(
-            g, x, x.new_empty(shape), None, list(m.stride), padding, list(m.dilation),
-            False, [0] * spatial, n * m.groups, [False, True, False])
+            g,
+            x,
+            x.new_empty(shape),
+            None,
+            list(m.stride),
+            padding,
+            list(m.dilation),
+            False,
+            [0] * spatial,
+            n * m.groups,
+            [False, True, False],
+        )
         return grad_weight.reshape(n, -1)
 
     def pieces_from_positions(self, A, D):

@@ -32,11 +32,15 @@ def resolve_device(device):
             f"device={device!r} was requested but CUDA is not available on this "
             f"machine. {_DEVICE_HINT}"
         )
-    if dev.type == "mps" and not (hasattr(torch.backends, "mps")
-                                  and torch.backends.mps.is_available()):
-        raise ValueError(f"device={device!r} was requested but MPS is not available on "
-                         f"this machine. {_DEVICE_HINT}")
+    if dev.type == "mps" and not (
+        hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+    ):
+        raise ValueError(
+            f"device={device!r} was requested but MPS is not available on "
+            f"this machine. {_DEVICE_HINT}"
+        )
     if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r} cannot train a network or hold gradients "
-                         f"here. {_DEVICE_HINT}")
+        raise ValueError(
+            f"device={device!r} cannot train a network or hold gradients here. {_DEVICE_HINT}"
+        )
     return dev

@@ -53,8 +53,11 @@ class FactorizedGradients(GradientProducer):
         self._copy_outputs = False  # set once an in-place operation is seen
         if self.fallback_names:
             self._fallback = LabelledGradientFeatures(
-                model, error_weighting=error_weighting, device=self.device,
-                dtype=self.dtype, names=self.fallback_names,
+                model,
+                error_weighting=error_weighting,
+                device=self.device,
+                dtype=self.dtype,
+                names=self.fallback_names,
             )
 
     def prepare(self, state=None):
@@ -69,18 +72,19 @@ class FactorizedGradients(GradientProducer):
         calls = {id(m): [] for m, _ in self.rules}
 
         def forward_hook(module, args, output):
-            calls[id(module)].append((args[0].detach(), output, args[0]._version,
-                                      output._version))
+            calls[id(module)].append((args[0].detach(), output, args[0]._version, output._version))
             return output.clone() if copy else None
 
         handles = [m.register_forward_hook(forward_hook) for m, _ in self.rules]
-        params = {n: p.detach().requires_grad_(n in self.covered)
-                  for n, p in params.items()}
+        params = {n: p.detach().requires_grad_(n in self.covered) for n, p in params.items()}
         try:
             with eval_mode(self.model), torch.enable_grad():
                 z = functional_call(self.model, (params, constants), (X,))
-                if not copy and any(a._version != va or o._version != vo
-                                    for pairs in calls.values() for a, o, va, vo in pairs):
+                if not copy and any(
+                    a._version != va or o._version != vo
+                    for pairs in calls.values()
+                    for a, o, va, vo in pairs
+                ):
                     return None, None
                 w = label_weights(y, n_classes, self.error_weighting, self.dtype)
                 objective = contract_logits(z, w, self.error_weighting)
@@ -139,8 +143,10 @@ class FactorizedGradients(GradientProducer):
                 work += sum(a.numel() + g.numel() for a, g in pairs)
                 if len(pairs) == 1:
                     pieces = rule.pieces(*pairs[0])
-                    work += sum(p.A.numel() + p.D.numel() if isinstance(p, GhostPiece)
-                                else p.numel() for p in pieces)
+                    work += sum(
+                        p.A.numel() + p.D.numel() if isinstance(p, GhostPiece) else p.numel()
+                        for p in pieces
+                    )
                     out.extend(pieces)
                     continue
                 # a layer used several times: its calls are extra positions

@@ -28,10 +28,10 @@ class LabelledGradientFeatures(GradientProducer):
     Parameters are those of :class:`GradientProducer`.
     """
 
-    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None,
-                 names=None):
-        super().__init__(model, error_weighting=error_weighting, device=device, dtype=dtype,
-                         names=names)
+    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None, names=None):
+        super().__init__(
+            model, error_weighting=error_weighting, device=device, dtype=dtype, names=names
+        )
         self.sizes = [p.numel() for p in self.trainable.values()]
         self.n_features = sum(self.sizes)
 

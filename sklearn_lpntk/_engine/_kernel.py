@@ -110,9 +110,19 @@ class LpNTKEngine:
         otherwise the exact one the model gets ("features" or "factorized").
     """
 
-    def __init__(self, model, *, strategy="auto", normalize=None, error_weighting="sign",
-                 batch_size=None, projection_dim=4096, memory_budget=None, device="auto",
-                 dtype=None):
+    def __init__(
+        self,
+        model,
+        *,
+        strategy="auto",
+        normalize=None,
+        error_weighting="sign",
+        batch_size=None,
+        projection_dim=4096,
+        memory_budget=None,
+        device="auto",
+        dtype=None,
+    ):
         _check_choice("strategy", strategy, STRATEGIES)
         check_normalize(normalize)
         check_error_weighting(error_weighting)
@@ -121,9 +131,7 @@ class LpNTKEngine:
         ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         if not isinstance(projection_dim, (int, np.integer)) or projection_dim < 1:
-            raise ValueError(
-                f"projection_dim must be a positive integer, got {projection_dim!r}."
-            )
+            raise ValueError(f"projection_dim must be a positive integer, got {projection_dim!r}.")
         self.model = model
         self.device = resolve_device(device)
         self.dtype = _resolve_dtype(dtype, model)
@@ -139,8 +147,11 @@ class LpNTKEngine:
         self.strategy = "projection" if strategy == "projection" else exact
 
     def _producer(self):
-        kwargs = {"error_weighting": self.error_weighting, "device": self.device,
-                  "dtype": self.dtype}
+        kwargs = {
+            "error_weighting": self.error_weighting,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
         if self.requested == "features":
             return LabelledGradientFeatures(self.model, **kwargs)
         factorized = FactorizedGradients(self.model, **kwargs)
@@ -162,8 +173,12 @@ class LpNTKEngine:
         yb = as_tensor(np.asarray(y[:n]), dtype=torch.long, device=self.device)
         pieces, work = self.producer.pieces(xb, yb, n_out, self.producer.prepare())
         stored = FactorStore.numbers_per_sample(pieces)
-        return Probe(n_classes=n_out, template=tuple(pieces), stored_numbers=stored,
-                     work_numbers=work / n + stored)
+        return Probe(
+            n_classes=n_out,
+            template=tuple(pieces),
+            stored_numbers=stored,
+            work_numbers=work / n + stored,
+        )
 
     # ------------------------------------------------------------------ plan
     def _numbers(self, probe, strategy, copies):
@@ -178,14 +193,21 @@ class LpNTKEngine:
 
     def _class_plans(self, probe, strategy, class_sizes, budget, copies):
         store, work = self._numbers(probe, strategy, copies)
-        max_chunk = self.batch_size or DEFAULT_CHUNK["features" if strategy == "features"
-                                                     else "factorized"]
+        max_chunk = (
+            self.batch_size or DEFAULT_CHUNK["features" if strategy == "features" else "factorized"]
+        )
         if self.batch_size is None and strategy == "factorized":
             max_chunk = int(min(max_chunk, max(16, CHUNK_WORK_NUMBERS // max(work, 1))))
         return tuple(
-            plan_class(n, store_numbers=store, work_numbers=work,
-                       gram_matrices=self._gram_matrices(probe, strategy, n),
-                       itemsize=self.itemsize, budget=budget, max_chunk=max_chunk)
+            plan_class(
+                n,
+                store_numbers=store,
+                work_numbers=work,
+                gram_matrices=self._gram_matrices(probe, strategy, n),
+                itemsize=self.itemsize,
+                budget=budget,
+                max_chunk=max_chunk,
+            )
             for n in class_sizes
         )
 
@@ -216,8 +238,9 @@ class LpNTKEngine:
         if not fits(plans) and self.requested == "auto":
             fallback = self._class_plans(probe, "projection", class_sizes, budget, copies)
             if fits(fallback):
-                need = self.need_bytes(probe, strategy, max(class_sizes), need_full=need_full,
-                                       copies=copies)
+                need = self.need_bytes(
+                    probe, strategy, max(class_sizes), need_full=need_full, copies=copies
+                )
                 warnings.warn(
                     f"The exact lpNTK ({strategy}) of the largest class needs "
                     f"{format_bytes(need)}, more than memory_budget allows "
@@ -225,7 +248,8 @@ class LpNTKEngine:
                     f"{self.projection_dim} dimensions instead (typical relative error "
                     f"{CountSketch.relative_error(self.projection_dim):.1%}). Raise "
                     "memory_budget for the exact kernel.",
-                    UserWarning, stacklevel=3,
+                    UserWarning,
+                    stacklevel=3,
                 )
                 strategy, plans = "projection", fallback
         if not fits(plans):
@@ -248,8 +272,13 @@ class LpNTKEngine:
         template = plan.probe.template
         if plan.strategy == "projection":
             generator = torch.Generator().manual_seed(int(random_state or 0))
-            sketch = CountSketch(template, self.projection_dim, generator=generator,
-                                 dtype=self.dtype, device=self.device)
+            sketch = CountSketch(
+                template,
+                self.projection_dim,
+                generator=generator,
+                dtype=self.dtype,
+                device=self.device,
+            )
             store = FactorStore(
                 torch.empty(n, self.projection_dim, dtype=self.dtype, device=self.device)
             )
@@ -270,8 +299,7 @@ class LpNTKEngine:
                 progress(stop - start)
         return store
 
-    def kernel(self, X, y, plan, class_index=0, *, states=None, random_state=None,
-               progress=None):
+    def kernel(self, X, y, plan, class_index=0, *, states=None, random_state=None, progress=None):
         """The :class:`ClassKernel` of rows ``X`` (one class) under ``plan``.
 
         Parameters
@@ -294,40 +322,59 @@ class LpNTKEngine:
         class_plan = plan.classes[class_index]
         states = [None] if states is None else list(states)
         if len(states) != plan.copies:
-            raise ValueError(f"the plan was made for {plan.copies} parameter states, "
-                             f"got {len(states)}.")
+            raise ValueError(
+                f"the plan was made for {plan.copies} parameter states, got {len(states)}."
+            )
         y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
         stores = [
-            self._store(X, y, plan, class_plan.chunk_size, self.producer.prepare(state),
-                        random_state, progress)
+            self._store(
+                X,
+                y,
+                plan,
+                class_plan.chunk_size,
+                self.producer.prepare(state),
+                random_state,
+                progress,
+            )
             for state in states
         ]
-        return ClassKernel(FactorStore.average(stores), normalize=self.normalize,
-                           n_classes=plan.probe.n_classes, lazy=class_plan.lazy)
+        return ClassKernel(
+            FactorStore.average(stores),
+            normalize=self.normalize,
+            n_classes=plan.probe.n_classes,
+            lazy=class_plan.lazy,
+        )
 
 
 def _check_labels(X, y):
     """y as int64 class indices matching X, or a ValueError naming the problem."""
     y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     if y_np.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of class indices (not one-hot); got shape "
-                         f"{y_np.shape}. Use y.argmax(axis=1) for one-hot labels.")
+        raise ValueError(
+            f"y must be a 1-D array of class indices (not one-hot); got shape "
+            f"{y_np.shape}. Use y.argmax(axis=1) for one-hot labels."
+        )
     if len(y_np) != len(X):
-        raise ValueError(f"X and y must have one label per row; got {len(X)} rows and "
-                         f"{len(y_np)} labels.")
+        raise ValueError(
+            f"X and y must have one label per row; got {len(X)} rows and {len(y_np)} labels."
+        )
     if y_np.dtype.kind not in "iub":
         try:
             as_float = y_np.astype(np.float64)
         except (TypeError, ValueError):
-            raise ValueError("y must hold integer class indices; got non-numeric labels. "
-                             "Encode them first, e.g. with sklearn.preprocessing."
-                             "LabelEncoder.") from None
+            raise ValueError(
+                "y must hold integer class indices; got non-numeric labels. "
+                "Encode them first, e.g. with sklearn.preprocessing."
+                "LabelEncoder."
+            ) from None
         if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
-            raise ValueError("y must hold integer class indices; got fractional or "
-                             "missing values.")
+            raise ValueError("y must hold integer class indices; got fractional or missing values.")
     X_values = X.detach() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float64)
-    finite = torch.isfinite(X_values).all() if isinstance(X, torch.Tensor) else \
-        np.isfinite(X_values).all()
+    finite = (
+        torch.isfinite(X_values).all()
+        if isinstance(X, torch.Tensor)
+        else np.isfinite(X_values).all()
+    )
     if not bool(finite):
         raise ValueError("X contains NaN or infinity; drop or impute those values first.")
     return y_np.astype(np.int64)
@@ -395,13 +442,21 @@ def lpntk_kernel(
         Symmetric positive semi-definite (up to rounding).
     """
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module returning logits; got "
-                        f"{type(model).__name__}. Wrap a function in a Module first.")
+        raise TypeError(
+            f"model must be a torch.nn.Module returning logits; got "
+            f"{type(model).__name__}. Wrap a function in a Module first."
+        )
     y_np = _check_labels(X, y)
     engine = LpNTKEngine(
-        model, strategy=strategy, normalize=normalize, error_weighting=error_weighting,
-        batch_size=batch_size, projection_dim=projection_dim, memory_budget=memory_budget,
-        device=device, dtype=dtype,
+        model,
+        strategy=strategy,
+        normalize=normalize,
+        error_weighting=error_weighting,
+        batch_size=batch_size,
+        projection_dim=projection_dim,
+        memory_budget=memory_budget,
+        device=device,
+        dtype=dtype,
     )
     return_tensor = isinstance(X, torch.Tensor)
     plan = engine.plan(engine.probe(X, y_np), [len(X)], need_full=True)

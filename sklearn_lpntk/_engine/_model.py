@@ -168,21 +168,27 @@ def _check_not_probabilities(out):
     if out.shape[1] < 2 or not out.is_floating_point() or not bool(torch.isfinite(out).all()):
         return
     out = out.double()
-    if bool((out >= -1e-6).all() and (out <= 1 + 1e-6).all()
-            and ((out.sum(dim=1) - 1).abs() <= 1e-4).all()):
+    if bool(
+        (out >= -1e-6).all()
+        and (out <= 1 + 1e-6).all()
+        and ((out.sum(dim=1) - 1).abs() <= 1e-4).all()
+    ):
         raise ValueError(
             "The model returns probabilities, not logits: every output is in [0, 1] and "
             f"every row sums to 1 on {len(out)} samples (a softmax at the end). The lpNTK "
             "differentiates logits: return the last layer's output without the softmax "
             "(torch.nn.CrossEntropyLoss applies the softmax itself)."
         )
-    if out.shape[1] > 2 and bool((out <= 1e-6).all()
-                                 and (torch.logsumexp(out, dim=1).abs() <= 1e-4).all()):
+    if out.shape[1] > 2 and bool(
+        (out <= 1e-6).all() and (torch.logsumexp(out, dim=1).abs() <= 1e-4).all()
+    ):
         warnings.warn(
             "The model seems to return log-probabilities (a log_softmax at the end): the "
             "lpNTK differentiates logits, and the log_softmax changes the kernel. Return the "
             "last layer's output instead (torch.nn.CrossEntropyLoss applies the softmax).",
-            UserWarning, stacklevel=3)
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class GradientProducer:
@@ -207,8 +213,7 @@ class GradientProducer:
     ``(pieces, work_numbers)``; ``prepared`` comes from :meth:`prepare`.
     """
 
-    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None,
-                 names=None):
+    def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None, names=None):
         check_error_weighting(error_weighting)
         self.model = model
         self.error_weighting = error_weighting

@@ -58,8 +58,16 @@ class BatchNormRule(_AffineNormRule):
 
     def normalized(self, activation):
         m = self.module
-        return F.batch_norm(activation, m.running_mean, m.running_var, None, None,
-                            training=False, momentum=0.0, eps=m.eps)
+        return F.batch_norm(
+            activation,
+            m.running_mean,
+            m.running_var,
+            None,
+            None,
+            training=False,
+            momentum=0.0,
+            eps=m.eps,
+        )
 
 
 @register_rule(nn.GroupNorm)

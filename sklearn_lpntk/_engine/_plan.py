@@ -23,9 +23,16 @@ from dataclasses import dataclass
 import torch
 
 _UNITS = {
-    "": 1, "b": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
 }
 #: Share of the free memory that ``memory_budget="auto"`` allows.
 AUTO_SHARE = 0.5
@@ -102,8 +109,7 @@ class ClassPlan:
     bytes_needed: int
 
 
-def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budget,
-               max_chunk):
+def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budget, max_chunk):
     """Chunk size and lazy flag for a class of ``n`` samples.
 
     Prefers forming the Gram matrix with the largest chunk (up to ``max_chunk``);
@@ -126,8 +132,11 @@ def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budge
 
 def minimum_bytes(n, *, store_numbers, work_numbers, itemsize):
     """The smallest budget in which a class of ``n`` samples fits (lazy, chunk 1)."""
-    return (n * store_numbers * itemsize + n * LAZY_VECTORS * 8
-            + math.ceil(work_numbers * itemsize * WORK_FACTOR))
+    return (
+        n * store_numbers * itemsize
+        + n * LAZY_VECTORS * 8
+        + math.ceil(work_numbers * itemsize * WORK_FACTOR)
+    )
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,10 @@ class FactorStore:
         single = [(p.A[:, 0], p.D[:, 0]) for p in self.ghosts if p.A.shape[1] == 1]
         several = [p for p in self.ghosts if p.A.shape[1] > 1]
         block = min(_UPPER_BLOCK, n)
-        buffers = [torch.empty(block * n, dtype=self.dtype, device=self.device)
-                   for _ in range(2 if single else 0)]
+        buffers = [
+            torch.empty(block * n, dtype=self.dtype, device=self.device)
+            for _ in range(2 if single else 0)
+        ]
         for i in range(0, n, block):
             rows = slice(i, min(i + block, n))
             dst = out[rows, i:]
@@ -256,6 +258,7 @@ class FactorStore:
         if not any(isinstance(p, GhostPiece) and p.A.shape[1] == 1 for p in template):
             return 0
         return 2 * min(_UPPER_BLOCK, n) / max(n, 1)
+
 
 class CountSketch:
     """A fixed random linear map of phi to ``dim`` numbers, applied chunk by chunk.

@@ -38,12 +38,16 @@ def allocate_counts(sizes, total, weights):
     sizes = np.asarray(sizes, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != sizes.shape or not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError("class weights must be finite, non-negative, one per class; got "
-                         f"{weights.tolist()} for {len(sizes)} classes.")
+        raise ValueError(
+            "class weights must be finite, non-negative, one per class; got "
+            f"{weights.tolist()} for {len(sizes)} classes."
+        )
     total = int(total)
     if not len(sizes) <= total <= int(sizes.sum()):
-        raise ValueError(f"total must be in [{len(sizes)}, {int(sizes.sum())}] (one row per "
-                         f"class up to every row); got {total}.")
+        raise ValueError(
+            f"total must be in [{len(sizes)}, {int(sizes.sum())}] (one row per "
+            f"class up to every row); got {total}."
+        )
     if not weights.any():
         weights = np.ones_like(weights)
 

@@ -54,9 +54,10 @@ def facility_location(similarity, n_keep):
     cover = np.zeros(n)
     gains = None
     for start in range(0, n, 512):  # column sums of the positive part, row by row in
-        block = np.maximum(S[start:start + 512], 0).astype(np.float64)  # order, no (n, n) copy
-        gains = block.sum(axis=0) if gains is None else \
-            np.concatenate([gains[None], block]).sum(axis=0)
+        block = np.maximum(S[start : start + 512], 0).astype(np.float64)  # order, no (n, n) copy
+        gains = (
+            block.sum(axis=0) if gains is None else np.concatenate([gains[None], block]).sum(axis=0)
+        )
     heap = [(-g, j) for j, g in enumerate(gains)]
     heapq.heapify(heap)
     chosen = []
@@ -163,7 +164,7 @@ def stratified_coverage(scores, n_keep, *, hard_fraction=0.0, n_bins=50, random_
         raise ValueError(f"n_bins must be a positive integer, got {n_bins}.")
     rng = np.random.default_rng(random_state)
     order = np.argsort(-scores, kind="stable")  # hardest first, ties by index
-    pool = order[min(int(np.floor(hard_fraction * n)), n - n_keep):]
+    pool = order[min(int(np.floor(hard_fraction * n)), n - n_keep) :]
     finite = scores[pool][np.isfinite(scores[pool])]
     if len(finite):
         lo, hi = finite.min(), finite.max()
@@ -207,4 +208,3 @@ def middle_out_order(scores):
     keep order of :func:`middle_band`."""
     scores = np.asarray(scores, dtype=np.float64)
     return np.argsort(np.abs(scores - np.median(scores)), kind="stable")
-

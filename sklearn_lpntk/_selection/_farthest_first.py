@@ -37,8 +37,7 @@ def as_lazy_kernel(kernel):
 FPC_MODES = ("canonical", "repo")
 
 
-def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(),
-                             mode="canonical"):
+def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(), mode="canonical"):
     """Greedy farthest-first traversal (Gonzalez) in similarity space.
 
     The first centre is ``argmax_i kernel[i, i]``. Each further centre is the
@@ -84,8 +83,7 @@ def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(),
     return traverse(kernel, n_centres, candidates=candidates, initial=initial, mode=mode)
 
 
-def traverse(kernel, n_centres, *, candidates=None, initial=(), mode="canonical",
-             recorder=None):
+def traverse(kernel, n_centres, *, candidates=None, initial=(), mode="canonical", recorder=None):
     """:func:`farthest_first_traversal`, optionally recording every reassignment.
 
     ``recorder`` (an :meth:`AssignmentLog.recorder <._orders.AssignmentLog.recorder>`)
@@ -169,8 +167,9 @@ def row_extremes(kernel, block_size=512):
         if hasattr(kernel, "rows"):
             block = np.asarray(kernel.rows(start, stop), dtype=np.float64)
         else:
-            block = np.stack([np.asarray(kernel.row(i), dtype=np.float64)
-                              for i in range(start, stop)])
+            block = np.stack(
+                [np.asarray(kernel.row(i), dtype=np.float64) for i in range(start, stop)]
+            )
         local = np.arange(stop - start)
         off = block.copy()
         off[local, start + local] = -np.inf

@@ -18,8 +18,18 @@ BUDGET_SWITCH = 0.5
 SELFMAX_MODES = ("filter", "repo")
 
 
-def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_state=None,
-                selfmax=None, drop_contradictory=None, fpc="canonical", hard_fraction="auto"):
+def choose_rows(
+    kernel,
+    n_keep,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    random_state=None,
+    selfmax=None,
+    drop_contradictory=None,
+    fpc="canonical",
+    hard_fraction="auto",
+):
     """Self-max and contradiction filters, then the keep-rule.
 
     Parameters
@@ -53,15 +63,31 @@ def choose_rows(kernel, n_keep, *, keep="centres", cluster_ratio=0.5, random_sta
     Selection
         The same as ``prepare_rows(kernel, n_keep, ...).select(n_keep)``.
     """
-    return prepare_rows(kernel, n_keep, keep=keep, cluster_ratio=cluster_ratio,
-                        random_state=random_state, selfmax=selfmax,
-                        drop_contradictory=drop_contradictory, fpc=fpc,
-                        hard_fraction=hard_fraction).select(n_keep)
+    return prepare_rows(
+        kernel,
+        n_keep,
+        keep=keep,
+        cluster_ratio=cluster_ratio,
+        random_state=random_state,
+        selfmax=selfmax,
+        drop_contradictory=drop_contradictory,
+        fpc=fpc,
+        hard_fraction=hard_fraction,
+    ).select(n_keep)
 
 
-def prepare_rows(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
-                 random_state=None, selfmax=None, drop_contradictory=None, fpc="canonical",
-                 hard_fraction="auto"):
+def prepare_rows(
+    kernel,
+    n_keep=None,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    random_state=None,
+    selfmax=None,
+    drop_contradictory=None,
+    fpc="canonical",
+    hard_fraction="auto",
+):
     """Everything :func:`choose_rows` computes that does not depend on ``n_keep``.
 
     Returns a cut (see :mod:`._orders`) whose ``select(k)`` equals
@@ -78,8 +104,10 @@ def prepare_rows(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
     kernel = as_lazy_kernel(kernel)
     if keep in MATRIX_RULES:
         if selfmax is not None:
-            raise ValueError(f"selfmax={selfmax!r} works with the traversal keep-rules "
-                             f"only; keep={keep!r} reads the whole matrix. Use selfmax=None.")
+            raise ValueError(
+                f"selfmax={selfmax!r} works with the traversal keep-rules "
+                f"only; keep={keep!r} reads the whole matrix. Use selfmax=None."
+            )
         return _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction)
     n = kernel.shape[0]
     masks, base = {}, None
@@ -92,9 +120,17 @@ def prepare_rows(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
     def traversal(length, candidates=base, initial=(), rule=keep):
         if candidates is not None and not candidates.any() and not len(initial):
             candidates = None  # nothing left to filter by: fall back to all rows
-        return traversal_cut(kernel, None if length is None else min(length, n), keep=rule,
-                             cluster_ratio=cluster_ratio, random_state=random_state,
-                             candidates=candidates, initial=initial, mode=fpc, masks=masks)
+        return traversal_cut(
+            kernel,
+            None if length is None else min(length, n),
+            keep=rule,
+            cluster_ratio=cluster_ratio,
+            random_state=random_state,
+            candidates=candidates,
+            initial=initial,
+            mode=fpc,
+            masks=masks,
+        )
 
     if selfmax is None:
         return traversal(n_keep)
@@ -107,17 +143,22 @@ def prepare_rows(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
         rows = np.flatnonzero(self_max)
         by_norm = rows[np.argsort(-diag[rows], kind="stable")]
         # the self-max rows alone answer every k >= len(rows): complete
-        return _regimes(len(rows), n_keep, below=lambda: traversal(n_keep),
-                        above=lambda: replace(traversal(len(rows), None, by_norm, "centres"),
-                                              complete=True))
+        return _regimes(
+            len(rows),
+            n_keep,
+            below=lambda: traversal(n_keep),
+            above=lambda: replace(traversal(len(rows), None, by_norm, "centres"), complete=True),
+        )
     # "filter": only allowed rows while there are k of them; otherwise every
     # allowed row first, then the traversal tops up from the others
     rows = np.flatnonzero(allowed)
     by_norm = rows[np.argsort(-diag[rows], kind="stable")]
-    return _regimes(len(rows) + 1, n_keep,
-                    below=lambda: traversal(n_keep if n_keep is None else min(n_keep, len(rows)),
-                                            allowed),
-                    above=lambda: traversal(n_keep, base, by_norm))
+    return _regimes(
+        len(rows) + 1,
+        n_keep,
+        below=lambda: traversal(n_keep if n_keep is None else min(n_keep, len(rows)), allowed),
+        above=lambda: traversal(n_keep, base, by_norm),
+    )
 
 
 def _regimes(threshold, n_keep, *, below, above):
@@ -132,8 +173,11 @@ def _regimes(threshold, n_keep, *, below, above):
 def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
     """The cut of a rule on the whole matrix; each row is assigned to its most
     similar kept row."""
-    S = np.asarray(kernel.rows(0, kernel.shape[0]) if hasattr(kernel, "rows")
-                   else [kernel.row(i) for i in range(kernel.shape[0])])
+    S = np.asarray(
+        kernel.rows(0, kernel.shape[0])
+        if hasattr(kernel, "rows")
+        else [kernel.row(i) for i in range(kernel.shape[0])]
+    )
     if S.dtype not in (np.float32, np.float64):
         S = S.astype(np.float64)
     n = S.shape[0]
@@ -159,5 +203,13 @@ def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
         return redundancy()
     if keep == "budget":
         return Switch(BUDGET_SWITCH * n, representative(), redundancy())
-    return CoverageCut(-typicality(sub.astype(np.float64)), rows, n, seed=random_state,
-                       hard_fraction=hard_fraction, auto_from="kept", matrix=S, masks=masks)
+    return CoverageCut(
+        -typicality(sub.astype(np.float64)),
+        rows,
+        n,
+        seed=random_state,
+        hard_fraction=hard_fraction,
+        auto_from="kept",
+        matrix=S,
+        masks=masks,
+    )

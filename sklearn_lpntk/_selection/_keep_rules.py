@@ -18,9 +18,19 @@ def n_to_keep(n_samples, prune_ratio):
     return max(1, int(np.floor(n_samples * (1.0 - prune_ratio) + 1e-9)))
 
 
-def traversal_cut(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
-                  thin_fraction=0.5, random_state=None, candidates=None, initial=(),
-                  mode="canonical", masks=None):
+def traversal_cut(
+    kernel,
+    n_keep=None,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    thin_fraction=0.5,
+    random_state=None,
+    candidates=None,
+    initial=(),
+    mode="canonical",
+    masks=None,
+):
     """The farthest-first traversal behind a traversal keep-rule, as a :class:`TraversalCut`.
 
     With ``n_keep`` the traversal runs only as far as ``n_keep`` rows need (a
@@ -34,17 +44,35 @@ def traversal_cut(kernel, n_keep=None, *, keep="centres", cluster_ratio=0.5,
     n = kernel.shape[0]
     target = n if n_keep is None else min(n, n_clusters_for(keep, n_keep, cluster_ratio))
     recorder = AssignmentLog.recorder(n)
-    centres, _ = traverse(kernel, target, candidates=candidates, initial=initial, mode=mode,
-                          recorder=recorder)
+    centres, _ = traverse(
+        kernel, target, candidates=candidates, initial=initial, mode=mode, recorder=recorder
+    )
     allowed = None if candidates is None else np.array(candidates, bool)
-    return TraversalCut(centres, recorder.finish(), complete=len(centres) < target or target == n,
-                        keep=keep, cluster_ratio=cluster_ratio, thin_fraction=thin_fraction,
-                        seed=random_state, allowed=allowed, masks=masks or {})
+    return TraversalCut(
+        centres,
+        recorder.finish(),
+        complete=len(centres) < target or target == n,
+        keep=keep,
+        cluster_ratio=cluster_ratio,
+        thin_fraction=thin_fraction,
+        seed=random_state,
+        allowed=allowed,
+        masks=masks or {},
+    )
 
 
-def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
-                       thin_fraction=0.5, random_state=None, candidates=None, initial=(),
-                       mode="canonical"):
+def select_from_kernel(
+    kernel,
+    n_keep,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    thin_fraction=0.5,
+    random_state=None,
+    candidates=None,
+    initial=(),
+    mode="canonical",
+):
     """Choose ``n_keep`` rows of one class from its similarity matrix.
 
     Parameters
@@ -86,7 +114,15 @@ def select_from_kernel(kernel, n_keep, *, keep="centres", cluster_ratio=0.5,
     """
     kernel = as_lazy_kernel(kernel)
     check_count("n_keep", n_keep, kernel.shape[0])
-    selection = traversal_cut(kernel, n_keep, keep=keep, cluster_ratio=cluster_ratio,
-                              thin_fraction=thin_fraction, random_state=random_state,
-                              candidates=candidates, initial=initial, mode=mode).select(n_keep)
+    selection = traversal_cut(
+        kernel,
+        n_keep,
+        keep=keep,
+        cluster_ratio=cluster_ratio,
+        thin_fraction=thin_fraction,
+        random_state=random_state,
+        candidates=candidates,
+        initial=initial,
+        mode=mode,
+    ).select(n_keep)
     return selection.kept, selection.centres, selection.assignment

@@ -75,7 +75,7 @@ class AssignmentLog:
         """Assignment after the first ``m`` centres (-1 for rows not yet assigned)."""
         m = min(int(m), len(self.centres))
         stop = self.offsets[m]
-        steps = np.repeat(np.arange(m), np.diff(self.offsets[:m + 1]))
+        steps = np.repeat(np.arange(m), np.diff(self.offsets[: m + 1]))
         # the last event of every row among the first m steps
         unique, first = np.unique(self.rows[:stop][::-1], return_index=True)
         assignment = np.full(self.n, -1, dtype=np.intp)
@@ -94,8 +94,12 @@ class _Recorder:
     def finish(self):
         counts = [len(r) for r in self.rows]
         rows = np.concatenate(self.rows) if self.rows else np.empty(0, np.int32)
-        return AssignmentLog(self.n, rows, np.concatenate([[0], np.cumsum(counts)]).astype(
-            np.int64), np.asarray(self.centres, dtype=np.intp))
+        return AssignmentLog(
+            self.n,
+            rows,
+            np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            np.asarray(self.centres, dtype=np.intp),
+        )
 
 
 def matrix_assignment_log(S, order):
@@ -138,14 +142,15 @@ class PrefixCut:
         return True
 
     def select(self, k, prune_ratio=None):
-        prefix = self.order[:min(int(k), len(self.order))]
+        prefix = self.order[: min(int(k), len(self.order))]
         kept = np.sort(prefix)
         if self.log is None:
             return Selection(kept, **self.masks)
         assignment = self.log.at(len(prefix))
         assignment[kept] = kept
-        return Selection(kept, prefix if self.centres == "order" else kept, assignment,
-                         **self.masks)
+        return Selection(
+            kept, prefix if self.centres == "order" else kept, assignment, **self.masks
+        )
 
 
 def n_clusters_for(keep, k, cluster_ratio):
@@ -184,12 +189,14 @@ class TraversalCut:
 
     def covers(self, k):
         return self.complete or n_clusters_for(self.keep, k, self.cluster_ratio) <= len(
-            self.centres)
+            self.centres
+        )
 
     def select(self, k, prune_ratio=None):
         if not self.covers(k):
-            raise ValueError(f"this traversal was run for {len(self.centres)} centres; "
-                             f"{k} rows need more.")
+            raise ValueError(
+                f"this traversal was run for {len(self.centres)} centres; {k} rows need more."
+            )
         m = min(n_clusters_for(self.keep, k, self.cluster_ratio), len(self.centres))
         centres = self.centres[:m]
         assignment = self.log.at(m)
@@ -201,8 +208,7 @@ class TraversalCut:
             if self.keep == "random_member":
                 kept = _keep_random_member(centres, assignment, allowed, rng)
             else:
-                kept = _thin_largest(centres, assignment, allowed, int(k), self.thin_fraction,
-                                     rng)
+                kept = _thin_largest(centres, assignment, allowed, int(k), self.thin_fraction, rng)
         return Selection(np.sort(kept), centres, assignment, **self.masks)
 
 
@@ -266,14 +272,17 @@ class CoverageCut:
             fraction = default_hard_fraction(prune_ratio)
         else:
             fraction = default_hard_fraction(1 - k / self.n)
-        local = stratified_coverage(self.scores, min(int(k), len(self.rows)),
-                                    hard_fraction=fraction, n_bins=self.n_bins,
-                                    random_state=self.seed)
+        local = stratified_coverage(
+            self.scores,
+            min(int(k), len(self.rows)),
+            hard_fraction=fraction,
+            n_bins=self.n_bins,
+            random_state=self.seed,
+        )
         kept = np.sort(self.rows[local])
         if self.matrix is None:
             return Selection(kept, **self.masks)
-        return Selection(kept, self.rows[local], most_similar(self.matrix, kept),
-                         **self.masks)
+        return Selection(kept, self.rows[local], most_similar(self.matrix, kept), **self.masks)
 
 
 @dataclass(frozen=True, eq=False)
@@ -292,7 +301,7 @@ class RemovalCut:
         return True
 
     def select(self, k, prune_ratio=None):
-        kept = np.setdiff1d(np.arange(self.n), self.removal[:max(0, self.n - int(k))])
+        kept = np.setdiff1d(np.arange(self.n), self.removal[: max(0, self.n - int(k))])
         return Selection(kept, kept, np.arange(self.n))
 
 
@@ -302,8 +311,8 @@ def most_similar(S, kept):
     n = S.shape[0]
     assignment = np.empty(n, dtype=kept.dtype)
     for start in range(0, n, 512):  # no (n, k) copy
-        block = S[start:start + 512][:, kept]
-        assignment[start:start + 512] = kept[np.argmax(block, axis=1)]
+        block = S[start : start + 512][:, kept]
+        assignment[start : start + 512] = kept[np.argmax(block, axis=1)]
     assignment[kept] = kept
     return assignment
 
