@@ -44,9 +44,8 @@ from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
 from ._pruner import LpNTKPruner
 from ._selection import farthest_first_traversal
+from ._version import __version__
 from .pipeline import Pipeline, make_pipeline
-
-__version__ = "0.6.0"
 
 __all__ = [
     "CCSPruner",

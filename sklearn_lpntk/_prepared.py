@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.utils.validation import check_memory
 
 from ._selection import allocate_counts, equal_counts
+from ._version import __version__
 
 #: Parameters that never change what the expensive part computes.
 NOT_IN_KEY = ("prune_ratio", "verbose", "n_jobs", "memory")
@@ -133,8 +134,6 @@ def check_pruner_memory(memory):
 
 def cache_key(pruner, X, y, classes):
     """A digest of the data and of every parameter that changes the prepared fit."""
-    from . import __version__
-
     params = {k: v for k, v in pruner.get_params(deep=False).items() if k not in NOT_IN_KEY}
     cls = type(pruner)
     return joblib.hash(

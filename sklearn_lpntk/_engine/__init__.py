@@ -4,6 +4,8 @@ Nothing in this subpackage imports scikit-learn; it works on tensors and
 ``torch.nn.Module`` objects and is usable on its own.
 """
 
+# the rule families register themselves with the _layers registry when imported
+from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: F401
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures

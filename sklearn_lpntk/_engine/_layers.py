@@ -20,7 +20,9 @@ Rules are registered per module type (:func:`register_rule`); parameters of
 modules without a rule are handled by the per-sample autograd path. This
 module holds the protocol, the registry and the Linear rule; the other rules
 live one family per module (``_conv_rules``, ``_norm_rules``,
-``_embedding_rules``) and register themselves when this module is imported.
+``_embedding_rules``), which import this registry and register themselves. The
+registry never imports them: the engine package (``_engine/__init__.py``) does,
+so that importing any part of the engine registers every family.
 """
 
 import math
@@ -161,7 +163,3 @@ def piece_size(piece):
     if isinstance(piece, GhostPiece):
         return math.prod(piece.A.shape[1:]) + math.prod(piece.D.shape[1:])
     return piece.shape[1]
-
-
-# the other rule families register themselves on import
-from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: E402,F401
