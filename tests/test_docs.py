@@ -75,3 +75,25 @@ def test_readme_usage_block_runs():
     assert len(namespace["X_kept"]) == len(namespace["y_kept"]) < len(namespace["y"])
     exec(compile(blocks[1], "README.md", "exec"), namespace)  # the custom-net block
     assert namespace["pruner"].net is namespace["net"]
+
+
+def test_ci_runs_the_cheap_checks_first():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    test_command, docs_command = (
+        c for c in re.findall(r"```bash\n(.+?)\n```", readme) if "pytest" in c or "sphinx" in c
+    )
+    steps = [
+        "ruff check .",
+        "ruff format --check .",
+        "python tests/test_layering.py",
+        "python -m build",
+        "twine check",
+        "pip install dist/",  # the built wheel, in a venv of its own
+        "sklearn-lpntk --help",
+        test_command,
+        docs_command,
+    ]
+    positions = [ci.find(step) for step in steps]
+    assert -1 not in positions, [s for s, p in zip(steps, positions) if p == -1]
+    assert positions == sorted(positions)
