@@ -67,14 +67,53 @@ def test_docstring_examples_run():
         assert result.attempted > 0 and result.failed == 0
 
 
-def test_readme_usage_block_runs():
+def test_readme_code_blocks_run():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.+?)\n```", readme, flags=re.S)
-    namespace = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # the GridSearchCV block
-    assert len(namespace["X_kept"]) == len(namespace["y_kept"]) < len(namespace["y"])
-    exec(compile(blocks[1], "README.md", "exec"), namespace)  # the custom-net block
-    assert namespace["pruner"].net is namespace["net"]
+    assert len(blocks) >= 2
+    namespaces = []
+    for block in blocks:  # every block on its own, as a reader would paste it
+        namespaces.append({})
+        exec(compile(block, "README.md", "exec"), namespaces[-1])
+    usage, custom_net = namespaces[0], namespaces[1]
+    assert len(usage["X_kept"]) == len(usage["y_kept"]) < len(usage["y"])
+    assert custom_net["pruner"].net is custom_net["net"]
+
+
+def test_readme_first_screen_holds_the_commands_the_example_and_where_it_pays():
+    readme = (ROOT / "README.md").read_text()
+    first_screen = "\n".join(readme.splitlines()[:60])
+    commands = re.findall(r"```bash\n(.+?)\n```", readme)
+    assert commands[0] in first_screen and commands[1] in first_screen
+    example = re.search(r"```python\n(.+?)\n```", readme, flags=re.S).group(0)
+    assert example in first_screen
+    heading = "## Where it pays, and where a random subset does as well"
+    section = readme.split(heading, 1)[1].split("\n![", 1)[0].split("\n## ", 1)[0]
+    assert heading + section in first_screen
+    assert "(docs/reproduction.md)" in section and "random does as well" in section
+    assert "![" in readme.split("\n## Which entry point", 1)[0]  # a picture next
+
+
+def test_readme_links_resolve_and_history_lives_in_the_changelog():
+    readme = (ROOT / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+        built = target.startswith("docs/_build/")  # made by the docs command
+        assert built or (ROOT / target).exists(), target
+    assert "## Status" not in readme and not re.search(r"\bVersion 0\.\d", readme)
+
+
+def test_changelog_has_every_version_newest_first_and_is_on_the_site():
+    import sklearn_lpntk
+
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[([^\]]+)\]", changelog, flags=re.M)
+    assert headings[0] == "Unreleased"
+    released = [tuple(int(part) for part in v.split(".")) for v in headings[1:]]
+    assert released == sorted(set(released), reverse=True)  # one section each, newest first
+    assert headings[1] == sklearn_lpntk.__version__
+    assert {(0, minor, 0) for minor in range(1, 7)} <= set(released)  # 0.1.0 to 0.6.0
+    page = (ROOT / "docs" / "changelog.md").read_text()
+    assert "../CHANGELOG.md" in page and "changelog" in (ROOT / "docs" / "index.md").read_text()
 
 
 def test_ci_runs_the_cheap_checks_first():
