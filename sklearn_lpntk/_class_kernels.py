@@ -6,9 +6,10 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from ._base import class_rows
+from ._engine import approximate_neighbours, block_neighbours
 from ._prepared import PreparedFit
 from ._progress import progress_bar
-from ._selection import check_finite, prepare_rows
+from ._selection import NeighbourGraph, check_finite, prepare_rows
 
 
 def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
@@ -23,20 +24,60 @@ def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
     return matrix, diagonal
 
 
-def _prepare_class(engine, plan, c, X, y, states, n_keep, options, seed, progress=None):
+def class_graph(kernel, class_plan, seed, *, n_jobs=1, progress=None):
+    """A class's :class:`~sklearn_lpntk._selection.NeighbourGraph` from its kernel.
+
+    The exact graph is built block of rows by block (joblib tasks over
+    ``n_jobs``, threads by default, so that ``joblib.parallel_config("dask")``
+    can spread one large class); the approximate one by a similarity search.
+    Typicality is exact either way (:meth:`ClassKernel.typicality`).
+    """
+    n, k = kernel.shape[0], class_plan.n_neighbors
+    if class_plan.graph == "approximate":
+        indices, values = approximate_neighbours(kernel, k, random_state=seed, progress=progress)
+    else:
+        step = max(1, class_plan.block_rows)
+        blocks = [(s, min(s + step, n)) for s in range(0, n, step)]
+        tasks = (delayed(block_neighbours)(kernel, s, e, k) for s, e in blocks)
+        results = []
+        for (s, e), result in zip(
+            blocks, Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(tasks)
+        ):
+            results.append(result)
+            if progress is not None:
+                progress(e - s)
+        indices = np.concatenate([r[0] for r in results])
+        values = np.concatenate([r[1] for r in results])
+    return NeighbourGraph(
+        indices,
+        values,
+        kernel.diagonal(),
+        exact=class_plan.graph == "exact",
+        typical=kernel.typicality(),
+    )
+
+
+def _prepare_class(
+    engine, plan, c, X, y, states, n_keep, options, seed, progress=None, block_jobs=1
+):
     """Kernel, filters, traversal and keep order of one class (a joblib task).
 
     Returns the class's cut (see :func:`~sklearn_lpntk._selection.prepare_rows`;
     for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
-    kernel's diagonal, and the seconds spent on the kernel and on the order.
+    kernel's diagonal, and the seconds spent on the kernel, on the neighbour
+    graph (0 without one) and on the order.
     """
     start = time.perf_counter()
     kernel, diagonal = class_kernel(engine, plan, c, X, y, states, seed, progress)
     middle = time.perf_counter()
-    cut = prepare_rows(
-        kernel, n_keep if plan.classes[c].lazy else None, random_state=seed, **options
-    )
-    return cut, diagonal, middle - start, time.perf_counter() - middle
+    class_plan = plan.classes[c]
+    if class_plan.graph is not None:
+        kernel = class_graph(kernel, class_plan, seed, n_jobs=block_jobs)
+    graph_done = time.perf_counter()
+    lazy = class_plan.lazy and class_plan.graph is None
+    cut = prepare_rows(kernel, n_keep if lazy else None, random_state=seed, **options)
+    end = time.perf_counter()
+    return cut, diagonal, middle - start, graph_done - middle, end - graph_done
 
 
 def prepare_classes(
@@ -67,18 +108,26 @@ def prepare_classes(
     ]
     if verbose >= 2:
         for c, p in enumerate(plan.classes):
+            how = (
+                f"{p.graph} graph of {p.n_neighbors} neighbours"
+                if p.graph
+                else ("lazy rows" if p.lazy else "full Gram")
+            )
             print(
                 f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, "
-                f"{'lazy rows' if p.lazy else 'full Gram'}, "
+                f"{how}, "
                 f"about {p.bytes_needed / 1e6:.0f} MB"
             )
     done = progress_bar(len(tasks), "lpNTK: classes", "class", bool(verbose))
-    if n_jobs == 1:
+    graphs = any(p.graph is not None for p in plan.classes)
+    if n_jobs == 1 or graphs:
+        # with a neighbour graph, the classes run one after the other and the
+        # graph's blocks of rows take the n_jobs
         rows = progress_bar(n * plan.copies, "lpNTK: gradients", "row", bool(verbose))
         with rows, done:
             results = []
             for task in tasks:
-                results.append(_prepare_class(*task, progress=rows.update))
+                results.append(_prepare_class(*task, progress=rows.update, block_jobs=n_jobs))
                 done.update(1)
     else:
         with done:
@@ -88,8 +137,10 @@ def prepare_classes(
                 results.append(result)
                 done.update(1)
     self_kernel = np.empty(n, dtype=np.float64)
-    for idx, (_, diagonal, kernel_s, selection_s) in zip(members, results):
+    for idx, (_, diagonal, kernel_s, graph_s, selection_s) in zip(members, results):
         self_kernel[idx] = diagonal
         watch.add("kernel", kernel_s)
+        if graphs:
+            watch.add("neighbours", graph_s)
         watch.add("selection", selection_s)
     return PreparedFit(members, [r[0] for r in results], {"self_kernel_": self_kernel})

@@ -149,6 +149,10 @@ class LpNTKCleaner(LpNTKPruner):
     # options of LpNTKPruner that the cleaner fixes
     normalize = "cosine"
     keep = "representative"
+    # typicality needs no neighbours: a class past the dense limit is read
+    # through its factors (exact mean similarity in O(n P), no Gram matrix)
+    graph = "auto"
+    n_neighbors = 1
     cluster_ratio = 0.5
     hard_fraction = "auto"
     selfmax = None
@@ -167,6 +171,8 @@ class LpNTKCleaner(LpNTKPruner):
             not in (
                 "normalize",
                 "keep",
+                "graph",
+                "n_neighbors",
                 "cluster_ratio",
                 "hard_fraction",
                 "selfmax",
@@ -287,10 +293,11 @@ class LpNTKCleaner(LpNTKPruner):
         members = class_rows(y_enc, len(plan.classes))
         with watch.phase("kernel"):
             for c, idx in enumerate(members):
-                matrix, self_kernel[idx] = class_kernel(
+                kernel, self_kernel[idx] = class_kernel(
                     engine, plan, c, X_net[idx], y_enc[idx], states, int(class_seeds[c])
                 )
-                scores[idx] = typicality(matrix)
+                lazy = plan.classes[c].lazy
+                scores[idx] = kernel.typicality() if lazy else typicality(kernel)
         return PreparedFit(
             members,
             [],

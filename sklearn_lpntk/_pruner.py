@@ -8,7 +8,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
 from ._class_kernels import prepare_classes
-from ._engine import ERROR_WEIGHTINGS, NORMALIZATIONS, LpNTKEngine
+from ._engine import (
+    ERROR_WEIGHTINGS,
+    GRAPH_MODES,
+    NORMALIZATIONS,
+    LpNTKEngine,
+    available_backend,
+)
 from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
 from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
 from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
@@ -66,6 +72,22 @@ class LpNTKPruner(BasePruner):
         ``hard_fraction``; "budget", "redundancy" while at least half of a
         class is kept and "representative" below. The matrix rules need the
         class's full Gram matrix within ``memory_budget``.
+    graph : {"auto", "dense", "exact", "approximate"}, default="auto"
+        How the matrix rules read a class. "dense": its whole Gram matrix
+        (``n_c^2`` memory). "exact": every row's ``n_neighbors`` most similar
+        rows of its class, computed block by block (memory ``n_c *
+        n_neighbors`` plus one block; time still ``n_c^2``). "approximate": the
+        same graph found by a similarity search on sketches of the labelled
+        gradients (near-linear time; needs ``faiss-cpu``, the ``large`` extra,
+        or ``pynndescent``), neighbours ranked by their exact lpNTK. "auto":
+        dense up to 10,000 rows per class (or while the matrix fits
+        ``memory_budget``), then exact while ``n_c^2`` times the gradient's
+        stored width is under 2e12 (50 times more on CUDA), then approximate
+        (exact when no search library is installed). See ``docs/algorithm.md``.
+        The traversal rules, ``selfmax`` and ``drop_contradictory`` always read
+        the kernel itself.
+    n_neighbors : int, default=10
+        Neighbours per row of the graph (``graph`` other than "dense").
     cluster_ratio : float in (0, 1], default=0.5
         Only for ``keep="thin_largest"``: clusters per kept row.
     hard_fraction : float in [0, 1) or "auto", default="auto"
@@ -209,6 +231,8 @@ class LpNTKPruner(BasePruner):
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "keep": [StrOptions(set(KEEP_RULES))],
+        "graph": [StrOptions(set(GRAPH_MODES))],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
         "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "normalize": [None, StrOptions({n for n in NORMALIZATIONS if n is not None})],
@@ -236,6 +260,8 @@ class LpNTKPruner(BasePruner):
         dtype="float32",
         n_jobs=None,
         keep="representative",
+        graph="auto",
+        n_neighbors=10,
         cluster_ratio=0.5,
         hard_fraction="auto",
         normalize="cosine",
@@ -264,6 +290,8 @@ class LpNTKPruner(BasePruner):
         self.dtype = dtype
         self.n_jobs = n_jobs
         self.keep = keep
+        self.graph = graph
+        self.n_neighbors = n_neighbors
         self.cluster_ratio = cluster_ratio
         self.hard_fraction = hard_fraction
         self.normalize = normalize
@@ -280,7 +308,28 @@ class LpNTKPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _graph_request(self):
+        """The ``graph`` option the engine plans with (None: the kernel itself)."""
+        if self.keep not in MATRIX_RULES or self.drop_contradictory is not None:
+            return None
+        return self.graph
+
     def _check_params(self):
+        if self.graph in ("exact", "approximate"):
+            for name, bad in (
+                ("keep", self.keep not in MATRIX_RULES),
+                ("drop_contradictory", self.drop_contradictory is not None),
+                ("selfmax", self.selfmax is not None),
+            ):
+                if bad:
+                    raise ValueError(
+                        f"graph={self.graph!r} serves the matrix keep-rules {MATRIX_RULES} "
+                        f"without selfmax or drop_contradictory; {name}="
+                        f"{getattr(self, name)!r} reads the class's kernel itself. Use "
+                        "graph='auto' or 'dense'."
+                    )
+            if self.graph == "approximate":
+                available_backend()  # an ImportError naming the extra, before any work
         if self.n_jobs == 0:
             raise ValueError(
                 "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "
@@ -326,7 +375,13 @@ class LpNTKPruner(BasePruner):
             probe = engine.probe(X_net, y_enc, n_classes=len(classes))
             planned["engine"] = engine
             planned["plan"] = engine.plan(
-                probe, sizes, n_jobs=n_jobs, copies=copies, need_full=self.keep in MATRIX_RULES
+                probe,
+                sizes,
+                n_jobs=n_jobs,
+                copies=copies,
+                need_full=self.keep in MATRIX_RULES,
+                graph=self._graph_request(),
+                n_neighbors=self.n_neighbors,
             )
 
         nets, savers, states = [], [], []

@@ -27,6 +27,12 @@ from ._counts import expected_counts
 PRUNERS = {
     "random": lambda r: RandomPruner(r, random_state=0),
     "lpntk": lambda r: LpNTKPruner(r, max_epochs=1, random_state=0),
+    "lpntk, exact neighbour graph": lambda r: LpNTKPruner(
+        r, graph="exact", n_neighbors=3, max_epochs=1, random_state=0
+    ),
+    "lpntk, approximate neighbour graph": lambda r: LpNTKPruner(
+        r, graph="approximate", n_neighbors=3, max_epochs=1, random_state=0
+    ),
     "lpntk-paper": lambda r: LpNTKPruner.paper(r, max_epochs=1, random_state=0),
     "el2n": lambda r: EL2NPruner(r, max_epochs=1, n_inits=1, random_state=0),
     "grand": lambda r: GraNdPruner(r, n_inits=1, random_state=0),

@@ -29,7 +29,16 @@ from ._model import (
     split_state,
     trainable_parameters,
 )
+from ._neighbours import (
+    BACKENDS,
+    approximate_neighbours,
+    available_backend,
+    block_neighbours,
+    exact_neighbours,
+    has_backend,
+)
 from ._plan import (
+    GRAPH_MODES,
     ClassPlan,
     KernelPlan,
     MemoryBudgetError,
@@ -40,6 +49,13 @@ from ._plan import (
 from ._store import CountSketch, FactorStore, gram
 
 __all__ = [
+    "BACKENDS",
+    "GRAPH_MODES",
+    "approximate_neighbours",
+    "available_backend",
+    "block_neighbours",
+    "exact_neighbours",
+    "has_backend",
     "DTYPES",
     "ERROR_WEIGHTINGS",
     "NORMALIZATIONS",

@@ -24,6 +24,7 @@ from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures
 from ._model import as_inputs, as_tensor, check_error_weighting, check_logits, parameter_dtype
+from ._neighbours import available_backend, has_backend
 from ._normalize import (
     NORMALIZATIONS,
     ClassKernel,
@@ -32,13 +33,17 @@ from ._normalize import (
     row_scale,
 )
 from ._plan import (
+    DENSE_MAX_ROWS,
+    GRAPH_MODES,
     KernelPlan,
     MemoryBudgetError,
     Probe,
     format_bytes,
+    graph_mode,
     minimum_bytes,
     parse_memory_budget,
     plan_class,
+    plan_graph_class,
 )
 from ._store import CountSketch, FactorStore
 
@@ -219,7 +224,50 @@ class LpNTKEngine:
             need += math.ceil(n * n * self.itemsize * (1 + self._gram_matrices(probe, strategy, n)))
         return need
 
-    def plan(self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1):
+    def _graph_plans(self, probe, strategy, class_sizes, budget, copies, plans, graph, k):
+        """Class plans with the classes that ``graph`` sends to a neighbour graph replaced."""
+        store, work = self._numbers(probe, strategy, copies)
+        max_chunk = max((p.chunk_size for p in plans if p is not None), default=1)
+        found = has_backend()
+        if graph == "approximate" and not found:
+            available_backend()  # raises the ImportError that says what to install
+        out = []
+        for n, p in zip(class_sizes, plans):
+            mode = graph_mode(
+                n, graph, width=store, device_type=self.device.type, backend_available=found
+            )
+            if mode == "dense" and graph == "auto" and (p is None or p.lazy):
+                # the whole matrix does not fit: read the class through a graph,
+                # chosen from its size as if it were past the dense limit
+                beyond = max(n, DENSE_MAX_ROWS + 1)
+                mode = graph_mode(
+                    beyond,
+                    "auto",
+                    width=store,
+                    device_type=self.device.type,
+                    backend_available=found,
+                )
+                mode = "exact" if n <= DENSE_MAX_ROWS else mode
+            if mode == "dense":
+                out.append(p)
+                continue
+            out.append(
+                plan_graph_class(
+                    n,
+                    mode,
+                    store_numbers=store,
+                    work_numbers=work,
+                    itemsize=self.itemsize,
+                    budget=budget,
+                    max_chunk=max_chunk,
+                    n_neighbors=int(k),
+                )
+            )
+        return tuple(out)
+
+    def plan(
+        self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1, graph=None, n_neighbors=10
+    ):
         """A :class:`KernelPlan` for classes of the given sizes, before any expensive work.
 
         ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
@@ -230,13 +278,25 @@ class LpNTKEngine:
         """
         budget = None if self.budget is None else self.budget // max(1, n_jobs)
         strategy = self.strategy
+        if graph is not None and graph not in GRAPH_MODES:
+            raise ValueError(f"graph={graph!r} is not supported; use one of {GRAPH_MODES}.")
 
         def fits(plans):
-            return all(p is not None and not (need_full and p.lazy) for p in plans)
+            return all(
+                p is not None and not (need_full and p.lazy and p.graph is None) for p in plans
+            )
 
-        plans = self._class_plans(probe, strategy, class_sizes, budget, copies)
+        def class_plans(strategy):
+            plans = self._class_plans(probe, strategy, class_sizes, budget, copies)
+            if graph is None:
+                return plans
+            return self._graph_plans(
+                probe, strategy, class_sizes, budget, copies, plans, graph, n_neighbors
+            )
+
+        plans = class_plans(strategy)
         if not fits(plans) and self.requested == "auto":
-            fallback = self._class_plans(probe, "projection", class_sizes, budget, copies)
+            fallback = class_plans("projection")
             if fits(fallback):
                 need = self.need_bytes(
                     probe, strategy, max(class_sizes), need_full=need_full, copies=copies

@@ -8,6 +8,8 @@ Every normalisation is a per-row scale s applied as ``k_ij s_i s_j``:
 import numpy as np
 import torch
 
+from ._layers import GhostPiece
+
 NORMALIZATIONS = (None, "K", "cosine")
 
 
@@ -98,12 +100,52 @@ class ClassKernel:
 
     def rows(self, start, stop):
         """kappa(i, j) for start <= i < stop and all j, as a NumPy array."""
+        return self.block(start, stop).cpu().numpy()
+
+    def block(self, start, stop):
+        """kappa(i, j) for start <= i < stop and all j, as a tensor on the engine's device."""
         rows = slice(start, stop)
         block = _apply_scale(self.store.rows(rows), self._scale, rows)
         if self.normalize == "cosine":
             local = torch.arange(block.shape[0], device=block.device)
             block[local, local + start] = self._unit[rows]
-        return block.cpu().numpy()
+        return block
+
+    def pairs(self, i, j):
+        """kappa(i[t], j[t]) after normalisation, for index tensors of one length."""
+        values = self.store.pairs(i, j)
+        if self._scale is not None:
+            values *= self._scale[i] * self._scale[j]
+        return values
+
+    def typicality(self):
+        """Mean normalised kernel of every row to the other rows of its class, exactly,
+        in ``O(n P)`` (0 for a class of one row); a float64 NumPy vector."""
+        n = self.shape[0]
+        if n < 2:
+            return np.zeros(n)
+        scale = torch.ones_like(self._raw_diag) if self._scale is None else self._scale
+        sums = self.store.weighted_row_sums(scale) * scale
+        off = sums.cpu().numpy().astype(np.float64) - self.diagonal()
+        if self.normalize == "cosine":  # the stored diagonal is 1 up to rounding
+            raw = (self._raw_diag * scale * scale).cpu().numpy().astype(np.float64)
+            off += self.diagonal() - raw
+        return off / (n - 1)
+
+    def scaled_pieces(self, start, stop):
+        """The pieces of phi of rows ``start:stop`` times the normalisation's row scale.
+
+        Their inner products are the normalised kernel, so that a sketch of them
+        approximates it (the projection's input for an approximate neighbour search).
+        """
+        pieces = self.store.pieces(start, stop)
+        if self._scale is None:
+            return pieces
+        s = self._scale[start:stop]
+        return [
+            GhostPiece(p.A * s[:, None, None], p.D) if isinstance(p, GhostPiece) else p * s[:, None]
+            for p in pieces
+        ]
 
     @property
     def _unit(self):

@@ -99,14 +99,102 @@ def parse_memory_budget(budget, device="cpu"):
     return int(budget)
 
 
+#: Bytes per edge of a neighbour graph while it is built and read (indices and
+#: similarities, the candidates of an approximate search, the covering lists).
+GRAPH_EDGE_BYTES = 96
+#: Values of the ``graph`` option: how the matrix rules read a class.
+GRAPH_MODES = ("auto", "dense", "exact", "approximate")
+#: ``graph="auto"`` reads a class's whole Gram matrix up to this many rows (a
+#: 10,000-row class is 400 MB in float32 and seconds of greedy selection)...
+DENSE_MAX_ROWS = 10_000
+#: ...then an exact neighbour graph while ``n^2`` times the factor width stays
+#: under this many multiply-adds (about half a minute on 2 CPU cores; 50 times
+#: more on a GPU), and an approximate one beyond.
+EXACT_MAX_WORK = 2e12
+#: Numbers per row of the sketch the approximate search runs on.
+SKETCH_DIM = 256
+
+
 @dataclass(frozen=True)
 class ClassPlan:
-    """How one class's kernel is computed."""
+    """How one class's kernel is computed.
+
+    ``graph`` is None when the selection reads the kernel itself (the whole
+    matrix, or rows on demand when ``lazy``), else "exact" or "approximate":
+    the class is read through a neighbour graph of ``n_neighbors`` per row,
+    built ``block_rows`` kernel rows at a time.
+    """
 
     n_samples: int
     chunk_size: int
     lazy: bool
     bytes_needed: int
+    graph: str = None
+    n_neighbors: int = 0
+    block_rows: int = 0
+
+
+def graph_mode(n, requested, *, width, device_type="cpu", backend_available=True):
+    """ "dense", "exact" or "approximate" for a class of ``n`` rows (``requested``
+    one of :data:`GRAPH_MODES`; "auto" decides from the sizes)."""
+    if requested != "auto":
+        return requested
+    if n <= DENSE_MAX_ROWS:
+        return "dense"
+    limit = EXACT_MAX_WORK * (50 if device_type == "cuda" else 1)
+    if float(n) * n * max(width, 1) <= limit or not backend_available:
+        return "exact"
+    return "approximate"
+
+
+def plan_graph_class(
+    n, mode, *, store_numbers, work_numbers, itemsize, budget, max_chunk, n_neighbors
+):
+    """The plan of a class read through a neighbour graph, or None when it cannot fit.
+
+    Memory: the stored phi, the graph's edges, then a block of kernel rows
+    (exact) or the sketches and their search index (approximate), and one
+    chunk of samples being differentiated.
+    """
+    store = n * store_numbers * itemsize
+    edges = n * n_neighbors * GRAPH_EDGE_BYTES
+    work = work_numbers * itemsize * WORK_FACTOR
+    if mode == "approximate":
+        search = n * (SKETCH_DIM * 4 * 2 + 64 * 8)  # sketches, HNSW vectors and links
+        block_rows = 0
+    else:
+        block_rows = 1024 if budget is None else None
+        search = 0
+    fixed = store + edges + search
+    if budget is None:
+        rows = block_rows or 0
+        return ClassPlan(
+            n,
+            max_chunk,
+            True,
+            fixed + rows * n * itemsize * 3 + max_chunk * work,
+            mode,
+            n_neighbors,
+            rows,
+        )
+    room = budget - fixed - work
+    if room < 0:
+        return None
+    if mode == "exact":
+        block_rows = int(min(1024, room // max(1, 3 * n * itemsize)))
+        if block_rows < 1:
+            return None
+        room -= block_rows * n * itemsize * 3
+    chunk = int(min(max_chunk, 1 + room // work))
+    return ClassPlan(
+        n,
+        chunk,
+        True,
+        fixed + block_rows * n * itemsize * 3 + chunk * work,
+        mode,
+        n_neighbors,
+        block_rows,
+    )
 
 
 def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budget, max_chunk):

@@ -186,6 +186,39 @@ class FactorStore:
                 ).sum(dim=(1, 2))
         return diag
 
+    def pieces(self, start, stop):
+        """The stored pieces of rows ``start:stop``, as a producer returns them."""
+        out = [] if self.dense is None else [self.dense[start:stop]]
+        return out + [GhostPiece(g.A[start:stop], g.D[start:stop]) for g in self.ghosts]
+
+    def pairs(self, i, j):
+        """``kappa(i[t], j[t])`` for every t: index tensors of one length."""
+        out = torch.zeros(len(i), dtype=self.dtype, device=self.device)
+        if self.dense is not None:
+            out += (self.dense[i] * self.dense[j]).sum(dim=1)
+        for p in self.ghosts:
+            if p.A.shape[1] == 1:
+                out += (p.A[i, 0] * p.A[j, 0]).sum(1) * (p.D[i, 0] * p.D[j, 0]).sum(1)
+                continue
+            a_i, a_j, d_i, d_j = p.A[i], p.A[j], p.D[i], p.D[j]
+            out += (torch.bmm(a_i, a_j.transpose(1, 2)) * torch.bmm(d_i, d_j.transpose(1, 2))).sum(
+                dim=(1, 2)
+            )
+        return out
+
+    def weighted_row_sums(self, weights):
+        """``sum_j w_j kappa(i, j)`` for every i, in ``O(n P)``: phi's weighted sum once,
+        then one inner product per row (no Gram matrix)."""
+        out = torch.zeros(len(self), dtype=self.dtype, device=self.device)
+        if self.dense is not None:
+            out += self.dense @ (weights @ self.dense)
+        for p in self.ghosts:
+            n, T, _ = p.A.shape
+            # sum_j w_j sum_t d_jt a_jt^T, then d_it^T M a_it summed over t
+            M = torch.einsum("n,ntd,nta->da", weights, p.D, p.A)
+            out += torch.einsum("ntd,da,nta->n", p.D, M, p.A)
+        return out
+
     def rows(self, rows):
         """``kappa(i, j)`` for i in ``rows`` (indices or a slice) and every j."""
         n = len(self)

@@ -20,6 +20,13 @@ from ._farthest_first import (
     self_max_mask,
 )
 from ._filters import BUDGET_SWITCH, SELFMAX_MODES, choose_rows, prepare_rows
+from ._graph import (
+    GraphPrefixCut,
+    NeighbourGraph,
+    facility_objective,
+    graph_facility_location,
+    graph_redundancy_order,
+)
 from ._keep_rules import (
     KEEP_RULES,
     MATRIX_RULES,
@@ -40,6 +47,11 @@ from ._orders import (
 from ._scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "GraphPrefixCut",
+    "NeighbourGraph",
+    "facility_objective",
+    "graph_facility_location",
+    "graph_redundancy_order",
     "allocate_counts",
     "equal_counts",
     "AssignmentLog",

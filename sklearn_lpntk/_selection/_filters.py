@@ -7,6 +7,13 @@ import numpy as np
 from ._checks import check_option
 from ._coverage import facility_location, redundancy_order, typicality
 from ._farthest_first import as_lazy_kernel, row_extremes, self_max_mask
+from ._graph import (
+    GraphPrefixCut,
+    NeighbourGraph,
+    graph_assignment_log,
+    graph_facility_location,
+    graph_redundancy_order,
+)
 from ._keep_rules import KEEP_RULES, MATRIX_RULES, traversal_cut
 from ._orders import CoverageCut, PrefixCut, Switch, matrix_assignment_log
 
@@ -101,6 +108,8 @@ def prepare_rows(
     """
     check_option("selfmax", selfmax, (None, *SELFMAX_MODES))
     check_option("keep", keep, KEEP_RULES)
+    if isinstance(kernel, NeighbourGraph):
+        return _graph_cut(kernel, keep, random_state, selfmax, drop_contradictory, hard_fraction)
     kernel = as_lazy_kernel(kernel)
     if keep in MATRIX_RULES:
         if selfmax is not None:
@@ -212,4 +221,45 @@ def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
         auto_from="kept",
         matrix=S,
         masks=masks,
+    )
+
+
+def _graph_cut(graph, keep, random_state, selfmax, drop_contradictory, hard_fraction):
+    """The cut of a matrix rule read from a class's neighbour graph."""
+    if keep not in MATRIX_RULES:
+        raise ValueError(
+            f"keep={keep!r} traverses the whole class matrix; a neighbour graph serves "
+            f"the matrix rules {MATRIX_RULES} only. Use graph='dense' for it."
+        )
+    for name, value in (("selfmax", selfmax), ("drop_contradictory", drop_contradictory)):
+        if value is not None:
+            raise ValueError(
+                f"{name}={value!r} reads every pair of a class (a row's least similar "
+                f"partner), which a neighbour graph does not hold. Use graph='dense', or "
+                f"{name}=None."
+            )
+    n = graph.shape[0]
+
+    def representative():
+        order = graph_facility_location(graph)
+        return GraphPrefixCut(order, graph_assignment_log(graph, order), graph, "order")
+
+    def redundancy():
+        order = graph_redundancy_order(graph)
+        return GraphPrefixCut(order, graph_assignment_log(graph, order), graph, "sorted")
+
+    if keep == "representative":
+        return representative()
+    if keep == "redundancy":
+        return redundancy()
+    if keep == "budget":
+        return Switch(BUDGET_SWITCH * n, representative(), redundancy())
+    return CoverageCut(
+        -graph.typicality(),
+        np.arange(n),
+        n,
+        seed=random_state,
+        hard_fraction=hard_fraction,
+        auto_from="kept",
+        matrix=graph,
     )

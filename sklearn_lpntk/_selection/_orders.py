@@ -282,7 +282,11 @@ class CoverageCut:
         kept = np.sort(self.rows[local])
         if self.matrix is None:
             return Selection(kept, **self.masks)
-        return Selection(kept, self.rows[local], most_similar(self.matrix, kept), **self.masks)
+        if isinstance(self.matrix, np.ndarray):
+            assignment = most_similar(self.matrix, kept)
+        else:  # a neighbour graph
+            assignment = self.matrix.most_similar(kept)
+        return Selection(kept, self.rows[local], assignment, **self.masks)
 
 
 @dataclass(frozen=True, eq=False)

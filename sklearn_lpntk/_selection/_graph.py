@@ -1,0 +1,257 @@
+"""Keep-rules on a per-class k-nearest-neighbour graph of similarities (NumPy only).
+
+A class's whole ``n x n`` similarity matrix costs ``n^2`` time and memory. The
+matrix rules need far less: a row is represented, made redundant or judged
+typical by its most similar rows. :class:`NeighbourGraph` holds, for every row
+of one class, its ``k`` most similar other rows and their similarities; the
+functions here are the sparse counterparts of the rules in :mod:`._coverage`:
+
+* :func:`graph_facility_location` maximises the facility-location objective of
+  the sparsified matrix (an entry is kept when one of its two rows lists the
+  other among its neighbours, and the diagonal always), by lazy greedy, so the
+  usual (1 - 1/e) guarantee holds for that objective;
+* :func:`graph_redundancy_order` drops the more typical row of the most similar
+  remaining *edge* while rows must go;
+* :meth:`NeighbourGraph.typicality` is the mean similarity to the neighbours.
+"""
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_count, check_finite
+from ._orders import AssignmentLog, Selection
+
+
+@dataclass(frozen=True, eq=False)
+class NeighbourGraph:
+    """Every row's ``k`` most similar other rows of the same class.
+
+    Attributes
+    ----------
+    indices : ndarray of int, shape (n, k)
+        Row ``i``'s neighbours, most similar first (never ``i`` itself; ``-1``
+        pads rows of a class with fewer than ``k + 1`` rows).
+    similarities : ndarray of float, shape (n, k)
+        ``s(i, indices[i, j])``; ``-inf`` where ``indices`` is ``-1``.
+    diagonal : ndarray of float, shape (n,)
+        Self-similarities ``s(i, i)``.
+    exact : bool
+        Whether the neighbours are the true ``k`` most similar rows (False for
+        an approximate search, whose recall is below 1).
+    typical : ndarray of float, shape (n,), or None
+        Every row's mean similarity to all other rows of its class, when known.
+    """
+
+    indices: np.ndarray
+    similarities: np.ndarray
+    diagonal: np.ndarray
+    exact: bool = True
+    typical: np.ndarray = None
+
+    def __post_init__(self):
+        if self.indices.shape != self.similarities.shape or self.indices.ndim != 2:
+            raise ValueError("indices and similarities must both have shape (n, k).")
+        if len(self.diagonal) != len(self.indices):
+            raise ValueError("diagonal must have one entry per row.")
+        check_finite(self.similarities[self.indices >= 0], "The neighbour similarities")
+
+    @property
+    def shape(self):
+        n = len(self.indices)
+        return (n, n)
+
+    @property
+    def n_neighbors(self):
+        return self.indices.shape[1]
+
+    def edges(self):
+        """``(rows, cols, values)`` of every listed pair ``(i, indices[i, j])``."""
+        valid = self.indices >= 0
+        rows = np.broadcast_to(np.arange(len(self.indices))[:, None], self.indices.shape)
+        return rows[valid], self.indices[valid], self.similarities[valid].astype(np.float64)
+
+    def covering(self):
+        """For every row j, the rows it can represent and how well, as CSR arrays.
+
+        Row j covers itself (its self-similarity) and every row that lists j
+        among its neighbours; an edge listed both ways counts once. Returns
+        ``(offsets, members, values)``: j's rows are
+        ``members[offsets[j]:offsets[j + 1]]``, ascending.
+        """
+        n = len(self.indices)
+        rows, cols, values = self.edges()
+        # an edge (i -> j) lets j cover i; the reverse listing (j -> i) carries the
+        # same similarity for a symmetric kernel, so keep one copy of every pair
+        cover_by = np.concatenate([cols, rows, np.arange(n)])
+        covered = np.concatenate([rows, cols, np.arange(n)])
+        vals = np.concatenate([values, values, np.asarray(self.diagonal, dtype=np.float64)])
+        order = np.lexsort((-vals, covered, cover_by))
+        cover_by, covered, vals = cover_by[order], covered[order], vals[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (cover_by[1:] != cover_by[:-1]) | (covered[1:] != covered[:-1])
+        cover_by, covered, vals = cover_by[first], covered[first], vals[first]
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(cover_by, minlength=n))])
+        return offsets.astype(np.int64), covered, vals
+
+    def most_similar(self, kept):
+        """Every row's most similar kept row (see :func:`graph_most_similar`)."""
+        return graph_most_similar(self, kept)
+
+    def typicality(self):
+        """Every row's mean similarity to the other rows of its class, when the graph
+        was given it (``typical``, computed exactly by the engine); otherwise the
+        mean similarity to its listed neighbours (0 without any)."""
+        if self.typical is not None:
+            return np.asarray(self.typical, dtype=np.float64)
+        valid = self.indices >= 0
+        sums = np.where(valid, self.similarities, 0.0).sum(axis=1, dtype=np.float64)
+        counts = valid.sum(axis=1)
+        return np.divide(sums, counts, out=np.zeros(len(sums)), where=counts > 0)
+
+
+def graph_facility_location(graph, n_keep=None):
+    """Lazy-greedy facility location on a :class:`NeighbourGraph`.
+
+    Maximises ``F(S) = sum_i max(0, max_{j in S, j covers i} s_ij)`` where j
+    covers i when i lists j (or j lists i) as a neighbour, or ``i == j`` (see
+    :meth:`NeighbourGraph.covering`). Each step adds the row with the largest
+    gain, ties to the lowest index; stale gains are upper bounds
+    (submodularity), so the lazy queue makes the same choices as recomputing
+    every gain. Returns the chosen rows in order (all rows when ``n_keep`` is
+    None, so the order can be cut at any count).
+    """
+    n = graph.shape[0]
+    n_keep = n if n_keep is None else n_keep
+    check_count("n_keep", n_keep, n)
+    offsets, members, values = graph.covering()
+    positive = np.maximum(values, 0)
+    gains = np.add.reduceat(positive, offsets[:-1]) if len(members) else np.zeros(n)
+    cover = np.zeros(n)
+    heap = [(-g, j) for j, g in enumerate(gains.tolist())]
+    heapq.heapify(heap)
+    chosen = []
+    while len(chosen) < n_keep:
+        _, j = heapq.heappop(heap)
+        lo, hi = offsets[j], offsets[j + 1]
+        rows, vals = members[lo:hi], values[lo:hi]
+        gain = float(np.maximum(vals - cover[rows], 0).sum())
+        if not heap or (-gain, j) <= heap[0]:
+            chosen.append(j)
+            cover[rows] = np.maximum(cover[rows], vals)  # rows are distinct
+        else:
+            heapq.heappush(heap, (-gain, j))
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def graph_assignment_log(graph, order):
+    """Log of "most similar row among the first m of ``order``", read along the graph.
+
+    A row is assigned to a chosen row that covers it (see
+    :meth:`NeighbourGraph.covering`) with the largest similarity, ties to the
+    lowest index; rows that no chosen row covers stay unassigned (-1 in
+    :meth:`AssignmentLog.at`) until :func:`fill_assignment` places them.
+    """
+    offsets, members, values = graph.covering()
+    n = graph.shape[0]
+    best = np.full(n, -np.inf)
+    current = np.full(n, np.iinfo(np.intp).max, dtype=np.intp)
+    log = AssignmentLog.recorder(n)
+    for j in order:
+        lo, hi = offsets[j], offsets[j + 1]
+        rows, vals = members[lo:hi], values[lo:hi]
+        moved = (vals > best[rows]) | ((vals == best[rows]) & (j < current[rows]))
+        where = rows[moved]
+        best[where] = vals[moved]
+        current[where] = j
+        log.record(j, where)
+    return log.finish()
+
+
+def fill_assignment(graph, assignment, kept):
+    """Place rows that no kept row covers: take the centre of their most similar
+    assigned neighbour, repeatedly; rows with no path to a kept row go to
+    ``kept[0]``. ``assignment`` (-1 for unassigned rows) is changed in place."""
+    missing = assignment < 0
+    while missing.any():
+        idx = graph.indices[missing]
+        cand = np.where(idx >= 0, assignment[np.maximum(idx, 0)], -1)
+        has = cand >= 0
+        found = has.any(axis=1)
+        if not found.any():
+            break
+        first = np.argmax(has, axis=1)  # neighbours are sorted, most similar first
+        rows = np.flatnonzero(missing)[found]
+        assignment[rows] = cand[found, first[found]]
+        missing[rows] = False
+    assignment[missing] = kept[0]
+    return assignment
+
+
+def graph_redundancy_order(graph, typical=None):
+    """Keep order of the redundancy rule on a graph: its first ``k`` rows are kept.
+
+    While rows must go, the listed pair of remaining rows with the largest
+    similarity loses its more typical member (ties: the higher index goes);
+    when no listed pair is left, the most typical remaining rows go first.
+    The order starts with the last survivor, then the dropped rows from the
+    last dropped to the first.
+    """
+    n = graph.shape[0]
+    typical = graph.typicality() if typical is None else np.asarray(typical, np.float64)
+    rows, cols, values = graph.edges()
+    alive = np.ones(n, dtype=bool)
+    drops = []
+    for e in np.lexsort((np.minimum(rows, cols), -values)):
+        if len(drops) == n - 1:
+            break
+        i, j = int(min(rows[e], cols[e])), int(max(rows[e], cols[e]))
+        if alive[i] and alive[j]:
+            drop = i if typical[i] > typical[j] else j
+            alive[drop] = False
+            drops.append(drop)
+    rest = np.flatnonzero(alive)
+    rest = rest[np.lexsort((rest, -typical[rest]))]  # most typical first
+    drops.extend(rest[: max(0, len(rest) - 1)].tolist())
+    survivor = rest[len(rest) - 1 :] if len(rest) else np.empty(0, np.intp)
+    return np.concatenate([survivor, np.asarray(drops[::-1], dtype=np.intp)]).astype(np.intp)
+
+
+@dataclass(frozen=True, eq=False)
+class GraphPrefixCut:
+    """A nested rule on a graph: the rows kept for ``k`` are the first ``k`` of
+    ``order``; every row is assigned to its most similar kept row along the
+    graph (:func:`graph_assignment_log`, then :func:`fill_assignment`)."""
+
+    order: np.ndarray
+    log: AssignmentLog
+    graph: NeighbourGraph
+    centres: str = "order"
+
+    def covers(self, k):
+        return True
+
+    def select(self, k, prune_ratio=None):
+        prefix = self.order[: min(int(k), len(self.order))]
+        kept = np.sort(prefix)
+        assignment = fill_assignment(self.graph, self.log.at(len(prefix)), prefix)
+        assignment[kept] = kept
+        return Selection(kept, prefix if self.centres == "order" else kept, assignment)
+
+
+def graph_most_similar(graph, kept):
+    """Every row's most similar row among ``kept`` along the graph (kept rows: themselves)."""
+    kept = np.asarray(kept, dtype=np.intp)
+    assignment = fill_assignment(graph, graph_assignment_log(graph, kept).at(len(kept)), kept)
+    assignment[kept] = kept
+    return assignment
+
+
+def facility_objective(similarity, kept):
+    """``sum_i max(0, max_{j in kept} s_ij)`` on a dense matrix (for comparing rules)."""
+    S = np.asarray(similarity)
+    total = 0.0
+    for start in range(0, S.shape[0], 1024):
+        total += float(np.maximum(S[start : start + 1024][:, kept].max(axis=1), 0).sum())
+    return total
