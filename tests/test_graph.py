@@ -232,9 +232,10 @@ def test_auto_switches_to_a_graph_past_the_dense_limit(small_digits, monkeypatch
 
 def test_graph_modes_follow_the_sizes():
     assert _plan.graph_mode(500, "auto", width=100) == "dense"
-    assert _plan.graph_mode(50_000, "auto", width=500) == "exact"
+    assert _plan.graph_mode(20_000, "auto", width=500) == "exact"
+    assert _plan.graph_mode(50_000, "auto", width=500) == "approximate"
     assert _plan.graph_mode(500_000, "auto", width=500) == "approximate"
-    assert _plan.graph_mode(300_000, "auto", width=500, device_type="cuda") == "exact"
+    assert _plan.graph_mode(100_000, "auto", width=500, device_type="cuda") == "exact"
     assert _plan.graph_mode(500_000, "auto", width=500, backend_available=False) == "exact"
     assert _plan.graph_mode(500, "approximate", width=100) == "approximate"
 
@@ -250,9 +251,9 @@ def test_plans_follow_the_class_sizes_and_the_budget(small_digits):
     X, y = small_digits
     engine, probe = _mlp_engine(X, y, "3GB")
     width = probe.stored_numbers
-    plan = engine.plan(probe, [500, 40_000, 400_000], need_full=True, graph="auto")
+    plan = engine.plan(probe, [500, 20_000, 400_000], need_full=True, graph="auto")
     assert [p.graph for p in plan.classes][:2] == [None, "exact"]
-    assert 40_000**2 * width <= _plan.EXACT_MAX_WORK  # this MLP's width makes it exact
+    assert 20_000**2 * width <= _plan.EXACT_MAX_WORK  # this MLP's width makes it exact
     expected = "approximate" if engine_backend() else "exact"
     assert plan.classes[2].graph == expected
     # 6,000 rows fit densely in 3 GB, but not in 100 MB: then the class takes a graph

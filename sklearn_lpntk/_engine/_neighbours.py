@@ -191,7 +191,7 @@ def candidate_neighbours(vectors, m, *, backend="auto", random_state=0):
     return found
 
 
-def rerank(kernel, candidates, k, *, chunk_pairs=2**18):
+def rerank(kernel, candidates, k, *, block_rows=4096):
     """The ``k`` candidates of every row with the largest exact kernel value.
 
     ``candidates`` is (n, m) with -1 for missing entries. Returns
@@ -199,21 +199,18 @@ def rerank(kernel, candidates, k, *, chunk_pairs=2**18):
     the lower index, padded with -1 / -inf.
     """
     n, m = candidates.shape
-    rows = np.repeat(np.arange(n), m)
-    cols = candidates.reshape(-1)
-    valid = cols >= 0
-    values = np.full(n * m, -np.inf)
+    valid = candidates >= 0
+    values = np.empty((n, m))
     device = kernel.store.device
-    r_valid, c_valid = rows[valid], cols[valid]
-    out = np.empty(len(r_valid))
-    for start in range(0, len(r_valid), chunk_pairs):
-        i = torch.as_tensor(r_valid[start : start + chunk_pairs], device=device)
-        j = torch.as_tensor(c_valid[start : start + chunk_pairs], device=device)
-        out[start : start + chunk_pairs] = kernel.pairs(i, j).cpu().numpy()
-    values[valid] = out
-    values = values.reshape(n, m)
+    safe = np.where(valid, candidates, 0)
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        rows = torch.arange(start, stop, device=device)
+        cols = torch.as_tensor(safe[start:stop], device=device)
+        values[start:stop] = kernel.row_pairs(rows, cols).cpu().numpy()
+    values[~valid] = -np.inf
     big = np.iinfo(np.int64).max
-    cols = np.where(valid, cols, big).reshape(n, m)
+    cols = np.where(valid, candidates, big)
     order = _row_order(values, cols)
     cols, values = np.take_along_axis(cols, order, 1), np.take_along_axis(values, order, 1)
     # a search may list a row twice: equal (value, index) pairs are now adjacent

@@ -132,6 +132,13 @@ class ClassKernel:
             off += self.diagonal() - raw
         return off / (n - 1)
 
+    def row_pairs(self, rows, cols):
+        """Normalised kappa of every row in ``rows`` (B,) to its ``cols`` (B, m)."""
+        values = self.store.row_pairs(rows, cols)
+        if self._scale is not None:
+            values *= self._scale[rows][:, None] * self._scale[cols]
+        return values
+
     def scaled_pieces(self, start, stop):
         """The pieces of phi of rows ``start:stop`` times the normalisation's row scale.
 

@@ -108,9 +108,10 @@ GRAPH_MODES = ("auto", "dense", "exact", "approximate")
 #: 10,000-row class is 400 MB in float32 and seconds of greedy selection)...
 DENSE_MAX_ROWS = 10_000
 #: ...then an exact neighbour graph while ``n^2`` times the factor width stays
-#: under this many multiply-adds (about half a minute on 2 CPU cores; 50 times
-#: more on a GPU), and an approximate one beyond.
-EXACT_MAX_WORK = 2e12
+#: under this many multiply-adds (a few seconds on 2 CPU cores; 50 times more on
+#: a GPU), and an approximate one beyond: past that, the exact graph costs many
+#: times the brief training (bench/rows.py).
+EXACT_MAX_WORK = 2.5e11
 #: Numbers per row of the sketch the approximate search runs on.
 SKETCH_DIM = 256
 

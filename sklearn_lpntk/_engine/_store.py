@@ -191,6 +191,24 @@ class FactorStore:
         out = [] if self.dense is None else [self.dense[start:stop]]
         return out + [GhostPiece(g.A[start:stop], g.D[start:stop]) for g in self.ghosts]
 
+    def row_pairs(self, rows, cols):
+        """``kappa(rows[b], cols[b, t])``: a (B,) index tensor against a (B, m) one."""
+        B, m = cols.shape
+        out = torch.zeros(B, m, dtype=self.dtype, device=self.device)
+        flat = cols.reshape(-1)
+        if self.dense is not None:
+            out += torch.bmm(self.dense[flat].view(B, m, -1), self.dense[rows][:, :, None])[..., 0]
+        for p in self.ghosts:
+            if p.A.shape[1] == 1:
+                A, D = p.A[:, 0], p.D[:, 0]
+                a = torch.bmm(A[flat].view(B, m, -1), A[rows][:, :, None])[..., 0]
+                d = torch.bmm(D[flat].view(B, m, -1), D[rows][:, :, None])[..., 0]
+                out += a * d
+                continue
+            i = rows.repeat_interleave(m)
+            out += self.pairs(i, flat).view(B, m)
+        return out
+
     def pairs(self, i, j):
         """``kappa(i[t], j[t])`` for every t: index tensors of one length."""
         out = torch.zeros(len(i), dtype=self.dtype, device=self.device)

@@ -80,6 +80,9 @@ class NeighbourGraph:
         ``(offsets, members, values)``: j's rows are
         ``members[offsets[j]:offsets[j + 1]]``, ascending.
         """
+        cached = self.__dict__.get("_covering")
+        if cached is not None:
+            return cached
         n = len(self.indices)
         rows, cols, values = self.edges()
         # an edge (i -> j) lets j cover i; the reverse listing (j -> i) carries the
@@ -93,7 +96,9 @@ class NeighbourGraph:
         first[1:] = (cover_by[1:] != cover_by[:-1]) | (covered[1:] != covered[:-1])
         cover_by, covered, vals = cover_by[first], covered[first], vals[first]
         offsets = np.concatenate([[0], np.cumsum(np.bincount(cover_by, minlength=n))])
-        return offsets.astype(np.int64), covered, vals
+        result = offsets.astype(np.int64), covered, vals
+        object.__setattr__(self, "_covering", result)  # computed once, read by every rule
+        return result
 
     def most_similar(self, kept):
         """Every row's most similar kept row (see :func:`graph_most_similar`)."""
@@ -136,7 +141,7 @@ def graph_facility_location(graph, n_keep=None):
         _, j = heapq.heappop(heap)
         lo, hi = offsets[j], offsets[j + 1]
         rows, vals = members[lo:hi], values[lo:hi]
-        gain = float(np.maximum(vals - cover[rows], 0).sum())
+        gain = float(np.maximum(vals - cover[rows], 0).sum()) if hi > lo else 0.0
         if not heap or (-gain, j) <= heap[0]:
             chosen.append(j)
             cover[rows] = np.maximum(cover[rows], vals)  # rows are distinct
