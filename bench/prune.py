@@ -84,7 +84,22 @@ LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
     "lpNTK coverage": ("cosine", "coverage"),
     "lpNTK budget": ("cosine", "budget"),
 }
+#: the matrix rules read through a neighbour graph (LpNTKPruner(graph="exact"))
+GRAPH_RULES = {"lpNTK representative (graph)": "representative"}
+GRAPH_NEIGHBOURS = 10
 BASELINES = ["random", "EL2N", "CCS (EL2N)", "forgetting", "Moderate"]
+
+
+def exact_graph(S, k):
+    """Every row's k most similar other rows of a dense class kernel (ties: lower index)."""
+    from sklearn_lpntk._selection import NeighbourGraph, typicality
+
+    M = np.array(S, dtype=np.float64)
+    np.fill_diagonal(M, -np.inf)
+    order = np.argsort(-M, axis=1, kind="stable")[:, :k]
+    return NeighbourGraph(
+        order, np.take_along_axis(M, order, 1), np.diag(S).copy(), typical=typicality(S)
+    )
 
 
 # ----------------------------------------------------------------- models
@@ -344,6 +359,16 @@ def select(method, y, ratio, seed, scores):
             )
         elif method == "Moderate":
             local = middle_band(scores["Moderate"][idx], k)
+        elif method in GRAPH_RULES:
+            # the same rule on the class's exact 10-neighbour graph (what
+            # graph="exact" hands the selection layer; approximate finds the same
+            # neighbours up to its recall)
+            local = choose_rows(
+                exact_graph(scores["kernels"][c]["cosine"], GRAPH_NEIGHBOURS),
+                k,
+                keep=GRAPH_RULES[method],
+                random_state=rng,
+            ).kept
         else:
             normalize, keep = LPNTK_RULES[method]
             local = choose_rows(

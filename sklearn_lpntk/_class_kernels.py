@@ -58,7 +58,18 @@ def class_graph(kernel, class_plan, seed, *, n_jobs=1, progress=None):
 
 
 def _prepare_class(
-    engine, plan, c, X, y, states, n_keep, options, seed, progress=None, block_jobs=1
+    engine,
+    plan,
+    c,
+    X,
+    y,
+    states,
+    n_keep,
+    options,
+    seed,
+    progress=None,
+    block_jobs=1,
+    graph_progress=None,
 ):
     """Kernel, filters, traversal and keep order of one class (a joblib task).
 
@@ -72,7 +83,7 @@ def _prepare_class(
     middle = time.perf_counter()
     class_plan = plan.classes[c]
     if class_plan.graph is not None:
-        kernel = class_graph(kernel, class_plan, seed, n_jobs=block_jobs)
+        kernel = class_graph(kernel, class_plan, seed, n_jobs=block_jobs, progress=graph_progress)
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
     cut = prepare_rows(kernel, n_keep if lazy else None, random_state=seed, **options)
@@ -124,10 +135,19 @@ def prepare_classes(
         # with a neighbour graph, the classes run one after the other and the
         # graph's blocks of rows take the n_jobs
         rows = progress_bar(n * plan.copies, "lpNTK: gradients", "row", bool(verbose))
-        with rows, done:
+        in_graphs = sum(p.n_samples for p in plan.classes if p.graph is not None)
+        linked = progress_bar(in_graphs, "lpNTK: neighbours", "row", bool(verbose) and graphs)
+        with rows, linked, done:
             results = []
             for task in tasks:
-                results.append(_prepare_class(*task, progress=rows.update, block_jobs=n_jobs))
+                results.append(
+                    _prepare_class(
+                        *task,
+                        progress=rows.update,
+                        block_jobs=n_jobs,
+                        graph_progress=linked.update,
+                    )
+                )
                 done.update(1)
     else:
         with done:

@@ -189,6 +189,7 @@ class LpNTKPruner(BasePruner):
         initialising the network, planning memory; the first fit in a process
         also pays torch's one-time warm-up here), "training", "kernel"
         (per-sample gradients and Gram matrices, summed over classes),
+        "neighbours" (with a neighbour graph: building it, summed over classes),
         "selection" (traversal, keep order and the cut at ``prune_ratio``,
         including rows computed on demand; summed over classes) and, with
         ``memory``, "cache" (hashing the data, reading or writing the cache).

@@ -1,0 +1,62 @@
+"""Downstream accuracy of the default rule on its neighbour graph against the dense path.
+
+Reads the CSVs that ``bench/prune.py`` writes with the methods ``random``,
+``"lpNTK representative"`` (the dense default) and ``"lpNTK representative (graph)"``
+(the same rule on the exact 10-neighbour graph, what ``graph="exact"`` computes),
+and prints, per dataset, ratio and budget, the paired difference graph − dense
+and graph − random over the seeds with its 95 % t-interval.
+
+    python bench/prune.py --dataset digits --methods random "lpNTK representative" \\
+        "lpNTK representative (graph)" --out bench/results/prune-digits-graph.csv
+    python bench/graph_quality.py bench/results/prune-*-graph.csv
+"""
+
+import csv
+import sys
+from collections import defaultdict
+
+import numpy as np
+from scipy import stats
+
+DENSE, GRAPH, RANDOM = "lpNTK representative", "lpNTK representative (graph)", "random"
+
+
+def interval(d):
+    d = np.asarray(d, dtype=float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return d.mean(), half
+
+
+def main(paths):
+    acc = defaultdict(dict)
+    for path in paths:
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                key = (r["dataset"], r["pool"], float(r["prune_ratio"]), r["budget"])
+                acc[key].setdefault(r["method"], {})[int(r["seed"])] = float(r["accuracy"])
+    print("| dataset (pool) | pruned | budget | dense | graph | graph − dense | graph − random |")
+    print("|---|---|---|---|---|---|---|")
+    level = total = 0
+    for (dataset, pool, ratio, budget), methods in sorted(acc.items()):
+        if DENSE not in methods or GRAPH not in methods:
+            continue
+        seeds = sorted(set(methods[DENSE]) & set(methods[GRAPH]) & set(methods[RANDOM]))
+        d = [methods[GRAPH][s] - methods[DENSE][s] for s in seeds]
+        r = [methods[GRAPH][s] - methods[RANDOM][s] for s in seeds]
+        (md, hd), (mr, hr) = interval(d), interval(r)
+        total += 1
+        level += abs(md) <= hd
+        print(
+            f"| {dataset} ({pool}) | {ratio:.0%} | {budget} | "
+            f"{np.mean([methods[DENSE][s] for s in seeds]):.4f} | "
+            f"{np.mean([methods[GRAPH][s] for s in seeds]):.4f} | "
+            f"{100 * md:+.2f} ± {100 * hd:.2f} | {100 * mr:+.2f} ± {100 * hr:.2f} |"
+        )
+    print(
+        f"\ngraph level with dense (interval includes 0) in {level} of {total} cells; "
+        "differences in points, 95 % t-intervals over paired seeds"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
