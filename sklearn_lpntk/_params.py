@@ -11,7 +11,8 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._engine import DTYPES, STRATEGIES
+from ._engine import DTYPES, STRATEGIES, available_backend
+from ._selection import MATRIX_RULES
 
 NETWORK_CONSTRAINTS = {
     "net": "no_validation",  # checked by check_net, with a precise message
@@ -128,3 +129,23 @@ def fill_doc(cls):
         .replace("    {trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n")
     )
     return cls
+
+
+def check_graph_options(graph, keep, selfmax, drop_contradictory):
+    """Refuse, before any work, a forced neighbour graph with options that read the
+    class's kernel itself, and a forced approximate graph without a search library."""
+    if graph not in ("exact", "approximate"):
+        return
+    for name, value, bad in (
+        ("keep", keep, keep not in MATRIX_RULES),
+        ("drop_contradictory", drop_contradictory, drop_contradictory is not None),
+        ("selfmax", selfmax, selfmax is not None),
+    ):
+        if bad:
+            raise ValueError(
+                f"graph={graph!r} serves the matrix keep-rules {MATRIX_RULES} without "
+                f"selfmax or drop_contradictory; {name}={value!r} reads the class's kernel "
+                "itself. Use graph='auto' or 'dense'."
+            )
+    if graph == "approximate":
+        available_backend()  # an ImportError naming the extra

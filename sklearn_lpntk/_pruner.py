@@ -8,15 +8,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
 from ._class_kernels import prepare_classes
-from ._engine import (
-    ERROR_WEIGHTINGS,
-    GRAPH_MODES,
-    NORMALIZATIONS,
-    LpNTKEngine,
-    available_backend,
-)
+from ._engine import ERROR_WEIGHTINGS, GRAPH_MODES, NORMALIZATIONS, LpNTKEngine
 from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
-from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, fill_doc
+from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, check_graph_options, fill_doc
 from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
 
 
@@ -73,19 +67,14 @@ class LpNTKPruner(BasePruner):
         class is kept and "representative" below. The matrix rules need the
         class's full Gram matrix within ``memory_budget``.
     graph : {"auto", "dense", "exact", "approximate"}, default="auto"
-        How the matrix rules read a class. "dense": its whole Gram matrix
-        (``n_c^2`` memory). "exact": every row's ``n_neighbors`` most similar
-        rows of its class, computed block by block (memory ``n_c *
-        n_neighbors`` plus one block; time still ``n_c^2``). "approximate": the
-        same graph found by a similarity search on sketches of the labelled
-        gradients (near-linear time; needs ``faiss-cpu``, the ``large`` extra,
-        or ``pynndescent``), neighbours ranked by their exact lpNTK. "auto":
-        dense up to 10,000 rows per class (or while the matrix fits
-        ``memory_budget``), then exact while ``n_c^2`` times the gradient's
-        stored width is under 2e12 (50 times more on CUDA), then approximate
-        (exact when no search library is installed). See ``docs/algorithm.md``.
-        The traversal rules, ``selfmax`` and ``drop_contradictory`` always read
-        the kernel itself.
+        How the matrix rules read a class: "dense", its whole Gram matrix;
+        "exact", every row's ``n_neighbors`` most similar rows, block by block;
+        "approximate", the same graph from a similarity search on sketches
+        (faiss-cpu, the ``large`` extra, or pynndescent), ranked by the exact
+        lpNTK. "auto": dense up to 10,000 rows per class while the matrix fits
+        ``memory_budget``, then exact up to 2.5e11 multiply-adds, then
+        approximate (``docs/algorithm.md``). The traversal rules, ``selfmax``
+        and ``drop_contradictory`` read the kernel itself.
     n_neighbors : int, default=10
         Neighbours per row of the graph (``graph`` other than "dense").
     cluster_ratio : float in (0, 1], default=0.5
@@ -316,21 +305,7 @@ class LpNTKPruner(BasePruner):
         return self.graph
 
     def _check_params(self):
-        if self.graph in ("exact", "approximate"):
-            for name, bad in (
-                ("keep", self.keep not in MATRIX_RULES),
-                ("drop_contradictory", self.drop_contradictory is not None),
-                ("selfmax", self.selfmax is not None),
-            ):
-                if bad:
-                    raise ValueError(
-                        f"graph={self.graph!r} serves the matrix keep-rules {MATRIX_RULES} "
-                        f"without selfmax or drop_contradictory; {name}="
-                        f"{getattr(self, name)!r} reads the class's kernel itself. Use "
-                        "graph='auto' or 'dense'."
-                    )
-            if self.graph == "approximate":
-                available_backend()  # an ImportError naming the extra, before any work
+        check_graph_options(self.graph, self.keep, self.selfmax, self.drop_contradictory)
         if self.n_jobs == 0:
             raise ValueError(
                 "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "

@@ -223,7 +223,6 @@ def test_auto_switches_to_a_graph_past_the_dense_limit(small_digits, monkeypatch
     dense = LpNTKPruner(0.5, max_epochs=1, random_state=0, verbose=0).fit(X, y)
     assert "neighbours" not in dense.timings_
     monkeypatch.setattr(_plan, "DENSE_MAX_ROWS", 40)
-    monkeypatch.setattr("sklearn_lpntk._engine._kernel.DENSE_MAX_ROWS", 40)
     auto = LpNTKPruner(0.5, max_epochs=1, random_state=0).fit(X, y)
     exact = LpNTKPruner(0.5, graph="exact", max_epochs=1, random_state=0).fit(X, y)
     assert "neighbours" in auto.timings_
@@ -305,7 +304,6 @@ def test_cleaner_typicality_is_the_same_through_the_factors(small_digits, monkey
     X, y = small_digits
     dense = LpNTKCleaner(max_epochs=2, random_state=0).fit(X, y)
     monkeypatch.setattr(_plan, "DENSE_MAX_ROWS", 10)
-    monkeypatch.setattr("sklearn_lpntk._engine._kernel.DENSE_MAX_ROWS", 10)
     graph = LpNTKCleaner(max_epochs=2, random_state=0).fit(X, y)
     np.testing.assert_allclose(graph.typicality_, dense.typicality_, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(graph.sample_indices_, dense.sample_indices_)

@@ -23,8 +23,14 @@ import torch
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures
-from ._model import as_inputs, as_tensor, check_error_weighting, check_logits, parameter_dtype
-from ._neighbours import available_backend, has_backend
+from ._model import (
+    as_inputs,
+    as_tensor,
+    check_error_weighting,
+    check_labels,
+    check_logits,
+    parameter_dtype,
+)
 from ._normalize import (
     NORMALIZATIONS,
     ClassKernel,
@@ -33,17 +39,15 @@ from ._normalize import (
     row_scale,
 )
 from ._plan import (
-    DENSE_MAX_ROWS,
     GRAPH_MODES,
     KernelPlan,
     MemoryBudgetError,
     Probe,
     format_bytes,
-    graph_mode,
+    graph_plans,
     minimum_bytes,
     parse_memory_budget,
     plan_class,
-    plan_graph_class,
 )
 from ._store import CountSketch, FactorStore
 
@@ -227,43 +231,17 @@ class LpNTKEngine:
     def _graph_plans(self, probe, strategy, class_sizes, budget, copies, plans, graph, k):
         """Class plans with the classes that ``graph`` sends to a neighbour graph replaced."""
         store, work = self._numbers(probe, strategy, copies)
-        max_chunk = max((p.chunk_size for p in plans if p is not None), default=1)
-        found = has_backend()
-        if graph == "approximate" and not found:
-            available_backend()  # raises the ImportError that says what to install
-        out = []
-        for n, p in zip(class_sizes, plans):
-            mode = graph_mode(
-                n, graph, width=store, device_type=self.device.type, backend_available=found
-            )
-            if mode == "dense" and graph == "auto" and (p is None or p.lazy):
-                # the whole matrix does not fit: read the class through a graph,
-                # chosen from its size as if it were past the dense limit
-                beyond = max(n, DENSE_MAX_ROWS + 1)
-                mode = graph_mode(
-                    beyond,
-                    "auto",
-                    width=store,
-                    device_type=self.device.type,
-                    backend_available=found,
-                )
-                mode = "exact" if n <= DENSE_MAX_ROWS else mode
-            if mode == "dense":
-                out.append(p)
-                continue
-            out.append(
-                plan_graph_class(
-                    n,
-                    mode,
-                    store_numbers=store,
-                    work_numbers=work,
-                    itemsize=self.itemsize,
-                    budget=budget,
-                    max_chunk=max_chunk,
-                    n_neighbors=int(k),
-                )
-            )
-        return tuple(out)
+        return graph_plans(
+            class_sizes,
+            plans,
+            graph,
+            int(k),
+            store_numbers=store,
+            work_numbers=work,
+            itemsize=self.itemsize,
+            budget=budget,
+            device_type=self.device.type,
+        )
 
     def plan(
         self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1, graph=None, n_neighbors=10
@@ -406,40 +384,6 @@ class LpNTKEngine:
         )
 
 
-def _check_labels(X, y):
-    """y as int64 class indices matching X, or a ValueError naming the problem."""
-    y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    if y_np.ndim != 1:
-        raise ValueError(
-            f"y must be a 1-D array of class indices (not one-hot); got shape "
-            f"{y_np.shape}. Use y.argmax(axis=1) for one-hot labels."
-        )
-    if len(y_np) != len(X):
-        raise ValueError(
-            f"X and y must have one label per row; got {len(X)} rows and {len(y_np)} labels."
-        )
-    if y_np.dtype.kind not in "iub":
-        try:
-            as_float = y_np.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "y must hold integer class indices; got non-numeric labels. "
-                "Encode them first, e.g. with sklearn.preprocessing."
-                "LabelEncoder."
-            ) from None
-        if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
-            raise ValueError("y must hold integer class indices; got fractional or missing values.")
-    X_values = X.detach() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float64)
-    finite = (
-        torch.isfinite(X_values).all()
-        if isinstance(X, torch.Tensor)
-        else np.isfinite(X_values).all()
-    )
-    if not bool(finite):
-        raise ValueError("X contains NaN or infinity; drop or impute those values first.")
-    return y_np.astype(np.int64)
-
-
 def lpntk_kernel(
     model,
     X,
@@ -506,7 +450,7 @@ def lpntk_kernel(
             f"model must be a torch.nn.Module returning logits; got "
             f"{type(model).__name__}. Wrap a function in a Module first."
         )
-    y_np = _check_labels(X, y)
+    y_np = check_labels(X, y)
     engine = LpNTKEngine(
         model,
         strategy=strategy,

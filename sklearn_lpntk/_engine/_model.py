@@ -229,3 +229,37 @@ class GradientProducer:
     def prepare(self, state=None):
         """The parameters to differentiate at: the model's own, or those of ``state``."""
         return split_state(self.model, self.names, self.dtype, self.device, state)
+
+
+def check_labels(X, y):
+    """y as int64 class indices matching X, or a ValueError naming the problem."""
+    y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if y_np.ndim != 1:
+        raise ValueError(
+            f"y must be a 1-D array of class indices (not one-hot); got shape "
+            f"{y_np.shape}. Use y.argmax(axis=1) for one-hot labels."
+        )
+    if len(y_np) != len(X):
+        raise ValueError(
+            f"X and y must have one label per row; got {len(X)} rows and {len(y_np)} labels."
+        )
+    if y_np.dtype.kind not in "iub":
+        try:
+            as_float = y_np.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "y must hold integer class indices; got non-numeric labels. "
+                "Encode them first, e.g. with sklearn.preprocessing."
+                "LabelEncoder."
+            ) from None
+        if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
+            raise ValueError("y must hold integer class indices; got fractional or missing values.")
+    X_values = X.detach() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float64)
+    finite = (
+        torch.isfinite(X_values).all()
+        if isinstance(X, torch.Tensor)
+        else np.isfinite(X_values).all()
+    )
+    if not bool(finite):
+        raise ValueError("X contains NaN or infinity; drop or impute those values first.")
+    return y_np.astype(np.int64)

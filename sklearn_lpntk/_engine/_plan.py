@@ -277,3 +277,41 @@ class KernelPlan:
     def lazy(self):
         """Indices of the classes clustered from rows computed on demand."""
         return [c for c, p in enumerate(self.classes) if p.lazy]
+
+
+def graph_plans(
+    class_sizes, plans, graph, k, *, store_numbers, work_numbers, itemsize, budget, device_type
+):
+    """``plans`` with the classes that ``graph`` sends to a neighbour graph re-planned.
+
+    Under "auto", a class at or below the dense limit whose matrix does not fit
+    (its plan is None or lazy) is read through an exact graph instead.
+    """
+    from ._neighbours import available_backend, has_backend
+
+    found = has_backend()
+    if graph == "approximate" and not found:
+        available_backend()  # raises the ImportError that says what to install
+    max_chunk = max((p.chunk_size for p in plans if p is not None), default=1)
+    out = []
+    for n, p in zip(class_sizes, plans):
+        mode = graph_mode(
+            n, graph, width=store_numbers, device_type=device_type, backend_available=found
+        )
+        if mode == "dense" and graph == "auto" and (p is None or p.lazy):
+            mode = "exact"
+        out.append(
+            p
+            if mode == "dense"
+            else plan_graph_class(
+                n,
+                mode,
+                store_numbers=store_numbers,
+                work_numbers=work_numbers,
+                itemsize=itemsize,
+                budget=budget,
+                max_chunk=max_chunk,
+                n_neighbors=k,
+            )
+        )
+    return tuple(out)
