@@ -16,15 +16,9 @@ import sys
 from collections import defaultdict
 
 import numpy as np
-from scipy import stats
+from prune import interval  # the 95 % t-interval half-width every bench reports
 
 DENSE, GRAPH, RANDOM = "lpNTK representative", "lpNTK representative (graph)", "random"
-
-
-def interval(d):
-    d = np.asarray(d, dtype=float)
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return d.mean(), half
 
 
 def main(paths):
@@ -43,7 +37,7 @@ def main(paths):
         seeds = sorted(set(methods[DENSE]) & set(methods[GRAPH]) & set(methods[RANDOM]))
         d = [methods[GRAPH][s] - methods[DENSE][s] for s in seeds]
         r = [methods[GRAPH][s] - methods[RANDOM][s] for s in seeds]
-        (md, hd), (mr, hr) = interval(d), interval(r)
+        (md, hd), (mr, hr) = (np.mean(d), interval(d)), (np.mean(r), interval(r))
         total += 1
         level += abs(md) <= hd
         print(

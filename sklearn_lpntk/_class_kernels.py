@@ -24,7 +24,7 @@ def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
     return matrix, diagonal
 
 
-def class_graph(kernel, class_plan, seed, *, n_jobs=1, progress=None):
+def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
     """A class's :class:`~sklearn_lpntk._selection.NeighbourGraph` from its kernel.
 
     The exact graph is built block of rows by block (joblib tasks over
@@ -51,7 +51,7 @@ def class_graph(kernel, class_plan, seed, *, n_jobs=1, progress=None):
     return NeighbourGraph(
         indices,
         values,
-        kernel.diagonal(),
+        diagonal,
         exact=class_plan.graph == "exact",
         typical=kernel.typicality(),
     )
@@ -83,7 +83,9 @@ def _prepare_class(
     middle = time.perf_counter()
     class_plan = plan.classes[c]
     if class_plan.graph is not None:
-        kernel = class_graph(kernel, class_plan, seed, n_jobs=block_jobs, progress=graph_progress)
+        kernel = class_graph(
+            kernel, diagonal, class_plan, seed, n_jobs=block_jobs, progress=graph_progress
+        )
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
     cut = prepare_rows(kernel, n_keep if lazy else None, random_state=seed, **options)

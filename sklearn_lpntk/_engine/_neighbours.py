@@ -31,14 +31,6 @@ BACKENDS = ("faiss", "pynndescent")
 INSTALL_HINT = "pip install 'sklearn-lpntk[large]' (faiss-cpu)"
 
 
-def block_rows_for(n, budget_bytes, itemsize=4, *, max_rows=1024):
-    """Rows per block so that a block (and top-k's temporaries) fits ``budget_bytes``."""
-    if budget_bytes is None:
-        return max_rows
-    rows = int(budget_bytes // max(1, 3 * n * itemsize))
-    return int(max(1, min(max_rows, rows)))
-
-
 def block_neighbours(kernel, start, stop, k):
     """The ``k`` most similar other rows of rows ``start:stop`` (one block's task).
 
@@ -165,7 +157,6 @@ def _search_faiss(vectors, m, random_state):
     index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 64
     index.hnsw.efSearch = max(64, 2 * m)
-    faiss.omp_set_num_threads(max(1, faiss.omp_get_max_threads()))
     index.add(vectors)
     _, found = index.search(vectors, m + 1)
     return found

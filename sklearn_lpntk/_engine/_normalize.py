@@ -111,13 +111,6 @@ class ClassKernel:
             block[local, local + start] = self._unit[rows]
         return block
 
-    def pairs(self, i, j):
-        """kappa(i[t], j[t]) after normalisation, for index tensors of one length."""
-        values = self.store.pairs(i, j)
-        if self._scale is not None:
-            values *= self._scale[i] * self._scale[j]
-        return values
-
     def typicality(self):
         """Mean normalised kernel of every row to the other rows of its class, exactly,
         in ``O(n P)`` (0 for a class of one row); a float64 NumPy vector."""
@@ -125,12 +118,9 @@ class ClassKernel:
         if n < 2:
             return np.zeros(n)
         scale = torch.ones_like(self._raw_diag) if self._scale is None else self._scale
-        sums = self.store.weighted_row_sums(scale) * scale
-        off = sums.cpu().numpy().astype(np.float64) - self.diagonal()
-        if self.normalize == "cosine":  # the stored diagonal is 1 up to rounding
-            raw = (self._raw_diag * scale * scale).cpu().numpy().astype(np.float64)
-            off += self.diagonal() - raw
-        return off / (n - 1)
+        # the row sums hold each row's own scaled self-similarity, taken out again
+        sums = (self.store.weighted_row_sums(scale) - self._raw_diag * scale) * scale
+        return sums.cpu().numpy().astype(np.float64) / (n - 1)
 
     def row_pairs(self, rows, cols):
         """Normalised kappa of every row in ``rows`` (B,) to its ``cols`` (B, m)."""

@@ -114,6 +114,8 @@ DENSE_MAX_ROWS = 10_000
 EXACT_MAX_WORK = 2.5e11
 #: Numbers per row of the sketch the approximate search runs on.
 SKETCH_DIM = 256
+#: Most kernel rows an exact graph computes at once.
+MAX_BLOCK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -160,41 +162,20 @@ def plan_graph_class(
     store = n * store_numbers * itemsize
     edges = n * n_neighbors * GRAPH_EDGE_BYTES
     work = work_numbers * itemsize * WORK_FACTOR
-    if mode == "approximate":
-        search = n * (SKETCH_DIM * 4 * 2 + 64 * 8)  # sketches, HNSW vectors and links
-        block_rows = 0
-    else:
-        block_rows = 1024 if budget is None else None
-        search = 0
+    search = n * (SKETCH_DIM * 4 * 2 + 64 * 8) if mode == "approximate" else 0  # sketches, HNSW
     fixed = store + edges + search
+    row_bytes = max(1, 3 * n * itemsize)  # one kernel row and top-k's temporaries
     if budget is None:
-        rows = block_rows or 0
-        return ClassPlan(
-            n,
-            max_chunk,
-            True,
-            fixed + rows * n * itemsize * 3 + max_chunk * work,
-            mode,
-            n_neighbors,
-            rows,
-        )
-    room = budget - fixed - work
-    if room < 0:
-        return None
-    if mode == "exact":
-        block_rows = int(min(1024, room // max(1, 3 * n * itemsize)))
-        if block_rows < 1:
+        block_rows = MAX_BLOCK_ROWS if mode == "exact" else 0
+        chunk = max_chunk
+    else:
+        room = budget - fixed - work
+        block_rows = int(min(MAX_BLOCK_ROWS, room // row_bytes)) if mode == "exact" else 0
+        if room < 0 or (mode == "exact" and block_rows < 1):
             return None
-        room -= block_rows * n * itemsize * 3
-    chunk = int(min(max_chunk, 1 + room // work))
+        chunk = int(min(max_chunk, 1 + (room - block_rows * row_bytes) // work))
     return ClassPlan(
-        n,
-        chunk,
-        True,
-        fixed + block_rows * n * itemsize * 3 + chunk * work,
-        mode,
-        n_neighbors,
-        block_rows,
+        n, chunk, True, fixed + block_rows * row_bytes + chunk * work, mode, n_neighbors, block_rows
     )
 
 

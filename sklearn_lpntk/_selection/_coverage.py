@@ -58,20 +58,37 @@ def facility_location(similarity, n_keep):
         gains = (
             block.sum(axis=0) if gains is None else np.concatenate([gains[None], block]).sum(axis=0)
         )
-    heap = [(-g, j) for j, g in enumerate(gains)]
-    heapq.heapify(heap)
-    chosen = []
     scratch = np.empty(n)
-    while len(chosen) < n_keep:
-        _, j = heapq.heappop(heap)
+
+    def gain(j):
         np.subtract(columns[j], cover, out=scratch)
         np.maximum(scratch, 0, out=scratch)
-        gain = scratch.sum()
-        if not heap or (-gain, j) <= heap[0]:
+        return scratch.sum()
+
+    def take(j):
+        np.maximum(cover, columns[j], out=cover)
+
+    return lazy_greedy(gains, n_keep, gain, take)
+
+
+def lazy_greedy(gains, n_keep, gain, take):
+    """The lazy greedy of a monotone submodular objective: ``n_keep`` items in order.
+
+    ``gains`` are every item's first gains; ``gain(j)`` is item j's gain now and
+    ``take(j)`` adds it. A stale gain is an upper bound, so an item whose fresh
+    gain still leads the queue is the greedy choice; ties go to the lowest index.
+    """
+    heap = [(-g, j) for j, g in enumerate(np.asarray(gains, dtype=np.float64).tolist())]
+    heapq.heapify(heap)
+    chosen = []
+    while len(chosen) < n_keep:
+        _, j = heapq.heappop(heap)
+        fresh = gain(j)
+        if not heap or (-fresh, j) <= heap[0]:
             chosen.append(j)
-            np.maximum(cover, columns[j], out=cover)
+            take(j)
         else:
-            heapq.heappush(heap, (-gain, j))
+            heapq.heappush(heap, (-fresh, j))
     return np.asarray(chosen, dtype=np.intp)
 
 

@@ -15,12 +15,12 @@ functions here are the sparse counterparts of the rules in :mod:`._coverage`:
 * :meth:`NeighbourGraph.typicality` is the mean similarity to the neighbours.
 """
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._checks import check_count, check_finite
+from ._coverage import lazy_greedy
 from ._orders import AssignmentLog, Selection
 
 
@@ -134,20 +134,16 @@ def graph_facility_location(graph, n_keep=None):
     positive = np.maximum(values, 0)
     gains = np.add.reduceat(positive, offsets[:-1]) if len(members) else np.zeros(n)
     cover = np.zeros(n)
-    heap = [(-g, j) for j, g in enumerate(gains.tolist())]
-    heapq.heapify(heap)
-    chosen = []
-    while len(chosen) < n_keep:
-        _, j = heapq.heappop(heap)
+
+    def gain(j):
         lo, hi = offsets[j], offsets[j + 1]
-        rows, vals = members[lo:hi], values[lo:hi]
-        gain = float(np.maximum(vals - cover[rows], 0).sum()) if hi > lo else 0.0
-        if not heap or (-gain, j) <= heap[0]:
-            chosen.append(j)
-            cover[rows] = np.maximum(cover[rows], vals)  # rows are distinct
-        else:
-            heapq.heappush(heap, (-gain, j))
-    return np.asarray(chosen, dtype=np.intp)
+        return float(np.maximum(values[lo:hi] - cover[members[lo:hi]], 0).sum())
+
+    def take(j):
+        rows, vals = members[offsets[j] : offsets[j + 1]], values[offsets[j] : offsets[j + 1]]
+        cover[rows] = np.maximum(cover[rows], vals)  # rows are distinct
+
+    return lazy_greedy(gains, n_keep, gain, take)
 
 
 def graph_assignment_log(graph, order):
