@@ -13,6 +13,9 @@
   ``q'(x_o) ~ q(x_o) + (lr / B) A(x_o) J(x_o) sum_u J(x_u)^T (e_{y_u} - q(x_u))``
   with ``A = diag(q) - q q^T``, scored against the true events with
   precision, recall and F1.
+* **Redundancy**: :func:`copy_retrieval` measures how well a similarity finds
+  planted near-duplicates; :func:`distinct_share` how many distinct originals a
+  kept subset holds.
 """
 
 import numpy as np
@@ -27,8 +30,10 @@ RELATIONS = ("interchangeable", "unrelated", "contradictory")
 
 __all__ = [
     "RELATIONS",
+    "copy_retrieval",
     "correlation",
     "cosine_matrix",
+    "distinct_share",
     "el2n_scores",
     "forgetting_events",
     "learning_difficulty",
@@ -195,3 +200,84 @@ def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
         before = _probabilities(model, params, buffers, Xo)
         after = _probabilities(model, stepped, buffers, Xo)
     return _outcome(before, after, yo, "after")
+
+
+def copy_retrieval(similarity, groups):
+    """How well a similarity matrix of one class finds planted near-duplicates.
+
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n)
+        Similarities between the rows of one class (larger is more similar).
+    groups : array of shape (n,)
+        Rows with equal group are copies of one original (see
+        ``sklearn_lpntk.datasets.plant_near_duplicates``).
+
+    Returns
+    -------
+    dict
+        ``"precision"``: among rows that have a copy, the share whose most
+        similar other row is one of its copies (ties count as a miss unless
+        every tied row is a copy); ``"auc"``: the probability that a pair of
+        copies is more similar than a pair of distinct rows (ties count one
+        half; the Mann-Whitney statistic over all pairs); ``"n_queries"`` and
+        ``"n_copy_pairs"``. NaN where there is no copy or no distinct pair.
+    """
+    S = np.asarray(similarity, dtype=np.float64)
+    groups = np.asarray(groups)
+    n = len(groups)
+    if S.shape != (n, n):
+        raise ValueError(f"similarity must have shape ({n}, {n}) to match groups; got {S.shape}.")
+    same = groups[:, None] == groups[None, :]
+    off = ~np.eye(n, dtype=bool)
+    has_copy = (same & off).any(axis=1)
+    masked = np.where(off, S, -np.inf)
+    best = masked.max(axis=1, keepdims=True) if n > 1 else np.full((n, 1), -np.inf)
+    tied = masked == best
+    hit = ~(tied & ~same).any(axis=1)
+    upper = np.triu(off)
+    positives, negatives = S[upper & same], S[upper & ~same]
+    if len(positives) and len(negatives):
+        ranks = stats.rankdata(np.concatenate([positives, negatives]))
+        u = ranks[: len(positives)].sum() - len(positives) * (len(positives) + 1) / 2
+        auc = u / (len(positives) * len(negatives))
+    else:
+        auc = np.nan
+    return {
+        "precision": float(hit[has_copy].mean()) if has_copy.any() else np.nan,
+        "auc": float(auc),
+        "n_queries": int(has_copy.sum()),
+        "n_copy_pairs": int(len(positives)),
+    }
+
+
+def distinct_share(kept, groups, y):
+    """Share of the distinct originals that a kept subset still holds.
+
+    Parameters
+    ----------
+    kept : array of int
+        Indices of the kept rows.
+    groups : array of shape (n,)
+        Group of every row (copies of one original share a group).
+    y : array of shape (n,)
+        Labels; the budget is counted per class.
+
+    Returns
+    -------
+    dict
+        ``"kept"``: distinct groups with a kept row over all groups;
+        ``"of_allowed"``: the same over what the budget allows, the sum over
+        classes of ``min(groups of the class, rows kept of the class)``.
+    """
+    groups, y = np.asarray(groups), np.asarray(y)
+    kept = np.asarray(kept, dtype=np.int64)
+    n_groups = len(np.unique(groups))
+    held = len(np.unique(groups[kept]))
+    allowed = sum(
+        min(len(np.unique(groups[y == c])), int(np.sum(y[kept] == c))) for c in np.unique(y)
+    )
+    return {
+        "kept": held / n_groups,
+        "of_allowed": held / allowed if allowed else np.nan,
+    }

@@ -3,7 +3,8 @@
 :func:`load_fashion_mnist` reads the four IDX files of Fashion-MNIST (Xiao,
 Rasul and Vollgraf, 2017; 60,000 training and 10,000 test 28x28 grey images of
 ten clothing classes). On Debian and Ubuntu they come with the package
-``dataset-fashion-mnist``.
+``dataset-fashion-mnist``. :func:`plant_near_duplicates` makes data of known
+redundancy from any rows.
 """
 
 import gzip
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+
+from ._copies import check_perturbation, plant_copies
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -138,4 +141,51 @@ def load_fashion_mnist(data_home=None, *, subset="train", return_X_y=False, as_i
         target=y,
         target_names=np.array(FASHION_MNIST_CLASSES),
         DESCR=f"Fashion-MNIST {subset} set read from {images.parent}.",
+    )
+
+
+def plant_near_duplicates(
+    X, y, *, share=0.3, n_copies=3, perturbation="noise", scale=None, random_state=None
+):
+    """Data with known redundancy: perturbed copies of a random share of each class.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+        Rows (tabular, signals of shape ``(n, 1, L)`` or images of shape
+        ``(n, 1, H, W)``). Not modified.
+    y : array of shape (n_samples,)
+        Labels; copies keep their original's label.
+    share : float in [0, 1], default=0.3
+        Fraction of every class that gets copies.
+    n_copies : int, default=3
+        Copies of each chosen row.
+    perturbation : {"noise", "shift", "flip"} or callable, default="noise"
+        "noise": Gaussian noise of ``scale`` (0.05) feature standard deviations;
+        "shift": moved by up to ``scale`` (1) positions along the last two axes
+        longer than one, zero filled; "flip": mirrored along the last axis; a
+        callable ``f(X, rng)`` returns perturbed rows of the same shape.
+    scale : float or None, default=None
+        Size of the perturbation (see above).
+    random_state : int, Generator or None, default=None
+        Which rows are copied and the perturbations' draws.
+
+    Returns
+    -------
+    X_planted, y_planted : ndarrays
+        The original rows, in their order, followed by the copies.
+    groups : ndarray of int
+        For every row, the index into ``X`` of its original (itself for an
+        original), as read by ``sklearn_lpntk.analysis.copy_retrieval`` and
+        ``distinct_share``.
+    """
+    check_perturbation(perturbation)
+    return plant_copies(
+        X,
+        y,
+        share=share,
+        n_copies=n_copies,
+        kind=perturbation,
+        scale=scale,
+        random_state=random_state,
     )

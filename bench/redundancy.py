@@ -1,0 +1,422 @@
+"""Does a kernel see interchangeable samples? Planted near-duplicates, no downstream training.
+
+A pool of distinct real rows gets perturbed copies of a random share of each
+class (``sklearn_lpntk.datasets.plant_near_duplicates``), so which rows are
+interchangeable is known. The pruner's network is trained briefly on the planted
+pool, as ``LpNTKPruner`` does, and every kernel variant is read class by class:
+
+* **retrieval**: for rows that have a copy, the share whose most similar other
+  row of the class is one of its copies (precision@1), and the AUC of copy-pair
+  against distinct-pair similarities;
+* **flatness**: the mean off-diagonal cosine inside a class;
+* **distinct share kept**: the share of distinct originals that a keep-rule on
+  the variant keeps at 50 / 70 / 90 % pruning, over what the budget allows
+  (``min(originals, kept)`` per class), against random subsets of the same
+  per-class size (mean and 95 % interval of 20 draws).
+
+Variants: the default cosine lpNTK; centred per class; the top eigen-direction
+of the class removed (spectral cut); the last layer's parameters only; the
+labelled gradient averaged over ``--views`` augmented views (the perturbation
+the user names); the network at initialisation and after three times the
+training; the cosine of penultimate embeddings (SemDeDup's space); raw-feature
+cosine and negative squared distance. Rules: facility location
+("representative", the default), D2 message passing on the variant's 5-NN graph
+over the lpNTK difficulty, and near-duplicate dropping at the calibrated
+threshold of ``prune_ratio="auto"`` (when available).
+
+Seconds to minutes per dataset on a laptop CPU::
+
+    python bench/redundancy.py --dataset digits
+    python bench/redundancy.py --dataset mnist1d --pool 2000
+    python bench/redundancy.py --dataset fmnist --pool 2000
+    python bench/redundancy.py --report            # the table of docs/reproduction.md
+"""
+
+import argparse
+import copy
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from prune import SETUPS, load  # noqa: E402
+
+from sklearn_lpntk import LpNTKPruner, lpntk_kernel  # noqa: E402
+from sklearn_lpntk._copies import perturb  # noqa: E402
+from sklearn_lpntk._redundancy import duplicate_threshold  # noqa: E402
+from sklearn_lpntk._selection import facility_location  # noqa: E402
+from sklearn_lpntk._selection._redundant import (  # noqa: E402
+    drop_near_duplicates,
+    local_scale,
+    message_passing_selection,
+)
+from sklearn_lpntk.analysis import copy_retrieval, distinct_share  # noqa: E402
+from sklearn_lpntk.datasets import plant_near_duplicates  # noqa: E402
+
+RATIOS = (0.5, 0.7, 0.9)
+AUTO_NEIGHBOURS = 10
+#: (name, share of each class copied, copies per copied row)
+LEVELS = (("clean", 0.0, 1), ("20% x1", 0.2, 1), ("30% x3", 0.3, 3))
+#: perturbations per dataset, "kind" or "kind:scale" (a one-pixel shift of an 8 x 8
+#: digit moves it further than a different digit of the class: no near-duplicate)
+KINDS = {
+    "digits": ("noise", "noise:0.3"),
+    "mnist1d": ("noise", "shift:2"),
+    "fmnist": ("noise", "shift", "flip"),
+}
+
+
+def parse_kind(spec):
+    kind, _, scale = spec.partition(":")
+    return kind, (float(scale) if scale else None)
+
+
+FIELDS = [
+    "dataset",
+    "pool",
+    "level",
+    "kind",
+    "seed",
+    "variant",
+    "precision",
+    "auc",
+    "flatness",
+    "rule",
+    "prune_ratio",
+    "distinct_of_allowed",
+    "random_mean",
+    "random_low",
+    "random_high",
+    "auto_threshold",
+    "auto_removed",
+    "planted_copies",
+]
+
+
+def shaped(name, X):
+    """Rows in the shape the perturbations read (digits as 8 x 8 images)."""
+    return X.reshape(len(X), 8, 8) if name == "digits" else X
+
+
+def flat_back(name, X):
+    return X.reshape(len(X), 64) if name == "digits" else X
+
+
+def cosine(K):
+    d = np.sqrt(np.clip(np.diagonal(K), 1e-30, None))
+    return K / d[:, None] / d[None, :]
+
+
+def centred(K):
+    r = K.mean(axis=1, keepdims=True)
+    return K - r - r.T + K.mean()
+
+
+def spectral_cut(K):
+    C = cosine(K)
+    w, V = np.linalg.eigh(C)
+    return C - w[-1] * np.outer(V[:, -1], V[:, -1])
+
+
+def last_layer_only(module):
+    m = copy.deepcopy(module)
+    last = [mod for mod in m.modules() if isinstance(mod, nn.Linear)][-1]
+    for p in m.parameters():
+        p.requires_grad_(False)
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return m
+
+
+def embeddings(module, X):
+    last = [mod for mod in module.modules() if isinstance(mod, nn.Linear)][-1]
+    seen = []
+    hook = last.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach()))
+    was = module.training
+    module.eval()
+    with torch.no_grad():
+        for s in range(0, len(X), 512):
+            module(torch.as_tensor(X[s : s + 512]))
+    module.train(was)
+    hook.remove()
+    return torch.cat(seen).double().numpy()
+
+
+def view_kernel(module, X, y, name, kind, n_views, seed):
+    """The lpNTK of the labelled gradient averaged over the row and n_views - 1 views."""
+    kind, scale = parse_kind(kind)
+    views = [X] + [
+        flat_back(name, perturb(shaped(name, X), kind, scale=scale, random_state=seed + v))
+        for v in range(1, n_views)
+    ]
+    n = len(X)
+    big = lpntk_kernel(module, np.concatenate(views), np.tile(y, n_views), dtype="float32").astype(
+        np.float64
+    )
+    return big.reshape(n_views, n, n_views, n).mean(axis=(0, 2))
+
+
+def class_variants(nets, X, y, name, kind, n_views, seed):
+    """Every variant's (n, n) similarity matrix for one class."""
+    module = nets["default"]
+    K = lpntk_kernel(module, X, y, dtype="float32").astype(np.float64)
+    flatX = X.reshape(len(X), -1).astype(np.float64)
+    E = embeddings(module, X)
+    sq = (flatX**2).sum(axis=1)
+    out = {
+        "lpNTK cosine (default)": cosine(K),
+        "lpNTK centred": cosine(centred(K)),
+        "lpNTK spectral cut": spectral_cut(K),
+        "lpNTK last layer": cosine(
+            lpntk_kernel(last_layer_only(module), X, y, dtype="float32").astype(np.float64)
+        ),
+        f"lpNTK {n_views} views": cosine(view_kernel(module, X, y, name, kind, n_views, seed)),
+        "lpNTK at init": cosine(
+            lpntk_kernel(nets["init"], X, y, dtype="float32").astype(np.float64)
+        ),
+        "lpNTK 3x training": cosine(
+            lpntk_kernel(nets["long"], X, y, dtype="float32").astype(np.float64)
+        ),
+        "embedding cosine": cosine(E @ E.T),
+        "feature cosine": cosine(flatX @ flatX.T),
+        "feature distance": -(sq[:, None] + sq[None, :] - 2 * flatX @ flatX.T),
+    }
+    return out
+
+
+def pair_cosines(module, name):
+    def cosines(A, B, y):
+        n = len(A)
+        both = np.concatenate([A, B]).astype(np.float32)
+        K = lpntk_kernel(module, flat_back(name, both), np.tile(y, 2), dtype="float32").astype(
+            np.float64
+        )
+        d = np.sqrt(np.diagonal(K))
+        return np.diagonal(K[:n, n:]) / d[:n] / d[n:]
+
+    return cosines
+
+
+def auto_thresholds(nets, Xs, yp, scales, name, kind, seed):
+    """prune_ratio="auto"'s threshold from noise copies, and from the planted kind."""
+    module = nets["default"]
+    out = {}
+    for label, spec in (("auto (noise)", "noise"), ("auto (named)", kind)):
+        k, scale = parse_kind(spec)
+        out[label] = duplicate_threshold(
+            pair_cosines(module, name), Xs, yp, scales, k, scale, seed
+        )[0]
+    return out
+
+
+def keep_rows(rule, S, k, seed):
+    if rule == "representative":
+        return np.asarray(facility_location(S, k))
+    # D2 reads cosine-like similarities: rescale a distance to [-1, 1] first
+    if S.max() > 1.0 + 1e-9 or S.min() < -1.0 - 1e-9:
+        S = 2 * (S - S.min()) / (S.max() - S.min()) - 1
+    typical = (S.sum(axis=1) - np.diagonal(S)) / max(1, len(S) - 1)
+    return message_passing_selection(1 - typical, S, k, hard_fraction=0.0)
+
+
+def random_share(y, groups, ratio, rng, draws=20):
+    shares = []
+    for _ in range(draws):
+        kept = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y == c), max(1, int((y == c).sum() * (1 - ratio))), False)
+                for c in np.unique(y)
+            ]
+        )
+        shares.append(distinct_share(kept, groups, y)["of_allowed"])
+    shares = np.array(shares)
+    half = 1.96 * shares.std(ddof=1) / np.sqrt(len(shares))
+    return shares.mean(), shares.mean() - half, shares.mean() + half
+
+
+def train_nets(name, X, y, seed, device):
+    setup = SETUPS[name]
+    common = dict(
+        net=setup["model"],
+        lr=setup["lr"],
+        batch_size=setup["batch"],
+        device=device,
+        random_state=seed,
+    )
+    nets = {}
+    for key, epochs in (
+        ("init", 0),
+        ("default", setup["pruner_epochs"]),
+        ("long", 3 * setup["pruner_epochs"]),
+    ):
+        pruner = LpNTKPruner(0.5, max_epochs=epochs, **common).fit(X, y)
+        nets[key] = pruner.net_.module_.cpu()
+    return nets
+
+
+def run_pool(args, name, Xo, yo, level, kind, seed, writer):
+    label_, share, n_copies = level
+    t0 = time.perf_counter()
+    kind_name, scale = parse_kind(kind)
+    Xs, yp, groups = plant_near_duplicates(
+        shaped(name, Xo),
+        yo,
+        share=share,
+        n_copies=n_copies,
+        perturbation=kind_name,
+        scale=scale,
+        random_state=seed,
+    )
+    Xp = flat_back(name, Xs).astype(np.float32)
+    nets = train_nets(name, Xp, yp, seed, args.device)
+    t1 = time.perf_counter()
+    per_variant = {}
+    rng = np.random.default_rng(seed)
+    matrices = {}
+    scales = np.empty(len(yp))
+    for c in np.unique(yp):
+        rows = np.flatnonzero(yp == c)
+        matrices[c] = class_variants(nets, Xp[rows], yp[rows], name, kind, args.views, seed)
+        scales[rows] = local_scale(matrices[c]["lpNTK cosine (default)"], AUTO_NEIGHBOURS)
+    thresholds = auto_thresholds(nets, Xs, yp, scales, name, kind, seed)
+    auto_kept = {label: [] for label in thresholds}
+    for c in np.unique(yp):
+        rows = np.flatnonzero(yp == c)
+        for variant, S in matrices.pop(c).items():
+            entry = per_variant.setdefault(variant, {"retrieval": [], "flat": [], "kept": {}})
+            entry["retrieval"].append(copy_retrieval(S, groups[rows]))
+            off = ~np.eye(len(rows), dtype=bool)
+            entry["flat"].append(S[off].mean())
+            if variant == "lpNTK cosine (default)":
+                order = np.asarray(facility_location(S, len(rows)))
+                for label, t in thresholds.items():
+                    dropped = drop_near_duplicates(S, order, t, scale=scales[rows])
+                    auto_kept[label].append(rows[~dropped])
+            for ratio in RATIOS:
+                k = max(1, int(len(rows) * (1 - ratio)))
+                for rule in ("representative", "D2"):
+                    local = keep_rows(rule, S, k, seed)
+                    entry["kept"].setdefault((rule, ratio), []).append(rows[local])
+    randoms = {ratio: random_share(yp, groups, ratio, rng) for ratio in RATIOS}
+    n_copies_planted = len(yp) - len(np.unique(groups))
+    for label, parts in auto_kept.items():
+        kept = np.concatenate(parts)
+        removed = len(yp) - len(kept)
+        originals_lost = 1 - distinct_share(kept, groups, yp)["kept"]
+        ratio = removed / len(yp)
+        writer.writerow(
+            dict(
+                dataset=name,
+                pool=len(yo),
+                level=label_,
+                kind=kind,
+                seed=seed,
+                variant="lpNTK cosine (default)",
+                rule=label,
+                prune_ratio=f"{ratio:.4f}",
+                distinct_of_allowed=f"{distinct_share(kept, groups, yp)['of_allowed']:.4f}",
+                auto_threshold=f"{thresholds[label]:.5f}",
+                auto_removed=removed,
+                planted_copies=n_copies_planted,
+            )
+        )
+        print(
+            f"  {label:24s} threshold {thresholds[label]:.5f}: removed {removed} rows "
+            f"({ratio:.1%}) of {n_copies_planted} planted copies; distinct originals lost "
+            f"{originals_lost:.1%}",
+            flush=True,
+        )
+    for variant, entry in per_variant.items():
+        r = entry["retrieval"]
+        q = np.array([x["n_queries"] for x in r])
+        pairs = np.array([x["n_copy_pairs"] for x in r])
+        prec = auc = np.nan
+        if q.sum():
+            prec = np.nansum([x["precision"] * w for x, w in zip(r, q)]) / q.sum()
+            auc = np.nansum([x["auc"] * w for x, w in zip(r, pairs)]) / pairs.sum()
+        flat = float(np.mean(entry["flat"]))
+        for (rule, ratio), parts in entry["kept"].items():
+            got = distinct_share(np.concatenate(parts), groups, yp)["of_allowed"]
+            mean, low, high = randoms[ratio]
+            writer.writerow(
+                dict(
+                    dataset=name,
+                    pool=len(yo),
+                    level=label_,
+                    kind=kind,
+                    seed=seed,
+                    variant=variant,
+                    precision=f"{prec:.4f}",
+                    auc=f"{auc:.4f}",
+                    flatness=f"{flat:.4f}",
+                    rule=rule,
+                    prune_ratio=ratio,
+                    distinct_of_allowed=f"{got:.4f}",
+                    random_mean=f"{mean:.4f}",
+                    random_low=f"{low:.4f}",
+                    random_high=f"{high:.4f}",
+                )
+            )
+        rep = [
+            distinct_share(np.concatenate(entry["kept"][("representative", r_)]), groups, yp)[
+                "of_allowed"
+            ]
+            for r_ in RATIOS
+        ]
+        print(
+            f"  {variant:24s} P@1 {prec:.3f}  AUC {auc:.3f}  flat {flat:.3f}  "
+            f"kept@50/70/90 {rep[0]:.3f} {rep[1]:.3f} {rep[2]:.3f}",
+            flush=True,
+        )
+    print(
+        "  random                   kept@50/70/90 "
+        + " ".join(f"{randoms[r_][0]:.3f}" for r_ in RATIOS)
+        + f"   (training {t1 - t0:.1f} s, kernels {time.perf_counter() - t1:.1f} s)",
+        flush=True,
+    )
+
+
+def run(args):
+    name = args.dataset
+    Xtr, ytr, _, _ = load(name, args.pool, args.data_home)
+    out = Path(args.out or HERE / "results" / f"redundancy-{name}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = not out.exists()
+    with open(out, "a", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        if new:
+            writer.writeheader()
+        for seed in range(args.seeds):
+            for level in [lv for lv in LEVELS if not args.levels or lv[0] in args.levels]:
+                for kind in args.kinds or KINDS[name]:
+                    print(f"{name} pool {len(ytr)} level {level[0]} {kind} seed {seed}")
+                    run_pool(args, name, Xtr, ytr, level, kind, seed, writer)
+                    f.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", choices=sorted(KINDS), default="digits")
+    parser.add_argument("--pool", type=int, default=None, help="distinct originals")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--views", type=int, default=4)
+    parser.add_argument("--levels", nargs="*", help="subset of the redundancy levels")
+    parser.add_argument("--kinds", nargs="*", help='perturbations, "kind" or "kind:scale"')
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

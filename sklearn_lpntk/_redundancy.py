@@ -1,0 +1,80 @@
+"""How much of the data is redundant: ``prune_ratio="auto"``'s calibrated threshold.
+
+Inside one class the lpNTK cosines of a briefly trained network are all high
+and close together (on Fashion-MNIST a row's nearest same-class row has a
+median cosine of 0.998), so no absolute cosine separates a near-duplicate from
+an ordinary neighbour. What does separate them is the distance to the nearest
+row relative to the row's neighbourhood: ``1 - s_ij`` against the row's local
+scale, ``1 - s`` to its ``n_neighbors``-th most similar row
+(:func:`~sklearn_lpntk._selection._redundant.local_scale`).
+
+The data say how small that relative distance is for an interchangeable pair.
+A few rows of every class are copied with a small perturbation
+(``_copies.perturb``: by default Gaussian noise of 5 % of every feature's
+spread; the augmentation a user names otherwise), the lpNTK cosine between
+every copy and its original is read under the fitted network, and the
+threshold is the median (:data:`CALIBRATION_QUANTILE`) of
+``(1 - cosine) / local scale`` over the copies. Each class's rows are then walked
+in their keep order and a row is dropped when it is that close to a row kept
+before it (:func:`~sklearn_lpntk._selection._redundant.drop_near_duplicates`):
+exact duplicates always, copies as close as the calibration's at least half of
+the time, and on data without near-duplicates almost nothing.
+"""
+
+import numpy as np
+
+from ._copies import perturb
+
+#: Rows copied to calibrate (stratified; at least two per class where possible).
+CALIBRATION_ROWS = 256
+#: The threshold is this quantile of the copies' relative distances.
+CALIBRATION_QUANTILE = 0.5
+
+
+def calibration_rows(y, rng, n_rows=CALIBRATION_ROWS):
+    """About ``n_rows`` row indices, stratified by class, at least two per class."""
+    y = np.asarray(y)
+    picked = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        share = int(round(n_rows * len(rows) / len(y)))
+        picked.append(rng.choice(rows, min(len(rows), max(2, share)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scale, random_state):
+    """The calibrated relative threshold and the copies' relative distances.
+
+    Parameters
+    ----------
+    cosine_of_pairs : callable
+        ``cosine_of_pairs(X_a, X_b, y_ab)`` returns the lpNTK cosine between
+        every row of ``X_a`` and the row of ``X_b`` at the same position (both
+        labelled ``y_ab``), under the fitted network.
+    X, y : arrays
+        The training rows in the network's input shape, and their labels.
+    scale_of_rows : array of shape (n_samples,)
+        Every training row's local scale within its class.
+    perturbation, scale
+        The copies' perturbation (see ``_copies.perturb``).
+    random_state : int or None
+        Which rows are copied, and the perturbation's draws.
+
+    Returns
+    -------
+    threshold : float
+        Pairs with ``1 - s_ij <= threshold * (scale_i + scale_j) / 2`` are
+        near-duplicates.
+    ratios : ndarray
+        ``(1 - cosine(copy, original)) / scale(original)`` for every copy.
+    """
+    rng = np.random.default_rng(random_state)
+    rows = calibration_rows(y, rng)
+    rows = rows[np.isfinite(np.asarray(scale_of_rows)[rows])]
+    if len(rows) == 0:
+        return 0.0, np.empty(0)
+    originals = np.asarray(X[rows])
+    copies = perturb(originals, perturbation, scale=scale, random_state=rng)
+    cosines = np.asarray(cosine_of_pairs(originals, copies, np.asarray(y)[rows]), dtype=float)
+    ratios = np.clip(1.0 - cosines, 0.0, None) / np.asarray(scale_of_rows)[rows]
+    return float(np.quantile(ratios, CALIBRATION_QUANTILE)), ratios
