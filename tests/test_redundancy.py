@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from sklearn_lpntk._redundancy import calibration_rows, duplicate_threshold
+from sklearn_lpntk._redundancy import MAX_THRESHOLD, calibration_rows, duplicate_threshold
 from sklearn_lpntk._selection import NeighbourGraph
 from sklearn_lpntk._selection._redundant import (
     drop_near_duplicates,
@@ -312,3 +312,18 @@ def test_calibration_reads_the_median_relative_distance_of_planted_copies():
     zero, _ = duplicate_threshold(cosine_of_pairs, X, y, scales, lambda R, g: R, None, 0)
     assert zero == pytest.approx(0.0, abs=1e-12)
     assert calibration_rows(y, np.random.default_rng(0), 9).size == 9
+
+
+def test_calibration_caps_a_threshold_the_kernel_cannot_support():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((40, 5))
+    y = np.repeat([0, 1], 20)
+
+    def orthogonal(A, B, labels):
+        return np.zeros(len(A))  # every copy as far as can be
+
+    with pytest.warns(UserWarning, match="does not see the calibration copies"):
+        threshold, ratios = duplicate_threshold(
+            orthogonal, X, y, np.full(40, 0.1), "noise", None, 0
+        )
+    assert threshold == MAX_THRESHOLD and np.all(ratios == 10.0)
