@@ -58,10 +58,13 @@ from sklearn_lpntk._engine import normalize_kernel  # noqa: E402
 from sklearn_lpntk._selection import (  # noqa: E402
     choose_rows,
     default_hard_fraction,
+    facility_location,
     middle_band,
     n_to_keep,
     stratified_coverage,
+    typicality,
 )
+from sklearn_lpntk._selection._redundant import message_passing_selection  # noqa: E402
 
 FIELDS = [
     "dataset",
@@ -84,6 +87,9 @@ LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
     "lpNTK coverage": ("cosine", "coverage"),
     "lpNTK budget": ("cosine", "budget"),
 }
+#: redundancy levers (issue 24): D2 message passing over the cosine lpNTK's 5-NN graph,
+#: and facility location on the lpNTK of the last layer's parameters only
+REDUNDANCY_RULES = ["lpNTK D2", "lpNTK last layer"]
 #: the matrix rules read through a neighbour graph (LpNTKPruner(graph="exact"))
 GRAPH_RULES = {"lpNTK representative (graph)": "representative"}
 GRAPH_NEIGHBOURS = 10
@@ -293,6 +299,37 @@ def per_class(y, ratio):
     return [(c, np.flatnonzero(y == c), n_to_keep(int(np.sum(y == c)), ratio)) for c in labels]
 
 
+def last_layer_only(module):
+    """A copy of ``module`` whose only trainable parameters are its last Linear layer's."""
+    import copy
+
+    module = copy.deepcopy(module)
+    last = [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    for p in last.parameters():
+        p.requires_grad_(True)
+    return module
+
+
+def plant(name, X, y, spec, seed=0):
+    """Plant near-duplicates: ``spec`` is "share:copies:kind[:scale]" (e.g. 0.3:3:noise)."""
+    from sklearn_lpntk.datasets import plant_near_duplicates
+
+    share, copies, kind, *scale = spec.split(":")
+    shaped = X.reshape(len(X), 8, 8) if name == "digits" else X
+    Xp, yp, groups = plant_near_duplicates(
+        shaped,
+        y,
+        share=float(share),
+        n_copies=int(copies),
+        perturbation=kind,
+        scale=float(scale[0]) if scale else None,
+        random_state=seed,
+    )
+    return Xp.reshape(len(Xp), *X.shape[1:]).astype(X.dtype), yp, groups
+
+
 def score_seed(name, X, y, seed, setup, device, log, methods):
     """Everything a seed's selections need: fitted pruners' scores and class kernels."""
     common = dict(
@@ -307,8 +344,14 @@ def score_seed(name, X, y, seed, setup, device, log, methods):
     pruner = LpNTKPruner.paper(0.5, max_epochs=setup["pruner_epochs"], **common).fit(X, y)
     module = pruner.net_.module_
     out["kernels"] = {}
+    last = last_layer_only(module) if "lpNTK last layer" in methods else None
     for c, idx, _ in per_class(y, 0.5):
         K = lpntk_kernel(module, X[idx], y[idx], device=device, dtype="float32")
+        if last is not None:
+            KL = lpntk_kernel(last, X[idx], y[idx], device=device, dtype="float64")
+            out.setdefault("last", {})[c] = normalize_kernel(
+                torch.from_numpy(KL), "cosine", 10
+            ).numpy()
         out["kernels"][c] = {
             None: K.astype(np.float64),
             "cosine": normalize_kernel(
@@ -359,6 +402,13 @@ def select(method, y, ratio, seed, scores):
             )
         elif method == "Moderate":
             local = middle_band(scores["Moderate"][idx], k)
+        elif method == "lpNTK D2":
+            S = scores["kernels"][c]["cosine"]
+            local = message_passing_selection(
+                1 - typicality(S), S, k, hard_fraction=default_hard_fraction(ratio)
+            )
+        elif method == "lpNTK last layer":
+            local = facility_location(scores["last"][c], k)
         elif method in GRAPH_RULES:
             # the same rule on the class's exact 10-neighbour graph (what
             # graph="exact" hands the selection layer; approximate finds the same
@@ -390,6 +440,8 @@ def run(args):
     device = torch.device(args.device)
     start = time.perf_counter()
     Xtr, ytr, Xte, yte = load(args.dataset, args.pool, args.data_home)
+    if args.plant:
+        Xtr, ytr, _ = plant(args.dataset, Xtr, ytr, args.plant)
     out = Path(args.out or HERE / "results" / f"prune-{args.dataset}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     log_path = out.with_suffix(".log")
@@ -729,6 +781,11 @@ def main():
         help="learning rate of the downstream training (default: cosine to 0)",
     )
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--plant",
+        default=None,
+        help='plant near-duplicates into the pool, "share:copies:kind[:scale]" (0.3:3:noise)',
+    )
     ap.add_argument(
         "--quick",
         action="store_true",
