@@ -25,10 +25,10 @@ from sklearn_lpntk._selection import (
     MATRIX_RULES,
     AssignmentLog,
     farthest_first_traversal,
-    n_to_keep,
     prepare_rows,
 )
 
+from ._counts import n_to_keep
 from ._reference import choose_rows_05
 
 RATIOS = (0.0, 0.2, 0.5, 0.8)

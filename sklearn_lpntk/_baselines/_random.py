@@ -1,8 +1,7 @@
 """Stratified random pruning."""
 
-from .._base import BasePruner, class_rows
+from .._base import BasePruner
 from .._params import fill_doc
-from .._prepared import PreparedFit
 from .._selection import PrefixCut
 
 
@@ -50,8 +49,6 @@ class RandomPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         with watch.phase("selection"):  # a random order of every class: nested
-            rows = class_rows(y, len(classes))
-            cuts = [PrefixCut(rng.permutation(len(idx))) for idx in rows]
-        return PreparedFit(rows, cuts)
+            return [PrefixCut(rng.permutation(len(idx))) for idx in rows], {}

@@ -1,7 +1,7 @@
 """NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
 
-from ._budgets import allocate_counts, equal_counts
 from ._checks import NON_FINITE_HINT, check_finite
+from ._counts import allocate_counts, keep_counts
 from ._coverage import (
     default_hard_fraction,
     drop_redundant,
@@ -31,7 +31,6 @@ from ._keep_rules import (
     KEEP_RULES,
     MATRIX_RULES,
     TRAVERSAL_RULES,
-    n_to_keep,
     select_from_kernel,
     traversal_cut,
 )
@@ -53,7 +52,7 @@ __all__ = [
     "graph_facility_location",
     "graph_redundancy_order",
     "allocate_counts",
-    "equal_counts",
+    "keep_counts",
     "AssignmentLog",
     "CoverageCut",
     "PrefixCut",
@@ -85,7 +84,6 @@ __all__ = [
     "farthest_first_traversal",
     "forgetting_events",
     "inverse_norms",
-    "n_to_keep",
     "row_extremes",
     "select_from_kernel",
     "self_max_mask",

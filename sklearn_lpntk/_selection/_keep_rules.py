@@ -13,11 +13,6 @@ MATRIX_RULES = ("representative", "redundancy", "coverage", "budget")
 KEEP_RULES = TRAVERSAL_RULES + MATRIX_RULES
 
 
-def n_to_keep(n_samples, prune_ratio):
-    """Rows kept out of a class of ``n_samples``: floor(n (1 - r)), at least 1."""
-    return max(1, int(np.floor(n_samples * (1.0 - prune_ratio) + 1e-9)))
-
-
 def traversal_cut(
     kernel,
     n_keep=None,
