@@ -16,7 +16,7 @@ from ._class_budget import TRAINING_PARAMS
 from ._engine import LpNTKEngine, approximate_neighbours, block_neighbours
 from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
 from ._progress import progress_bar
-from ._selection import NeighbourGraph, check_finite, prepare_rows
+from ._selection import NeighbourGraph, check_finite, rule_cut
 
 _SEED_MAX = np.iinfo(np.int32).max
 #: The parameters of LpNTKEngine, by the estimators' names.
@@ -278,7 +278,7 @@ def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
 def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, linked=None):
     """Kernel, neighbour graph, filters, traversal and keep order of one class (a joblib task).
 
-    Returns the class's cut (see :func:`~sklearn_lpntk._selection.prepare_rows`;
+    Returns the class's cut (see :func:`~sklearn_lpntk._selection.rule_cut`;
     for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
     kernel's diagonal, and the seconds spent on the kernel, on the neighbour
     graph (0 without one) and on the order.
@@ -292,7 +292,7 @@ def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, li
         kernel = class_graph(kernel, diagonal, class_plan, seed, n_jobs=block_jobs, progress=linked)
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
-    cut = prepare_rows(kernel, n_keep if lazy else None, random_state=seed, **options)
+    cut = rule_cut(kernel, n_keep if lazy else None, random_state=seed, **options)
     end = time.perf_counter()
     return cut, diagonal, middle - start, graph_done - middle, end - graph_done
 
@@ -301,7 +301,7 @@ def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0):
     """Every class's cut from its kernel: filters, traversal and keep order.
 
     ``rows`` are the row indices of every class, ``options`` the keyword
-    arguments of :func:`~sklearn_lpntk._selection.prepare_rows`. Returns the
+    arguments of :func:`~sklearn_lpntk._selection.rule_cut`. Returns the
     cuts and ``self_kernel_``; the seconds go to ``watch``'s "kernel",
     "neighbours" and "selection".
     """

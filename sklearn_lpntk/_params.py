@@ -102,7 +102,7 @@ BUDGET_DOC = """\
     class_budget : {"equal", "error"} or dict, default="equal"
         How the kept rows are shared among the classes; the total is that of
         "equal" in every case, and every class keeps at least one row.
-        "equal": ``floor(n_c * (1 - prune_ratio))`` rows of every class.
+        "equal": the same fraction of every class (``k_c``).
         "error": DRoP's budget (Vysogorets et al., ICLR 2025): a class keeps a
         fraction of its rows proportional to its error rate, measured out of
         fold on the training rows (two halves, each predicted by a network
@@ -122,8 +122,8 @@ TRAINED_ATTRIBUTES_DOC = f"""\
         Kept row indices, ascending.
     keep_order_ : dict
         Every class's rows (by class label) in the order they are kept; a
-        prune ratio keeps the first ``floor(n_c * (1 - prune_ratio))`` of
-        each. For the score pruners: by decreasing score, ties in random order.
+        prune ratio keeps the first ``k_c`` of each. For the score pruners: by
+        decreasing score, ties in random order.
     net_ : skorch.NeuralNetClassifier
         The network of the last initialisation (run).
 {COMMON_ATTRIBUTES_DOC}"""

@@ -17,8 +17,8 @@ class LpNTKPruner(BasePruner):
 
     A small network is trained briefly on ``(X, y)``; the lpNTK (Guo et al.,
     ICLR 2024) between every two samples of the same class is computed from
-    one labelled gradient per sample, and ``floor(n_c * (1 - prune_ratio))``
-    rows (at least one) of each class are kept. By default (since 0.4) the
+    one labelled gradient per sample, and ``k_c`` rows of every class c are
+    kept (see ``prune_ratio``). By default (since 0.4) the
     kept rows are those that best represent their class under the cosine
     lpNTK (greedy facility location); the paper's setting, farthest-first
     centres on the raw kernel, is ``LpNTKPruner.paper()``. The default was
@@ -30,7 +30,8 @@ class LpNTKPruner(BasePruner):
     Parameters
     ----------
     prune_ratio : float in [0, 1), default=0.3
-        Fraction of each class that is removed.
+        Fraction of each class that is removed: class c keeps ``k_c`` rows, at
+        least one (``docs/algorithm.md``, "How many rows each class keeps").
     max_epochs : int, default=None
         Training epochs. None: 10 for a net built here, the skorch net's own
         value otherwise. 0 computes the kernel at initialisation.
@@ -135,7 +136,7 @@ class LpNTKPruner(BasePruner):
         For the nested keep-rules ("centres", "representative",
         "redundancy", without ``selfmax``): every class's rows (by class
         label) in the order they are kept, so that a prune ratio keeps the
-        first ``floor(n_c * (1 - prune_ratio))`` of each. A class whose Gram
+        first ``k_c`` of each. A class whose Gram
         matrix did not fit ``memory_budget`` has its order only as far as
         this fit needed. None for the other rules, whose selection for
         another ratio is not a prefix ("random_member", "thin_largest",

@@ -7,7 +7,7 @@ from .._selection import PrefixCut
 
 @fill_doc
 class RandomPruner(BasePruner):
-    """Keep a uniformly random ``floor(n_c * (1 - prune_ratio))`` rows of every class.
+    """Keep ``k_c`` uniformly random rows of every class c (``prune_ratio`` sets ``k_c``).
 
     The reference every other pruner must beat.
 
@@ -28,7 +28,7 @@ class RandomPruner(BasePruner):
         Kept row indices, ascending.
     keep_order_ : dict
         Every class's rows in a random order; a prune ratio keeps the first
-        ``floor(n_c * (1 - prune_ratio))`` of each.
+        ``k_c`` of each.
     {common_attributes}
 
     Examples

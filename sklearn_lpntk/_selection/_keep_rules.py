@@ -3,8 +3,8 @@
 import numpy as np
 
 from ._checks import check_count, check_option
+from ._cuts import AssignmentLog, TraversalCut, n_clusters_for
 from ._farthest_first import as_lazy_kernel, traverse
-from ._orders import AssignmentLog, TraversalCut, n_clusters_for
 
 #: Keep-rules read from a farthest-first clustering (lazy kernels allowed).
 TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
