@@ -394,11 +394,3 @@ def highest_first(scores, rows, rng):
         shuffled = rng.permutation(len(idx))
         orders.append(shuffled[np.argsort(-scores[idx[shuffled]], kind="stable")])
     return orders
-
-
-def keep_highest(scores, y, n_keep, rng):
-    """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random."""
-    rows = class_rows(y, len(n_keep))
-    return np.concatenate(
-        [idx[order[:k]] for idx, order, k in zip(rows, highest_first(scores, rows, rng), n_keep)]
-    )

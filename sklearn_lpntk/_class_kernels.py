@@ -19,39 +19,18 @@ from ._progress import progress_bar
 from ._selection import NeighbourGraph, check_finite, rule_cut
 
 _SEED_MAX = np.iinfo(np.int32).max
-#: The parameters of LpNTKEngine, by the estimators' names.
-_KERNEL_PARAMS = (
-    "strategy",
-    "normalize",
-    "error_weighting",
-    "feature_batch_size",
-    "projection_dim",
-    "memory_budget",
-    "device",
-    "dtype",
-)
+#: The estimators' parameters that build the LpNTKEngine (feature_batch_size is its batch_size).
+_KERNEL_PARAMS = "strategy normalize error_weighting feature_batch_size projection_dim".split()
+_KERNEL_PARAMS += ["memory_budget", "device", "dtype"]
 
 
 @dataclass(frozen=True)
 class KernelSource:
-    """What every class's lpNTK is computed from, once the networks are trained.
-
-    Attributes
-    ----------
-    engine : LpNTKEngine
-        The engine, built on the first network's module.
-    plan : Plan
-        The memory plan of every class.
-    states : list or None
-        Module states whose kernels are averaged; None: the trained network itself.
-    class_seeds : ndarray of int, shape (n_classes,)
-        One seed per class (sketches, tie-breaks).
-    n_jobs : int
-        Parallel jobs the plan was made for.
-    attributes : dict
-        ``net_``, ``strategy_``, ``lazy_classes_``, ``checkpoints_`` and, with a
-        validation split, ``validation_scores_``.
-    """
+    """What every class's lpNTK is computed from, once the networks are trained: the
+    engine (on the first network), its memory ``plan``, the module ``states`` whose
+    kernels are averaged (None: the trained network), one seed per class, the jobs
+    planned for, and the training's fitted ``attributes`` (``net_``, ``strategy_``,
+    ``lazy_classes_``, ``checkpoints_``, ``validation_scores_``)."""
 
     engine: object
     plan: object
@@ -61,64 +40,22 @@ class KernelSource:
     attributes: dict
 
 
-def lpntk_options(params, **fixed):
-    """``network`` and ``kernel`` of :func:`train_for_kernels` from an estimator's
-    ``get_params()``; ``fixed`` gives the options it has no parameter for."""
-    p = {**params, **fixed}
-    network = {k: p[k] for k in TRAINING_PARAMS}
-    kernel = {k: p[k] for k in _KERNEL_PARAMS}
-    kernel["batch_size"] = kernel.pop("feature_batch_size")
-    return network, kernel
+def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors):
+    """Train the brief networks, planning the kernels' memory first; a :class:`KernelSource`.
 
-
-def train_for_kernels(
-    X,
-    y,
-    classes,
-    rng,
-    watch,
-    *,
-    network,
-    kernel,
-    need_full,
-    graph,
-    n_neighbors,
-    checkpoints=None,
-    validation_fraction=None,
-    n_inits=1,
-    n_jobs=None,
-    verbose=0,
-):
-    """Train the brief networks (planning the kernels' memory first).
-
-    Parameters
-    ----------
-    X : ndarray of float32, shape (n_samples, ...)
-        Validated inputs.
-    y : ndarray of int64, shape (n_samples,)
-        Encoded labels (the ones the kernel is labelled with).
-    classes : ndarray
-        The original class labels.
-    rng : numpy.random.RandomState
-        Every seed of the training and of the kernels is drawn from it.
-    watch : Stopwatch
-        Receives the "setup" and "training" phases.
-    network : dict
-        ``net``, ``max_epochs``, ``lr``, ``batch_size`` and ``device`` (see
-        :func:`~sklearn_lpntk._networks.train_network`).
-    kernel : dict
-        Keyword arguments of :class:`~sklearn_lpntk._engine.LpNTKEngine`.
-    need_full, graph, n_neighbors
-        As for ``LpNTKEngine.plan``: whether the rules read a class's whole
-        Gram matrix, the ``graph`` option (None: the kernel itself) and the
-        neighbours per row.
-    checkpoints, validation_fraction, n_inits, n_jobs, verbose
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
-
-    Returns
-    -------
-    source : KernelSource
+    ``X``, ``y`` (encoded; the labels the kernel is labelled with) and ``classes``
+    are the validated data; every seed is drawn from ``rng``; ``watch`` receives
+    "setup" and "training". ``params`` are the estimator's parameters: the
+    network's (``TRAINING_PARAMS``), the engine's (``_KERNEL_PARAMS``),
+    ``checkpoints``, ``validation_fraction``, ``n_inits``, ``n_jobs`` and
+    ``verbose``. ``need_full``, ``graph`` (None: the kernel itself) and
+    ``n_neighbors`` are passed to ``LpNTKEngine.plan``.
     """
+    network = {k: params[k] for k in TRAINING_PARAMS}
+    kernel = {k: params[k] for k in _KERNEL_PARAMS}
+    kernel["batch_size"] = kernel.pop("feature_batch_size")
+    checkpoints, validation_fraction = params["checkpoints"], params["validation_fraction"]
+    n_inits = params["n_inits"]
     torch_seed = int(rng.randint(_SEED_MAX))
     class_seeds = rng.randint(_SEED_MAX, size=len(classes))
     with watch.phase("setup"):
@@ -129,7 +66,7 @@ def train_for_kernels(
     seeds = [torch_seed, *rng.randint(_SEED_MAX, size=n_inits - 1)]
     per_net = 1 if epochs is None or X_val is not None else len(epochs)
     sizes = np.bincount(y, minlength=len(classes)).tolist()
-    n_jobs = min(effective_n_jobs(n_jobs), len(classes))
+    n_jobs = min(effective_n_jobs(params["n_jobs"]), len(classes))
     planned = []
 
     def plan_before_training(net):
@@ -158,7 +95,7 @@ def train_for_kernels(
                 y=y_fit,
                 n_classes=len(classes),
                 **network,
-                verbose=verbose,
+                verbose=params["verbose"],
                 seed=int(seed),
                 watch=watch,
                 callbacks=[("lpntk_checkpoints", saver)] if saver else (),

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner, class_rows
-from ._class_kernels import class_kernel, lpntk_options, train_for_kernels
+from ._class_kernels import class_kernel, train_for_kernels
 from ._params import LPNTK_CONSTRAINTS, check_n_jobs, fill_doc
 from ._selection import RemovalCut, typicality
 
@@ -222,22 +222,13 @@ class LpNTKCleaner(BasePruner):
         ``self_kernel_`` and the training's) and the first class's seed (the
         mixture's).
         """
-        network, kernel = lpntk_options(self.get_params(deep=False), normalize="cosine")
+        # the cleaner's fixed choices: cosine lpNTK of one network after its last epoch,
+        # planned as for whole Gram matrices (a class past the dense limit is read
+        # through its factors: exact mean similarity, no neighbours)
+        fixed = {"normalize": "cosine", "checkpoints": None, "validation_fraction": None}
+        params = {**self.get_params(deep=False), **fixed, "n_inits": 1}
         source = train_for_kernels(
-            X,
-            y,
-            classes,
-            rng,
-            watch,
-            network=network,
-            kernel=kernel,
-            # planned as for whole Gram matrices; a class past the dense limit is
-            # read through its factors (exact mean similarity, no neighbours)
-            need_full=True,
-            graph="auto",
-            n_neighbors=1,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
+            X, y, classes, rng, watch, params, need_full=True, graph="auto", n_neighbors=1
         )
         scores, self_kernel = np.empty(len(y)), np.empty(len(y))
         with watch.phase("kernel"):

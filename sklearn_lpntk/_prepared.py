@@ -132,28 +132,13 @@ _IGNORED = ["compute", "calls"]
 
 
 def load_or_compute(compute, memory, key_fields, prune_ratio, watch):
-    """``compute()``'s :class:`PreparedFit`, from ``memory`` when it holds it.
+    """``(prepared, from_cache)``: ``compute()``'s :class:`PreparedFit`, from ``memory``
+    (None: no cache) when it holds the entry of ``key_fields``.
 
-    Parameters
-    ----------
-    compute : callable
-        Takes no argument and returns a complete :class:`PreparedFit`.
-    memory : joblib.Memory-like or None
-        The cache; None computes.
-    key_fields : dict
-        Everything the result depends on (data and parameters); hashed with
-        the package version into the key.
-    prune_ratio : float
-        The ratio about to be cut: an entry whose lazy orders do not reach it
-        is computed again.
-    watch : Stopwatch
-        Hashing and reading or writing the cache count as its "cache" phase;
-        a computed fit adds its own phases.
-
-    Returns
-    -------
-    prepared : PreparedFit
-    from_cache : bool
+    ``compute`` takes no argument; ``key_fields`` is everything its result depends
+    on (data and parameters), hashed with the package version. An entry whose lazy
+    orders do not reach ``prune_ratio`` is computed again. Hashing and reading or
+    writing the cache are ``watch``'s "cache" phase; a computed fit adds its own.
     """
     if memory is None:
         prepared = compute()

@@ -5,10 +5,13 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
-from ._class_kernels import class_cuts, lpntk_options, train_for_kernels
+from ._class_kernels import class_cuts, train_for_kernels
 from ._engine import GRAPH_MODES, NORMALIZATIONS
 from ._params import LPNTK_CONSTRAINTS, check_graph_options, check_n_jobs, fill_doc
 from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
+
+#: The parameters of the keep-rule (the keyword arguments of ``_selection.rule_cut``).
+_RULE_OPTIONS = ("keep", "cluster_ratio", "hard_fraction", "selfmax", "drop_contradictory", "fpc")
 
 
 @fill_doc
@@ -312,35 +315,12 @@ class LpNTKPruner(BasePruner):
         return cls(prune_ratio, **{**setting, **params})
 
     def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
-        network, kernel = lpntk_options(self.get_params(deep=False))
+        params = self.get_params(deep=False)
         matrix_rule = self.keep in MATRIX_RULES
-        source = train_for_kernels(
-            X,
-            y,
-            classes,
-            rng,
-            watch,
-            network=network,
-            kernel=kernel,
-            need_full=matrix_rule,
-            # the kernel itself serves the traversal rules and drop_contradictory
-            graph=self.graph if matrix_rule and self.drop_contradictory is None else None,
-            n_neighbors=self.n_neighbors,
-            checkpoints=self.checkpoints,
-            validation_fraction=self.validation_fraction,
-            n_inits=self.n_inits,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-        )
-        options = {
-            "keep": self.keep,
-            "cluster_ratio": self.cluster_ratio,
-            "hard_fraction": self.hard_fraction,
-            "selfmax": self.selfmax,
-            "drop_contradictory": self.drop_contradictory,
-            "fpc": self.fpc,
-        }
-        cuts, self_kernel = class_cuts(
-            source, rows, X, y, n_keep, options, watch, verbose=self.verbose
-        )
+        # the kernel itself serves the traversal rules and drop_contradictory
+        graph = self.graph if matrix_rule and self.drop_contradictory is None else None
+        plan = {"need_full": matrix_rule, "graph": graph, "n_neighbors": self.n_neighbors}
+        source = train_for_kernels(X, y, classes, rng, watch, params, **plan)
+        options = {k: params[k] for k in _RULE_OPTIONS}
+        cuts, self_kernel = class_cuts(source, rows, X, y, n_keep, options, watch, self.verbose)
         return cuts, {**source.attributes, "self_kernel_": self_kernel}

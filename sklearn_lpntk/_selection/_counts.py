@@ -10,24 +10,9 @@ import numpy as np
 
 
 def keep_counts(sizes, prune_ratio, weights=None):
-    """Rows kept per class.
-
-    Parameters
-    ----------
-    sizes : array of int, shape (n_classes,)
-        Rows of every class.
-    prune_ratio : float in [0, 1)
-        Fraction of each class that is removed.
-    weights : array of float, shape (n_classes,), optional
-        The class budget's weights; None keeps the same fraction of every class.
-
-    Returns
-    -------
-    counts : ndarray of int, shape (n_classes,)
-        ``max(1, floor(n_c * (1 - prune_ratio)))`` each (up to a 1e-9 guard
-        against floating point, so that 100 rows at 0.9 keep 10), or, with
-        ``weights``, that total shared by :func:`allocate_counts`.
-    """
+    """Rows kept per class of ``sizes`` rows: ``max(1, floor(n_c * (1 - prune_ratio)))``
+    each (a 1e-9 guard against floating point: 100 rows at 0.9 keep 10), or, with the
+    class budget's ``weights``, that total shared by :func:`allocate_counts`."""
     sizes = np.asarray(sizes, dtype=np.int64)
     equal = np.maximum(1, np.floor(sizes * (1.0 - prune_ratio) + 1e-9)).astype(np.intp)
     if weights is None:
