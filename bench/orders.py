@@ -7,7 +7,7 @@ low-rank kernel like the trained networks' ones, plus noise):
 
 * direct: ``facility_location(S, k)`` (or the traversal to k centres) and the
   assignment of every row to its most similar kept row, as 0.5 did;
-* order: ``prepare_rows(S)`` (the whole order and log) then ``select(k)``;
+* order: ``rule_cut(S)`` (the whole order and log) then ``select(k)``;
 * another cut: a second ``select`` at another k from the same order.
 
 Usage: ``python bench/orders.py > bench/results/orders-cpu.jsonl`` (about a minute).
@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from sklearn_lpntk._selection import farthest_first_traversal, prepare_rows
-from sklearn_lpntk._selection._coverage import facility_location
-from sklearn_lpntk._selection._orders import most_similar
+from sklearn_lpntk._selection import farthest_first_traversal, rule_cut
+from sklearn_lpntk._selection._cuts import most_similar
+from sklearn_lpntk._selection._matrix_rules import facility_location
 
 
 def cosine_kernel(n, rank=20, seed=0):
@@ -46,12 +46,12 @@ def measure(n):
     k, k2 = int(0.7 * n), int(0.3 * n)
     repeats = 3 if n < 6000 else 1
     direct = best_of(lambda: most_similar(S, np.sort(facility_location(S, k))), repeats)
-    order = best_of(lambda: prepare_rows(S, keep="representative").select(k), repeats)
-    cut = prepare_rows(S, keep="representative")
+    order = best_of(lambda: rule_cut(S, keep="representative").select(k), repeats)
+    cut = rule_cut(S, keep="representative")
     again = best_of(lambda: cut.select(k2), repeats)
     raw = S.astype(np.float64)
     direct_t = best_of(lambda: farthest_first_traversal(raw, k), repeats)
-    order_t = best_of(lambda: prepare_rows(raw, keep="centres").select(k), repeats)
+    order_t = best_of(lambda: rule_cut(raw, keep="centres").select(k), repeats)
     row = {
         "n": n,
         "k": k,

@@ -53,14 +53,13 @@ from sklearn_lpntk import (  # noqa: E402
     RandomPruner,
     lpntk_kernel,
 )
-from sklearn_lpntk._base import keep_highest  # noqa: E402
 from sklearn_lpntk._engine import normalize_kernel  # noqa: E402
 from sklearn_lpntk._selection import (  # noqa: E402
     choose_rows,
     default_hard_fraction,
     facility_location,
+    keep_counts,
     middle_band,
-    n_to_keep,
     stratified_coverage,
     typicality,
 )
@@ -296,7 +295,19 @@ def train_ensemble(
 # -------------------------------------------------------------- selections
 def per_class(y, ratio):
     labels = np.unique(y)
-    return [(c, np.flatnonzero(y == c), n_to_keep(int(np.sum(y == c)), ratio)) for c in labels]
+    rows = [np.flatnonzero(y == c) for c in labels]
+    return list(zip(labels, rows, keep_counts([len(r) for r in rows], ratio).tolist()))
+
+
+def keep_highest(scores, y, n_keep, rng):
+    """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random (the
+    rule of the score pruners)."""
+    kept = []
+    for c, k in enumerate(n_keep):
+        idx = np.flatnonzero(y == c)
+        shuffled = rng.permutation(len(idx))
+        kept.append(idx[shuffled[np.argsort(-scores[idx[shuffled]], kind="stable")]][:k])
+    return np.concatenate(kept)
 
 
 def last_layer_only(module):

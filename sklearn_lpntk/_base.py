@@ -1,16 +1,21 @@
-"""The contract every pruner shares: validation, per-class counts, resampling.
+"""The contract every pruner shares: validation, one compute function, resampling.
 
 A pruner is an imbalanced-learn sampler (``_sampling_type = "bypass"``) whose
-``fit`` chooses ``max(1, floor(n_c * (1 - prune_ratio)))`` rows of every class
-and whose ``fit_resample`` / ``fit_transform`` return those rows. Subclasses
-implement only :meth:`BasePruner._prepare`, the part of the fit that does not
-depend on ``prune_ratio`` (so that it can be cached, and cut at any ratio);
-:class:`ScorePruner` goes one step further for methods that score every row
-and drop the lowest scores.
+``fit`` keeps :func:`~sklearn_lpntk._selection.keep_counts` rows of every class
+and whose ``fit_resample`` / ``fit_transform`` return those rows. The fit reads
+top to bottom: validation (:meth:`BasePruner._fit`), then
+:meth:`BasePruner._compute`, which returns the complete
+:class:`~sklearn_lpntk._prepared.PreparedFit` (cached with ``memory=``), then
+its cut at ``prune_ratio``. Subclasses implement only
+:meth:`BasePruner._class_cuts`, the part that does not depend on the ratio;
+:class:`ScorePruner` goes one step further for methods that score every row and
+drop the lowest scores.
 """
 
 import os
+import warnings
 from abc import abstractmethod
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -22,10 +27,10 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._budget import BUDGETS, check_class_budget, out_of_fold_error
-from ._prepared import PreparedFit, check_pruner_memory, class_counts, prepare
+from ._class_budget import CLASS_BUDGETS, TRAINING_PARAMS, check_class_budget, out_of_fold_error
+from ._prepared import PreparedFit, check_pruner_memory, load_or_compute
 from ._progress import Stopwatch
-from ._selection import NON_FINITE_HINT, PrefixCut
+from ._selection import NON_FINITE_HINT, PrefixCut, keep_counts
 from ._validation import refuse_fit_params, validate_training_data
 
 _NO_TRANSFORM = (
@@ -38,6 +43,7 @@ _NO_TRANSFORM = (
 
 
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+_SEED_MAX = np.iinfo(np.int32).max
 
 
 def _take_rows(a, indices):
@@ -52,9 +58,9 @@ def _take_rows(a, indices):
 
 
 class BasePruner(BaseSampler):
-    """Base class of all pruners: keeps a fixed number of rows of every class.
+    """Base class of all pruners: keeps a number of rows of every class.
 
-    Subclasses set their own parameters and implement ``_prepare``.
+    Subclasses set their own parameters and implement ``_class_cuts``.
     """
 
     _sampling_type = "bypass"
@@ -62,10 +68,13 @@ class BasePruner(BaseSampler):
     _parameter_constraints = {
         "prune_ratio": [Interval(Real, 0, 1, closed="left")],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
-        "class_budget": [StrOptions(set(BUDGETS)), dict],
+        "class_budget": [StrOptions(set(CLASS_BUDGETS)), dict],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    #: Parameters that never change the prepared fit: the cache key leaves them out.
+    _not_in_cache_key = ("prune_ratio", "verbose", "n_jobs", "memory")
 
     # ------------------------------------------------------------------ input
     def _check_params(self):
@@ -105,16 +114,37 @@ class BasePruner(BaseSampler):
 
     def _fit(self, X, y):
         watch = Stopwatch()
-        with watch.phase("setup"):
+        with watch.phase("setup"):  # everything refused before any work
             self._check_params()
             X_net, classes, y_enc = validate_training_data(self, X, y)
             memory = check_pruner_memory(self.memory)
-            if isinstance(self.class_budget, dict):  # refused before any work
-                check_class_budget(self.class_budget, classes)
-        prepared, from_cache = prepare(self, memory, X_net, y_enc, classes, self.prune_ratio, watch)
+            budget = self._checked_budget(classes)
+        if memory is not None and not isinstance(self.random_state, (int, np.integer)):
+            warnings.warn(
+                f"{type(self).__name__}(memory=...) caches only fits with an integer "
+                f"random_state; with random_state={self.random_state!r} every fit draws "
+                "anew, so nothing is cached. Set random_state=0 (or any integer).",
+                UserWarning,
+                stacklevel=4,
+            )
+            memory = None
+        compute = partial(self._compute, X_net, y_enc, classes, self.prune_ratio, budget)
+        cls = type(self)
+        key_fields = {
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "params": {
+                k: v
+                for k, v in self.get_params(deep=False).items()
+                if k not in self._not_in_cache_key
+            },
+            "X": X_net,
+            "y": y_enc,
+            "classes": classes,
+        }
+        prepared, from_cache = load_or_compute(compute, memory, key_fields, self.prune_ratio, watch)
         with watch.phase("selection"):
             fitted = prepared.cut(self.prune_ratio)
-        kept = np.sort(np.asarray(fitted.pop("kept"), dtype=np.intp))
+        kept = fitted.pop("kept")
 
         # the fitted state is assigned only once everything has succeeded, and it
         # replaces the previous fit's whole (no attribute of an earlier fit survives)
@@ -150,27 +180,41 @@ class BasePruner(BaseSampler):
             )
         return self
 
-    def _prepare_uncached(self, X, y, classes, prune_ratio):
-        """The class budget, then :meth:`_prepare` with this pruner's ``random_state``
-        (bounded by this fit's counts); times every phase."""
+    def _checked_budget(self, classes):
+        """``class_budget`` as :meth:`_compute` takes it, checked before any work:
+        the weights of a dict, "error" (measured in the fit), or None for "equal"."""
+        if isinstance(self.class_budget, dict):
+            return check_class_budget(self.class_budget, classes)
+        return "error" if self.class_budget == "error" else None
+
+    def _compute(self, X, y, classes, prune_ratio, budget):
+        """The part of the fit that does not depend on ``prune_ratio`` (what is cached).
+
+        The class budget's weights (``budget`` "error" measures them with the
+        first seed drawn from ``random_state``), then :meth:`_class_cuts`; the
+        ratio only bounds how far a lazy class's order is computed. Returns the
+        complete :class:`~sklearn_lpntk._prepared.PreparedFit`, with the
+        seconds of every phase.
+        """
         watch = Stopwatch()
         rng = check_random_state(self.random_state)
-        weights = None
-        if isinstance(self.class_budget, dict):
-            weights = check_class_budget(self.class_budget, classes)
-        elif self.class_budget == "error":
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            weights = out_of_fold_error(self, X, y, len(classes), seed, watch)
-        sizes = np.bincount(y, minlength=len(classes))
-        n_keep = class_counts(sizes, prune_ratio, weights)
-        prepared = self._prepare(X, y, classes, n_keep, rng, watch)
-        prepared.class_weights = weights
-        prepared.timings = dict(watch.seconds)
-        return prepared
+        weights = budget
+        if isinstance(budget, str):
+            params = self.get_params(deep=False)
+            training = {k: v for k, v in params.items() if k in TRAINING_PARAMS}
+            seed = int(rng.randint(_SEED_MAX))
+            weights = out_of_fold_error(X, y, len(classes), seed, watch, **training)
+        rows = class_rows(y, len(classes))
+        n_keep = keep_counts([len(r) for r in rows], prune_ratio, weights)
+        cuts, attributes = self._class_cuts(X, y, classes, rows, n_keep, rng, watch)
+        summary = f" ({attributes['strategy_']} strategy)" if "strategy_" in attributes else ""
+        return PreparedFit(
+            tuple(rows), tuple(cuts), attributes, weights, dict(watch.seconds), summary
+        )
 
     @abstractmethod
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
-        """Everything the fit computes before the prune ratio is applied.
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
+        """Every class's cut and the fitted attributes that do not depend on the ratio.
 
         Parameters
         ----------
@@ -180,6 +224,8 @@ class BasePruner(BaseSampler):
             Labels encoded as 0 .. n_classes - 1.
         classes : ndarray
             The original class labels.
+        rows : list of ndarray
+            Row indices of every encoded class.
         n_keep : ndarray of int, shape (n_classes,)
             Rows this fit keeps per encoded class (after the class budget). Only
             a bound: the result must not depend on it, except that a cut may
@@ -193,9 +239,10 @@ class BasePruner(BaseSampler):
 
         Returns
         -------
-        prepared : PreparedFit
-            One cut per class and the fitted attributes that do not depend on
-            the ratio.
+        cuts : list
+            One :class:`~sklearn_lpntk._selection.Cut` per class, on its rows.
+        attributes : dict
+            The fitted attributes that do not depend on the ratio.
         """
 
     # -------------------------------------------------------------- resample
@@ -290,8 +337,7 @@ class BasePruner(BaseSampler):
                 f"was computed only that far; prune_ratio={prune_ratio} needs more of it. "
                 "Refit with the smaller prune_ratio (or a larger memory_budget)."
             )
-        kept = self._prepared.cut(prune_ratio)["kept"]
-        return np.sort(np.asarray(kept, dtype=np.intp))
+        return self._prepared.cut(prune_ratio)["kept"]
 
     def __getattr__(self, name):
         if name in ("transform", "inverse_transform"):
@@ -319,12 +365,10 @@ class ScorePruner(BasePruner):
     def _score_rows(self, X, y, classes, rng, watch):
         """Score every row: a dict with ``"scores_"`` and other fitted attributes."""
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
         check_scores(fitted["scores_"], type(self).__name__)
-        rows = class_rows(y, len(classes))
-        orders = highest_first(fitted["scores_"], rows, rng)
-        return PreparedFit(rows, [PrefixCut(o) for o in orders], fitted)
+        return [PrefixCut(o) for o in highest_first(fitted["scores_"], rows, rng)], fitted
 
 
 def check_scores(scores, who):
@@ -350,11 +394,3 @@ def highest_first(scores, rows, rng):
         shuffled = rng.permutation(len(idx))
         orders.append(shuffled[np.argsort(-scores[idx[shuffled]], kind="stable")])
     return orders
-
-
-def keep_highest(scores, y, n_keep, rng):
-    """Rows with the ``n_keep[c]`` highest scores of every class c, ties at random."""
-    rows = class_rows(y, len(n_keep))
-    return np.concatenate(
-        [idx[order[:k]] for idx, order, k in zip(rows, highest_first(scores, rows, rng), n_keep)]
-    )

@@ -1,20 +1,175 @@
-"""Per-class lpNTK work of a fit: each class's kernel, filters and keep order (joblib tasks)."""
+"""The lpNTK part of a fit, shared by LpNTKPruner and LpNTKCleaner.
+
+:func:`train_for_kernels` trains the brief networks and plans the kernels'
+memory; its :class:`KernelSource` gives every class's kernel
+(:func:`class_kernel`). :func:`class_cuts` turns those kernels into the
+pruner's per-class cuts (joblib tasks); the cleaner reads typicality instead.
+"""
 
 import time
+from dataclasses import dataclass, replace
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
-from ._base import class_rows
-from ._engine import approximate_neighbours, block_neighbours
-from ._prepared import PreparedFit
+from ._class_budget import TRAINING_PARAMS
+from ._engine import LpNTKEngine, approximate_neighbours, block_neighbours
+from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
 from ._progress import progress_bar
-from ._selection import NeighbourGraph, check_finite, prepare_rows
+from ._selection import NeighbourGraph, check_finite, rule_cut
+
+_SEED_MAX = np.iinfo(np.int32).max
+#: The estimators' parameters that build the LpNTKEngine (feature_batch_size is its batch_size).
+_KERNEL_PARAMS = "strategy normalize error_weighting feature_batch_size projection_dim".split()
+_KERNEL_PARAMS += ["memory_budget", "device", "dtype"]
 
 
-def class_kernel(engine, plan, c, X, y, states, seed, progress=None):
+@dataclass(frozen=True)
+class KernelSource:
+    """What every class's lpNTK is computed from, once the networks are trained: the
+    engine (on the first network), its memory ``plan``, the module ``states`` whose
+    kernels are averaged (None: the trained network), one seed per class, the jobs
+    planned for, and the training's fitted ``attributes`` (``net_``, ``strategy_``,
+    ``lazy_classes_``, ``checkpoints_``, ``validation_scores_``)."""
+
+    engine: object
+    plan: object
+    states: object
+    class_seeds: np.ndarray
+    n_jobs: int
+    attributes: dict
+
+
+def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors):
+    """Train the brief networks, planning the kernels' memory first; a :class:`KernelSource`.
+
+    ``X``, ``y`` (encoded; the labels the kernel is labelled with) and ``classes``
+    are the validated data; every seed is drawn from ``rng``; ``watch`` receives
+    "setup" and "training". ``params`` are the estimator's parameters: the
+    network's (``TRAINING_PARAMS``), the engine's (``_KERNEL_PARAMS``),
+    ``checkpoints``, ``validation_fraction``, ``n_inits``, ``n_jobs`` and
+    ``verbose``. ``need_full``, ``graph`` (None: the kernel itself) and
+    ``n_neighbors`` are passed to ``LpNTKEngine.plan``.
+    """
+    network = {k: params[k] for k in TRAINING_PARAMS}
+    kernel = {k: params[k] for k in _KERNEL_PARAMS}
+    kernel["batch_size"] = kernel.pop("feature_batch_size")
+    checkpoints, validation_fraction = params["checkpoints"], params["validation_fraction"]
+    n_inits = params["n_inits"]
+    torch_seed = int(rng.randint(_SEED_MAX))
+    class_seeds = rng.randint(_SEED_MAX, size=len(classes))
+    with watch.phase("setup"):
+        X_fit, y_fit, X_val, y_val = split_validation(X, y, validation_fraction, rng)
+        max_epochs = resolved_max_epochs(network["net"], network["max_epochs"])
+        epochs = checkpoint_epochs(checkpoints, validation_fraction, max_epochs)
+    # the other initialisations' seeds come last, so that n_inits=1 draws as before
+    seeds = [torch_seed, *rng.randint(_SEED_MAX, size=n_inits - 1)]
+    per_net = 1 if epochs is None or X_val is not None else len(epochs)
+    sizes = np.bincount(y, minlength=len(classes)).tolist()
+    n_jobs = min(effective_n_jobs(params["n_jobs"]), len(classes))
+    planned = []
+
+    def plan_before_training(net):
+        # check the network and plan the kernel's memory now, so that a bad
+        # network or a budget too small fails before training; the
+        # untrained network has the trained one's shapes
+        engine = LpNTKEngine(net.module_, **kernel)
+        probe = engine.probe(X, y, n_classes=len(classes))
+        plan = engine.plan(
+            probe,
+            sizes,
+            n_jobs=n_jobs,
+            copies=per_net * n_inits,
+            need_full=need_full,
+            graph=graph,
+            n_neighbors=n_neighbors,
+        )
+        planned.extend((engine, plan))
+
+    nets, savers, states = [], [], []
+    for i, seed in enumerate(seeds):
+        saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
+        nets.append(
+            train_network(
+                X=X_fit,
+                y=y_fit,
+                n_classes=len(classes),
+                **network,
+                verbose=params["verbose"],
+                seed=int(seed),
+                watch=watch,
+                callbacks=[("lpntk_checkpoints", saver)] if saver else (),
+                on_initialized=plan_before_training if i == 0 else None,
+            )
+        )
+        savers.append(saver)
+        states += saver.states_ if saver else [module_state(nets[-1].module_)]
+    engine, plan = planned
+    net, saver = nets[0], savers[0]
+    attributes = {
+        "net_": net,
+        "strategy_": plan.strategy,
+        "lazy_classes_": [classes[c] for c in plan.lazy],
+        "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
+    }
+    if saver is not None and X_val is not None:
+        attributes["validation_scores_"] = dict(saver.validation_scores_)
+    if epochs is None and n_inits == 1:
+        states = None  # the trained network itself
+    return KernelSource(engine, plan, states, class_seeds, n_jobs, attributes)
+
+
+def split_validation(X, y, validation_fraction, rng):
+    """Training rows and held-out rows for choosing the checkpoint."""
+    if validation_fraction is None:
+        return X, y, None, None
+    from sklearn.model_selection import train_test_split
+
+    try:
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X, y, test_size=validation_fraction, stratify=y, random_state=rng.randint(_SEED_MAX)
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} cannot hold out a "
+            f"stratified validation set here ({exc}). Use a larger fraction or more "
+            "rows per class."
+        ) from exc
+    return X_fit, y_fit, X_val, y_val
+
+
+def checkpoint_epochs(checkpoints, validation_fraction, max_epochs):
+    """The epochs whose networks give the kernel, or None for the last one."""
+    if checkpoints is None:
+        return None if validation_fraction is None else list(range(max_epochs + 1))
+    given = np.atleast_1d(np.asarray(checkpoints, dtype=object))
+    if not all(
+        isinstance(e, (int, np.integer))
+        and not isinstance(e, bool)
+        or (isinstance(e, (float, np.floating)) and float(e).is_integer())
+        for e in given
+    ):
+        raise ValueError(f"checkpoints must be whole epochs (integers); got {checkpoints!r}.")
+    epochs = sorted({int(e) for e in given})
+    if not epochs or epochs[0] < 0 or epochs[-1] > max_epochs:
+        raise ValueError(
+            f"checkpoints must be epochs in [0, max_epochs={max_epochs}] (0 is the "
+            f"initialisation); got {checkpoints!r}."
+        )
+    return epochs
+
+
+def class_kernel(source, c, X, y, progress=None):
     """Class c's lpNTK, checked finite: the matrix (or the lazy kernel) and its diagonal."""
-    kernel = engine.kernel(X, y, plan, c, states=states, random_state=seed, progress=progress)
+    kernel = source.engine.kernel(
+        X,
+        y,
+        source.plan,
+        c,
+        states=source.states,
+        random_state=int(source.class_seeds[c]),
+        progress=progress,
+    )
     diagonal = kernel.diagonal()
     check_finite(kernel.raw_diagonal(), f"The lpNTK of class {c}")
     if kernel.lazy:
@@ -57,68 +212,39 @@ def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
     )
 
 
-def _prepare_class(
-    engine,
-    plan,
-    c,
-    X,
-    y,
-    states,
-    n_keep,
-    options,
-    seed,
-    progress=None,
-    block_jobs=1,
-    graph_progress=None,
-):
-    """Kernel, filters, traversal and keep order of one class (a joblib task).
+def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, linked=None):
+    """Kernel, neighbour graph, filters, traversal and keep order of one class (a joblib task).
 
-    Returns the class's cut (see :func:`~sklearn_lpntk._selection.prepare_rows`;
+    Returns the class's cut (see :func:`~sklearn_lpntk._selection.rule_cut`;
     for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
     kernel's diagonal, and the seconds spent on the kernel, on the neighbour
     graph (0 without one) and on the order.
     """
     start = time.perf_counter()
-    kernel, diagonal = class_kernel(engine, plan, c, X, y, states, seed, progress)
+    kernel, diagonal = class_kernel(source, c, X, y, progress)
     middle = time.perf_counter()
-    class_plan = plan.classes[c]
+    class_plan = source.plan.classes[c]
+    seed = int(source.class_seeds[c])
     if class_plan.graph is not None:
-        kernel = class_graph(
-            kernel, diagonal, class_plan, seed, n_jobs=block_jobs, progress=graph_progress
-        )
+        kernel = class_graph(kernel, diagonal, class_plan, seed, n_jobs=block_jobs, progress=linked)
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
-    cut = prepare_rows(kernel, n_keep if lazy else None, random_state=seed, **options)
+    cut = rule_cut(kernel, n_keep if lazy else None, random_state=seed, **options)
     end = time.perf_counter()
     return cut, diagonal, middle - start, graph_done - middle, end - graph_done
 
 
-def prepare_classes(
-    engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, options, watch, verbose=0
-):
-    """Per class: kernel from the engine, then filters, traversal and keep order.
+def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0):
+    """Every class's cut from its kernel: filters, traversal and keep order.
 
-    ``options`` are the keyword arguments of
-    :func:`~sklearn_lpntk._selection.prepare_rows`. Returns a
-    :class:`~sklearn_lpntk._prepared.PreparedFit` whose attributes hold
-    ``self_kernel_``; the seconds go to ``watch``'s "kernel" and "selection".
+    ``rows`` are the row indices of every class, ``options`` the keyword
+    arguments of :func:`~sklearn_lpntk._selection.rule_cut`. Returns the
+    cuts and ``self_kernel_``; the seconds go to ``watch``'s "kernel",
+    "neighbours" and "selection".
     """
-    n = len(y_enc)
-    members = class_rows(y_enc, len(plan.classes))
-    tasks = [
-        (
-            engine,
-            plan,
-            c,
-            X_net[idx],
-            y_enc[idx],
-            states,
-            int(n_keep[c]),
-            options,
-            int(class_seeds[c]),
-        )
-        for c, idx in enumerate(members)
-    ]
+    plan = source.plan
+    light = replace(source, attributes={})  # the tasks need no trained network
+    tasks = [(light, c, X[idx], y[idx], int(n_keep[c]), options) for c, idx in enumerate(rows)]
     if verbose >= 2:
         for c, p in enumerate(plan.classes):
             how = (
@@ -127,42 +253,37 @@ def prepare_classes(
                 else ("lazy rows" if p.lazy else "full Gram")
             )
             print(
-                f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, "
-                f"{how}, "
+                f"class {c}: {p.n_samples} rows, chunks of {p.chunk_size}, {how}, "
                 f"about {p.bytes_needed / 1e6:.0f} MB"
             )
     done = progress_bar(len(tasks), "lpNTK: classes", "class", bool(verbose))
     graphs = any(p.graph is not None for p in plan.classes)
-    if n_jobs == 1 or graphs:
+    results = []
+    if source.n_jobs == 1 or graphs:
         # with a neighbour graph, the classes run one after the other and the
         # graph's blocks of rows take the n_jobs
-        rows = progress_bar(n * plan.copies, "lpNTK: gradients", "row", bool(verbose))
+        bar = progress_bar(len(y) * plan.copies, "lpNTK: gradients", "row", bool(verbose))
         in_graphs = sum(p.n_samples for p in plan.classes if p.graph is not None)
         linked = progress_bar(in_graphs, "lpNTK: neighbours", "row", bool(verbose) and graphs)
-        with rows, linked, done:
-            results = []
+        with bar, linked, done:
             for task in tasks:
                 results.append(
-                    _prepare_class(
-                        *task,
-                        progress=rows.update,
-                        block_jobs=n_jobs,
-                        graph_progress=linked.update,
+                    _class_cut(
+                        *task, progress=bar.update, block_jobs=source.n_jobs, linked=linked.update
                     )
                 )
                 done.update(1)
     else:
         with done:
-            results = []
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            for result in parallel(delayed(_prepare_class)(*task) for task in tasks):
+            parallel = Parallel(n_jobs=source.n_jobs, return_as="generator")
+            for result in parallel(delayed(_class_cut)(*task) for task in tasks):
                 results.append(result)
                 done.update(1)
-    self_kernel = np.empty(n, dtype=np.float64)
-    for idx, (_, diagonal, kernel_s, graph_s, selection_s) in zip(members, results):
+    self_kernel = np.empty(len(y), dtype=np.float64)
+    for idx, (_, diagonal, kernel_s, graph_s, selection_s) in zip(rows, results):
         self_kernel[idx] = diagonal
         watch.add("kernel", kernel_s)
         if graphs:
             watch.add("neighbours", graph_s)
         watch.add("selection", selection_s)
-    return PreparedFit(members, [r[0] for r in results], {"self_kernel_": self_kernel})
+    return [r[0] for r in results], self_kernel

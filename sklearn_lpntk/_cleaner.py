@@ -5,11 +5,9 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import class_rows
-from ._class_kernels import class_kernel
-from ._params import fill_doc
-from ._prepared import PreparedFit
-from ._pruner import LpNTKPruner
+from ._base import BasePruner, class_rows
+from ._class_kernels import class_kernel, train_for_kernels
+from ._params import LPNTK_CONSTRAINTS, check_n_jobs, fill_doc
 from ._selection import RemovalCut, typicality
 
 
@@ -62,7 +60,7 @@ def noise_rate_from_thresholds(typicality, threshold_rows, quantile=THRESHOLD_QU
 
 
 @fill_doc
-class LpNTKCleaner(LpNTKPruner):
+class LpNTKCleaner(BasePruner):
     """Find and remove likely mislabeled rows with the lpNTK (a data-cleaning mode).
 
     A network is trained briefly on the (noisy) data. Every row is scored by its
@@ -146,44 +144,9 @@ class LpNTKCleaner(LpNTKPruner):
     sklearn_lpntk.LpNTKPruner : pruning to a fixed size.
     """
 
-    # options of LpNTKPruner that the cleaner fixes
-    normalize = "cosine"
-    keep = "representative"
-    # typicality needs no neighbours: a class past the dense limit is read
-    # through its factors (exact mean similarity in O(n P), no Gram matrix)
-    graph = "auto"
-    n_neighbors = 1
-    cluster_ratio = 0.5
-    hard_fraction = "auto"
-    selfmax = None
-    drop_contradictory = None
-    fpc = "canonical"
-    checkpoints = None
-    validation_fraction = None
-    class_budget = "equal"
-    n_inits = 1
-
     _parameter_constraints = {
-        **{
-            k: v
-            for k, v in LpNTKPruner._parameter_constraints.items()
-            if k
-            not in (
-                "normalize",
-                "keep",
-                "graph",
-                "n_neighbors",
-                "cluster_ratio",
-                "hard_fraction",
-                "selfmax",
-                "drop_contradictory",
-                "fpc",
-                "checkpoints",
-                "validation_fraction",
-                "class_budget",
-                "n_inits",
-            )
-        },
+        **{k: v for k, v in BasePruner._parameter_constraints.items() if k != "class_budget"},
+        **LPNTK_CONSTRAINTS,
         "count": [StrOptions({"threshold", "mixture"})],
         "separation": [Interval(Real, 0, None, closed="left")],
     }
@@ -229,30 +192,54 @@ class LpNTKCleaner(LpNTKPruner):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _check_params(self):
+        check_n_jobs(self.n_jobs)
+
+    def _checked_budget(self, classes):
+        return None  # the data decide how many rows go: there is no class budget
+
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         if self.count == "mixture":
-            fit = super()._prepare(X, y, classes, n_keep, rng, watch)
-            scores = fit.attributes["typicality_"]
+            scores, attributes, seed = self._typicality(X, y, classes, rng, watch)
             with watch.phase("selection"):
                 flagged, separation = two_group_split(
-                    scores,
-                    separation=self.separation,
-                    random_state=fit.attributes.pop("_mixture_seed"),
+                    scores, separation=self.separation, random_state=seed
                 )
             extra = {"separation_": separation, "noise_rate_": float(flagged.mean())}
         else:
-            fit, scores, flagged, rate = self._threshold_passes(X, y, classes, n_keep, rng, watch)
+            attributes, scores, flagged, rate = self._threshold_passes(X, y, classes, rng, watch)
             extra = {"separation_": None, "noise_rate_": rate}
-        members = class_rows(y, len(classes))
         cuts = []
-        for idx in members:  # flagged rows go lowest score first, at most n_c - k_c
+        for idx in rows:  # flagged rows go lowest score first, at most n_c - k_c
             order = np.argsort(scores[idx], kind="stable")
             cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
-        fit.attributes.pop("_mixture_seed", None)
-        attributes = {**fit.attributes, **extra, "label_issues_": flagged}
-        return PreparedFit(members, cuts, attributes, summary=fit.summary)
+        return cuts, {**attributes, **extra, "label_issues_": flagged}
 
-    def _threshold_passes(self, X, y, classes, n_keep, rng, watch):
+    def _typicality(self, X, y, classes, rng, watch):
+        """Every row's typicality under the labels ``y``, after one brief training.
+
+        Returns the scores, the fitted attributes (``typicality_``,
+        ``self_kernel_`` and the training's) and the first class's seed (the
+        mixture's).
+        """
+        # the cleaner's fixed choices: cosine lpNTK of one network after its last epoch,
+        # planned as for whole Gram matrices (a class past the dense limit is read
+        # through its factors: exact mean similarity, no neighbours)
+        fixed = {"normalize": "cosine", "checkpoints": None, "validation_fraction": None}
+        params = {**self.get_params(deep=False), **fixed, "n_inits": 1}
+        source = train_for_kernels(
+            X, y, classes, rng, watch, params, need_full=True, graph="auto", n_neighbors=1
+        )
+        scores, self_kernel = np.empty(len(y)), np.empty(len(y))
+        with watch.phase("kernel"):
+            for c, idx in enumerate(class_rows(y, len(classes))):
+                matrix, self_kernel[idx] = class_kernel(source, c, X[idx], y[idx])
+                lazy = source.plan.classes[c].lazy
+                scores[idx] = matrix.typicality() if lazy else typicality(matrix)
+        attributes = {**source.attributes, "self_kernel_": self_kernel, "typicality_": scores}
+        return scores, attributes, int(source.class_seeds[0])
+
+    def _threshold_passes(self, X, y, classes, rng, watch):
         """Two fits, each with a different 10 % of the labels flipped on purpose."""
         n, k = len(y), len(classes)
         flip_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
@@ -265,9 +252,8 @@ class LpNTKCleaner(LpNTKPruner):
             flipped[rows] = True
             labels = y.copy()
             labels[rows] = (y[rows] + flip_rng.randint(1, k, size=len(rows))) % k
-            fit = super()._prepare(X, labels, classes, n_keep, rng, watch)
-            first = first or fit
-            typicality = fit.attributes["typicality_"]
+            typicality, attributes, _ = self._typicality(X, labels, classes, rng, watch)
+            first = first or attributes
             with watch.phase("selection"):
                 rate, score = noise_rate_from_thresholds(typicality, flipped)
             rates.append(rate)
@@ -277,33 +263,7 @@ class LpNTKCleaner(LpNTKPruner):
             count[kept] += 1
         # the two passes flip disjoint rows, so every row keeps its label in at least one
         scores = score_sum / count
-        first.attributes["typicality_"] = typ_sum / count
         rate = float(np.mean(rates))
         flagged = np.zeros(n, dtype=bool)
         flagged[np.argsort(scores, kind="stable")[: int(round(rate * n))]] = True
-        return first, scores, flagged, rate
-
-    def _prepare_classes(
-        self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
-    ):
-        """Every row's typicality under its (given) label; the selection comes later."""
-        n = len(y_enc)
-        scores = np.empty(n)
-        self_kernel = np.empty(n)
-        members = class_rows(y_enc, len(plan.classes))
-        with watch.phase("kernel"):
-            for c, idx in enumerate(members):
-                kernel, self_kernel[idx] = class_kernel(
-                    engine, plan, c, X_net[idx], y_enc[idx], states, int(class_seeds[c])
-                )
-                lazy = plan.classes[c].lazy
-                scores[idx] = kernel.typicality() if lazy else typicality(kernel)
-        return PreparedFit(
-            members,
-            [],
-            {
-                "self_kernel_": self_kernel,
-                "typicality_": scores,
-                "_mixture_seed": int(class_seeds[0]),
-            },
-        )
+        return {**first, "typicality_": typ_sum / count}, scores, flagged, rate

@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._engine import DTYPES, STRATEGIES, available_backend
+from ._engine import DTYPES, ERROR_WEIGHTINGS, STRATEGIES, available_backend
 from ._selection import MATRIX_RULES
 
 NETWORK_CONSTRAINTS = {
@@ -50,6 +50,17 @@ KERNEL_CONSTRAINTS = {
     "strategy": [StrOptions(set(STRATEGIES))],
     "memory_budget": [None, str, Interval(Real, 1, None, closed="left")],
     "dtype": [StrOptions(set(DTYPES))],
+}
+
+#: The constraints of the parameters LpNTKPruner and LpNTKCleaner both have.
+LPNTK_CONSTRAINTS = {
+    **NETWORK_CONSTRAINTS,
+    **KERNEL_CONSTRAINTS,
+    "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
+    "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "projection_dim": [Interval(Integral, 1, None, closed="left")],
+    "n_jobs": [Integral, None],
+    "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
 }
 
 KERNEL_DOC = """\
@@ -91,7 +102,7 @@ BUDGET_DOC = """\
     class_budget : {"equal", "error"} or dict, default="equal"
         How the kept rows are shared among the classes; the total is that of
         "equal" in every case, and every class keeps at least one row.
-        "equal": ``floor(n_c * (1 - prune_ratio))`` rows of every class.
+        "equal": the same fraction of every class (``k_c``).
         "error": DRoP's budget (Vysogorets et al., ICLR 2025): a class keeps a
         fraction of its rows proportional to its error rate, measured out of
         fold on the training rows (two halves, each predicted by a network
@@ -111,8 +122,8 @@ TRAINED_ATTRIBUTES_DOC = f"""\
         Kept row indices, ascending.
     keep_order_ : dict
         Every class's rows (by class label) in the order they are kept; a
-        prune ratio keeps the first ``floor(n_c * (1 - prune_ratio))`` of
-        each. For the score pruners: by decreasing score, ties in random order.
+        prune ratio keeps the first ``k_c`` of each. For the score pruners: by
+        decreasing score, ties in random order.
     net_ : skorch.NeuralNetClassifier
         The network of the last initialisation (run).
 {COMMON_ATTRIBUTES_DOC}"""
@@ -129,6 +140,15 @@ def fill_doc(cls):
         .replace("    {trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n")
     )
     return cls
+
+
+def check_n_jobs(n_jobs):
+    """Refuse ``n_jobs=0`` (it runs no job) before any work."""
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "
+            "processors, or None for one job (or what joblib.parallel_config says)."
+        )
 
 
 def check_graph_options(graph, keep, selfmax, drop_contradictory):

@@ -1,65 +1,63 @@
-"""What a pruner's fit computes before the prune ratio is applied, and its cache.
+"""The prepared fit: what a pruner's fit computes before the prune ratio, and its cache.
 
 A fit has two parts. The expensive one (the brief training, the kernels, the
-scores, the keep orders) does not depend on ``prune_ratio``; it yields a
-:class:`PreparedFit`. The cheap one cuts that at the ratio's per-class counts.
-With ``memory=`` the prepared fit is cached by joblib, keyed on the data and on
-every parameter but ``prune_ratio``, ``verbose``, ``n_jobs`` and ``memory``
-itself, so that a second fit at another ratio (a grid search over
-``prune_ratio``) only cuts.
+scores, the keep orders) does not depend on ``prune_ratio``; it yields an
+immutable :class:`PreparedFit`, which :meth:`PreparedFit.cut` cuts at any
+ratio. :func:`load_or_compute` wraps the function that computes it in a
+joblib cache (``memory=``), keyed on what the caller hands it (the data and
+the estimator's parameters but those it declares irrelevant), so that a
+second fit at another ratio only cuts. The cache knows nothing of pruners.
 """
 
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import joblib
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from ._selection import allocate_counts, equal_counts
+from ._selection import keep_counts
 from ._version import __version__
 
-#: Parameters that never change what the expensive part computes.
-NOT_IN_KEY = ("prune_ratio", "verbose", "n_jobs", "memory")
 
-
-@dataclass
+@dataclass(frozen=True)
 class PreparedFit:
     """One fit's work up to the prune ratio: per-class cuts and ratio-free attributes.
 
     Attributes
     ----------
-    class_rows : list of ndarray
+    class_rows : tuple of ndarray
         Row indices (into the training data) of every encoded class.
-    cuts : list
-        One cut per class (see :mod:`sklearn_lpntk._selection._orders`).
+    cuts : tuple
+        One cut per class (see :class:`~sklearn_lpntk._selection.Cut`).
     attributes : dict
         Fitted attributes that do not depend on the ratio (``net_``,
         ``scores_``, ``self_kernel_``, ...).
-    timings : dict
-        Seconds per phase spent preparing.
     class_weights : ndarray or None
-        Per-class weights of the budget (``class_budget``); None keeps the same
-        fraction of every class.
+        Per-class weights of the class budget; None keeps the same fraction of
+        every class.
+    timings : dict
+        Seconds per phase spent computing it.
     summary : str
         Appended to the verbose report (e.g. the kernel strategy).
     key : str or None
         The cache key it was computed for (None when not cached).
     """
 
-    class_rows: list
-    cuts: list
-    attributes: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
+    class_rows: tuple
+    cuts: tuple
+    attributes: dict
     class_weights: np.ndarray = None
+    timings: dict = None
     summary: str = ""
     key: str = None
 
     def counts(self, prune_ratio):
-        """Rows kept per class at ``prune_ratio`` (see :func:`class_counts`)."""
-        return class_counts([len(r) for r in self.class_rows], prune_ratio, self.class_weights)
+        """Rows kept per class at ``prune_ratio`` (see ``_selection.keep_counts``)."""
+        sizes = [len(r) for r in self.class_rows]
+        return keep_counts(sizes, prune_ratio, self.class_weights)
 
     def covers(self, prune_ratio):
         """Whether every class can be cut at its count for ``prune_ratio``."""
@@ -68,7 +66,7 @@ class PreparedFit:
     def cut(self, prune_ratio):
         """The fitted attributes at ``prune_ratio``.
 
-        Returns a dict with ``"kept"`` (row indices, unsorted), the ratio-free
+        Returns a dict with ``"kept"`` (row indices, ascending), the ratio-free
         attributes, and, where the cuts have them, ``centres_``,
         ``cluster_labels_`` and the filter masks.
         """
@@ -78,7 +76,8 @@ class PreparedFit:
         rows = self.class_rows
         n = sum(len(r) for r in rows)
         out = dict(self.attributes)
-        out["kept"] = np.concatenate([r[s.kept] for r, s in zip(rows, selections)])
+        kept = np.concatenate([r[s.kept] for r, s in zip(rows, selections)])
+        out["kept"] = np.sort(np.asarray(kept, dtype=np.intp))
         if all(s.centres is not None for s in selections):
             out["centres_"] = np.sort(
                 np.concatenate([r[s.centres] for r, s in zip(rows, selections)])
@@ -97,19 +96,10 @@ class PreparedFit:
 
     def keep_order(self, classes):
         """``{label: rows in keep order}`` when every class's rule is nested, else None."""
-        orders = [getattr(cut, "order", None) for cut in self.cuts]
+        orders = [cut.order for cut in self.cuts]
         if any(o is None for o in orders):
             return None
         return {label: r[o] for label, r, o in zip(classes.tolist(), self.class_rows, orders)}
-
-
-def class_counts(sizes, prune_ratio, weights=None):
-    """Rows kept per class: ``floor(n_c * (1 - prune_ratio))`` (at least one) each, or,
-    with ``weights``, the same total shared by :func:`allocate_counts`."""
-    equal = equal_counts(sizes, prune_ratio)
-    if weights is None:
-        return equal
-    return allocate_counts(sizes, int(equal.sum()), weights)
 
 
 def check_pruner_memory(memory):
@@ -132,64 +122,37 @@ def check_pruner_memory(memory):
     return None if getattr(memory, "location", "") is None else memory
 
 
-def cache_key(pruner, X, y, classes):
-    """A digest of the data and of every parameter that changes the prepared fit."""
-    params = {k: v for k, v in pruner.get_params(deep=False).items() if k not in NOT_IN_KEY}
-    cls = type(pruner)
-    return joblib.hash(
-        {
-            "version": __version__,
-            "class": f"{cls.__module__}.{cls.__qualname__}",
-            "params": params,
-            "X": X,
-            "y": y,
-            "classes": classes,
-        }
-    )
-
-
-def _prepare(key, pruner, X, y, classes, prune_ratio, calls):
+def _compute_for(key, compute, calls):
     """The cached function: only ``key`` is hashed (it covers everything else)."""
     calls.append(key)
-    prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
-    prepared.key = key
-    return prepared
+    return replace(compute(), key=key)
 
 
-_IGNORED = ["pruner", "X", "y", "classes", "prune_ratio", "calls"]
+_IGNORED = ["compute", "calls"]
 
 
-def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
-    """The pruner's :class:`PreparedFit`, from ``memory`` when it holds it.
+def load_or_compute(compute, memory, key_fields, prune_ratio, watch):
+    """``(prepared, from_cache)``: ``compute()``'s :class:`PreparedFit`, from ``memory``
+    (None: no cache) when it holds the entry of ``key_fields``.
 
-    Returns ``(prepared, from_cache)``. Seconds spent hashing and reading or
-    writing the cache are counted as the "cache" phase of ``watch``; a
-    computed fit adds its own phases.
+    ``compute`` takes no argument; ``key_fields`` is everything its result depends
+    on (data and parameters), hashed with the package version. An entry whose lazy
+    orders do not reach ``prune_ratio`` is computed again. Hashing and reading or
+    writing the cache are ``watch``'s "cache" phase; a computed fit adds its own.
     """
     if memory is None:
-        prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
-        _count(watch, prepared.timings)
-        return prepared, False
-    if not isinstance(pruner.random_state, (int, np.integer)):
-        warnings.warn(
-            f"{type(pruner).__name__}(memory=...) caches only fits with an integer "
-            f"random_state; with random_state={pruner.random_state!r} every fit draws anew, "
-            "so nothing is cached. Set random_state=0 (or any integer).",
-            UserWarning,
-            stacklevel=4,
-        )
-        prepared = pruner._prepare_uncached(X, y, classes, prune_ratio)
+        prepared = compute()
         _count(watch, prepared.timings)
         return prepared, False
     start = time.perf_counter()
-    key = cache_key(pruner, X, y, classes)
-    cached = memory.cache(_prepare, ignore=_IGNORED)
+    key = joblib.hash({"version": __version__, **key_fields})
+    cached = memory.cache(_compute_for, ignore=_IGNORED)
     calls = []
-    prepared = cached(key, pruner, X, y, classes, prune_ratio, calls)
+    prepared = cached(key, compute, calls)
     trusted = (
         isinstance(prepared, PreparedFit)
         and prepared.key == key
-        and len(prepared.class_rows) == len(classes)
+        and len(prepared.class_rows) == len(key_fields["classes"])
     )
     if not trusted:
         warnings.warn(
@@ -201,7 +164,11 @@ def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
         )
     if not trusted or not prepared.covers(prune_ratio):
         # a lazy class's order may have been cut shorter than needed now
-        prepared = _recompute(cached, key, pruner, X, y, classes, prune_ratio, calls)
+        if hasattr(cached, "call"):  # joblib: compute again and overwrite the entry
+            result = cached.call(key, compute, calls)
+            prepared = result[0] if isinstance(result, tuple) else result
+        else:
+            prepared = _compute_for(key, compute, calls)
     fresh = bool(calls)
     seconds = time.perf_counter() - start
     if fresh:
@@ -209,13 +176,6 @@ def prepare(pruner, memory, X, y, classes, prune_ratio, watch):
         seconds -= sum(prepared.timings.values())
     watch.add("cache", max(seconds, 0.0))
     return prepared, not fresh
-
-
-def _recompute(cached, key, pruner, X, y, classes, prune_ratio, calls):
-    if hasattr(cached, "call"):  # joblib: compute again and overwrite the entry
-        result = cached.call(key, pruner, X, y, classes, prune_ratio, calls)
-        return result[0] if isinstance(result, tuple) else result
-    return _prepare(key, pruner, X, y, classes, prune_ratio, calls)
 
 
 def _count(watch, timings):

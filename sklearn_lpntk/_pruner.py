@@ -2,16 +2,16 @@
 
 from numbers import Integral, Real
 
-import numpy as np
-from joblib import effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
-from ._class_kernels import prepare_classes
-from ._engine import ERROR_WEIGHTINGS, GRAPH_MODES, NORMALIZATIONS, LpNTKEngine
-from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
-from ._params import KERNEL_CONSTRAINTS, NETWORK_CONSTRAINTS, check_graph_options, fill_doc
+from ._class_kernels import class_cuts, train_for_kernels
+from ._engine import GRAPH_MODES, NORMALIZATIONS
+from ._params import LPNTK_CONSTRAINTS, check_graph_options, check_n_jobs, fill_doc
 from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
+
+#: The parameters of the keep-rule (the keyword arguments of ``_selection.rule_cut``).
+_RULE_OPTIONS = ("keep", "cluster_ratio", "hard_fraction", "selfmax", "drop_contradictory", "fpc")
 
 
 @fill_doc
@@ -20,8 +20,8 @@ class LpNTKPruner(BasePruner):
 
     A small network is trained briefly on ``(X, y)``; the lpNTK (Guo et al.,
     ICLR 2024) between every two samples of the same class is computed from
-    one labelled gradient per sample, and ``floor(n_c * (1 - prune_ratio))``
-    rows (at least one) of each class are kept. By default (since 0.4) the
+    one labelled gradient per sample, and ``k_c`` rows of every class c are
+    kept (see ``prune_ratio``). By default (since 0.4) the
     kept rows are those that best represent their class under the cosine
     lpNTK (greedy facility location); the paper's setting, farthest-first
     centres on the raw kernel, is ``LpNTKPruner.paper()``. The default was
@@ -33,7 +33,8 @@ class LpNTKPruner(BasePruner):
     Parameters
     ----------
     prune_ratio : float in [0, 1), default=0.3
-        Fraction of each class that is removed.
+        Fraction of each class that is removed: class c keeps ``k_c`` rows, at
+        least one (``docs/algorithm.md``, "How many rows each class keeps").
     max_epochs : int, default=None
         Training epochs. None: 10 for a net built here, the skorch net's own
         value otherwise. 0 computes the kernel at initialisation.
@@ -138,7 +139,7 @@ class LpNTKPruner(BasePruner):
         For the nested keep-rules ("centres", "representative",
         "redundancy", without ``selfmax``): every class's rows (by class
         label) in the order they are kept, so that a prune ratio keeps the
-        first ``floor(n_c * (1 - prune_ratio))`` of each. A class whose Gram
+        first ``k_c`` of each. A class whose Gram
         matrix did not fit ``memory_budget`` has its order only as far as
         this fit needed. None for the other rules, whose selection for
         another ratio is not a prefix ("random_member", "thin_largest",
@@ -214,19 +215,13 @@ class LpNTKPruner(BasePruner):
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
-        **NETWORK_CONSTRAINTS,
-        **KERNEL_CONSTRAINTS,
-        "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
-        "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "projection_dim": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
+        **LPNTK_CONSTRAINTS,
         "keep": [StrOptions(set(KEEP_RULES))],
         "graph": [StrOptions(set(GRAPH_MODES))],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
         "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "normalize": [None, StrOptions({n for n in NORMALIZATIONS if n is not None})],
-        "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
         "selfmax": [None, StrOptions(set(SELFMAX_MODES))],
         "drop_contradictory": [None, Interval(Real, -1, 1, closed="both")],
         "fpc": [StrOptions(set(FPC_MODES))],
@@ -298,19 +293,9 @@ class LpNTKPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _graph_request(self):
-        """The ``graph`` option the engine plans with (None: the kernel itself)."""
-        if self.keep not in MATRIX_RULES or self.drop_contradictory is not None:
-            return None
-        return self.graph
-
     def _check_params(self):
         check_graph_options(self.graph, self.keep, self.selfmax, self.drop_contradictory)
-        if self.n_jobs == 0:
-            raise ValueError(
-                "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "
-                "processors, or None for one job (or what joblib.parallel_config says)."
-            )
+        check_n_jobs(self.n_jobs)
 
     @classmethod
     def paper(cls, prune_ratio=0.3, **params):
@@ -329,158 +314,13 @@ class LpNTKPruner(BasePruner):
         }
         return cls(prune_ratio, **{**setting, **params})
 
-    def _prepare(self, X_net, y_enc, classes, n_keep, rng, watch):
-        torch_seed = int(rng.randint(np.iinfo(np.int32).max))
-        class_seeds = rng.randint(np.iinfo(np.int32).max, size=len(classes))
-        with watch.phase("setup"):
-            X_fit, y_fit, X_val, y_val = self._split_validation(X_net, y_enc, rng)
-            epochs = self._checkpoint_epochs(resolved_max_epochs(self.net, self.max_epochs))
-        # the other initialisations' seeds come last, so that n_inits=1 draws as before
-        seeds = [torch_seed, *rng.randint(np.iinfo(np.int32).max, size=self.n_inits - 1)]
-        per_net = 1 if epochs is None or X_val is not None else len(epochs)
-        copies = per_net * self.n_inits
-        sizes = np.bincount(y_enc, minlength=len(classes)).tolist()
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(classes))
-        planned = {}
-
-        def plan_before_training(net):
-            # check the network and plan the kernel's memory now, so that a bad
-            # network or a budget too small fails before training; the
-            # untrained network has the trained one's shapes
-            engine = self._make_engine(net.module_)
-            probe = engine.probe(X_net, y_enc, n_classes=len(classes))
-            planned["engine"] = engine
-            planned["plan"] = engine.plan(
-                probe,
-                sizes,
-                n_jobs=n_jobs,
-                copies=copies,
-                need_full=self.keep in MATRIX_RULES,
-                graph=self._graph_request(),
-                n_neighbors=self.n_neighbors,
-            )
-
-        nets, savers, states = [], [], []
-        for i, seed in enumerate(seeds):
-            saver = None if epochs is None else Checkpoints(epochs, X_val, y_val)
-            nets.append(
-                train_network(
-                    self.net,
-                    X_fit,
-                    y_fit,
-                    n_classes=len(classes),
-                    max_epochs=self.max_epochs,
-                    lr=self.lr,
-                    batch_size=self.batch_size,
-                    device=self.device,
-                    verbose=self.verbose,
-                    seed=int(seed),
-                    watch=watch,
-                    callbacks=[("lpntk_checkpoints", saver)] if saver else (),
-                    on_initialized=plan_before_training if i == 0 else None,
-                )
-            )
-            savers.append(saver)
-            states += saver.states_ if saver else [module_state(nets[-1].module_)]
-        engine, plan = planned["engine"], planned["plan"]
-        if epochs is None and self.n_inits == 1:
-            states = None  # the trained network itself
-        prepared = self._prepare_classes(
-            engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
-        )
-        net, saver = nets[0], savers[0]
-        prepared.attributes.update(
-            {
-                "net_": net,
-                "strategy_": plan.strategy,
-                "lazy_classes_": [classes[c] for c in plan.lazy],
-                "checkpoints_": list(saver.taken_) if saver else [int(len(net.history))],
-            }
-        )
-        if saver is not None and X_val is not None:
-            prepared.attributes["validation_scores_"] = dict(saver.validation_scores_)
-        prepared.summary = f" ({plan.strategy} strategy)"
-        return prepared
-
-    def _split_validation(self, X, y, rng):
-        """Training rows and held-out rows for choosing the checkpoint."""
-        if self.validation_fraction is None:
-            return X, y, None, None
-        from sklearn.model_selection import train_test_split
-
-        try:
-            X_fit, X_val, y_fit, y_val = train_test_split(
-                X,
-                y,
-                test_size=self.validation_fraction,
-                stratify=y,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} cannot hold out a "
-                f"stratified validation set here ({exc}). Use a larger fraction or more "
-                "rows per class."
-            ) from exc
-        return X_fit, y_fit, X_val, y_val
-
-    def _checkpoint_epochs(self, max_epochs):
-        """The epochs whose networks give the kernel, or None for the last one."""
-        if self.checkpoints is None:
-            return None if self.validation_fraction is None else list(range(max_epochs + 1))
-        given = np.atleast_1d(np.asarray(self.checkpoints, dtype=object))
-        if not all(
-            isinstance(e, (int, np.integer))
-            and not isinstance(e, bool)
-            or (isinstance(e, (float, np.floating)) and float(e).is_integer())
-            for e in given
-        ):
-            raise ValueError(
-                f"checkpoints must be whole epochs (integers); got {self.checkpoints!r}."
-            )
-        epochs = sorted({int(e) for e in given})
-        if not epochs or epochs[0] < 0 or epochs[-1] > max_epochs:
-            raise ValueError(
-                f"checkpoints must be epochs in [0, max_epochs={max_epochs}] (0 is the "
-                f"initialisation); got {self.checkpoints!r}."
-            )
-        return epochs
-
-    def _make_engine(self, module):
-        return LpNTKEngine(
-            module,
-            strategy=self.strategy,
-            normalize=self.normalize,
-            error_weighting=self.error_weighting,
-            batch_size=self.feature_batch_size,
-            projection_dim=self.projection_dim,
-            memory_budget=self.memory_budget,
-            device=self.device,
-            dtype=self.dtype,
-        )
-
-    def _prepare_classes(
-        self, engine, plan, states, n_jobs, X_net, y_enc, n_keep, class_seeds, watch
-    ):
-        """Per class: kernel from the engine, then filters, traversal and keep order."""
-        options = {
-            "keep": self.keep,
-            "cluster_ratio": self.cluster_ratio,
-            "hard_fraction": self.hard_fraction,
-            "selfmax": self.selfmax,
-            "drop_contradictory": self.drop_contradictory,
-            "fpc": self.fpc,
-        }
-        return prepare_classes(
-            engine,
-            plan,
-            states,
-            n_jobs,
-            X_net,
-            y_enc,
-            n_keep,
-            class_seeds,
-            options,
-            watch,
-            verbose=self.verbose,
-        )
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
+        params = self.get_params(deep=False)
+        matrix_rule = self.keep in MATRIX_RULES
+        # the kernel itself serves the traversal rules and drop_contradictory
+        graph = self.graph if matrix_rule and self.drop_contradictory is None else None
+        plan = {"need_full": matrix_rule, "graph": graph, "n_neighbors": self.n_neighbors}
+        source = train_for_kernels(X, y, classes, rng, watch, params, **plan)
+        options = {k: params[k] for k in _RULE_OPTIONS}
+        cuts, self_kernel = class_cuts(source, rows, X, y, n_keep, options, watch, self.verbose)
+        return cuts, {**source.attributes, "self_kernel_": self_kernel}

@@ -1,9 +1,16 @@
 """Per-layer rules of the factorised strategy: the public protocol and registry.
 
 A layer type with a rule contributes to the lpNTK from one batched backward
-pass (its inputs and output gradients) instead of per-sample autograd. Rules
-exist for ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d``; register your own for
-a custom layer::
+pass (its inputs and output gradients) instead of per-sample autograd. The
+package registers four families:
+
+* ``nn.Linear`` (the engine's registry, ``_engine/_layers``);
+* ``nn.Conv1d`` and ``nn.Conv2d`` (``_engine/_conv_rules``, as unfolded patches);
+* the affine parameters of ``nn.BatchNorm1d/2d/3d``, ``nn.GroupNorm`` and
+  ``nn.LayerNorm`` (``_engine/_norm_rules``);
+* ``nn.Embedding``, one weight row per token (``_engine/_embedding_rules``).
+
+Register your own for a custom layer::
 
     from sklearn_lpntk.layers import PositionalRule, register_rule
 

@@ -104,7 +104,7 @@ class ListIterator:
             yield torch.as_tensor(Xb), torch.as_tensor(yb)
 
 
-def _round_two(add):
+def _zero_sizes_and_unusual_arguments(add):
     """Issue 18: zero-size axes, BatchNorm's one-row batch, probabilities, fit
     parameters, n_jobs=0, constructor arguments, dates."""
     import pandas as pd
@@ -350,7 +350,7 @@ def cases():
         lambda: lpntk_kernel(model, X, np.array(["a", "b"] * 20)),
         ("error", "integer class indices"),
     )
-    _round_two(add)
+    _zero_sizes_and_unusual_arguments(add)
     add(
         "lpntk_kernel: NaN in X",
         lambda: lpntk_kernel(model, np.r_[X[:-1], [[np.nan] * 4]], y),

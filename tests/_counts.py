@@ -1,8 +1,18 @@
-"""Expected kept counts, from the definition k_c = max(1, floor(n_c (1 - r)))."""
+"""Expected kept counts, from the definition k_c = max(1, floor(n_c (1 - r))).
+
+Computed here in exact decimal arithmetic, independently of the library (a
+wrong formula in ``sklearn_lpntk._selection.keep_counts`` must fail the tests).
+"""
+
+import math
+from fractions import Fraction
 
 import numpy as np
 
-from sklearn_lpntk._selection import n_to_keep
+
+def n_to_keep(n_samples, prune_ratio):
+    """Rows kept out of a class of ``n_samples`` at ``prune_ratio`` (as written in decimal)."""
+    return max(1, math.floor(int(n_samples) * (1 - Fraction(repr(float(prune_ratio))))))
 
 
 def expected_counts(y, prune_ratio):

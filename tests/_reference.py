@@ -29,7 +29,7 @@ from sklearn_lpntk._selection import (
     typicality,
 )
 from sklearn_lpntk._selection._checks import check_count, check_option
-from sklearn_lpntk._selection._orders import _keep_random_member, _thin_largest
+from sklearn_lpntk._selection._cuts import _keep_random_member, _thin_largest
 
 
 def explicit_jacobian(model, X):

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-import sklearn_lpntk._pruner as pruner_module
+import sklearn_lpntk._class_kernels as class_kernels_module
 from sklearn_lpntk import (
     CCSPruner,
     EL2NPruner,
@@ -36,13 +36,13 @@ def data():
 def trainings(monkeypatch):
     """Counts the brief trainings of LpNTKPruner."""
     calls = []
-    real = pruner_module.train_network
+    real = class_kernels_module.train_network
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pruner_module, "train_network", counting)
+    monkeypatch.setattr(class_kernels_module, "train_network", counting)
     return calls
 
 

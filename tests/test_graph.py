@@ -15,8 +15,8 @@ from sklearn_lpntk._selection import (
     facility_objective,
     graph_facility_location,
     graph_redundancy_order,
-    prepare_rows,
     redundancy_order,
+    rule_cut,
     typicality,
 )
 
@@ -211,8 +211,8 @@ def test_coverage_on_the_graph_reads_the_exact_typicality(class_kernels):
     kernel, S = class_kernels[1]
     indices, values = exact_neighbours(kernel, 10)
     graph = NeighbourGraph(indices, values, kernel.diagonal(), typical=kernel.typicality())
-    dense = prepare_rows(S, keep="coverage", random_state=0)
-    sparse = prepare_rows(graph, keep="coverage", random_state=0)
+    dense = rule_cut(S, keep="coverage", random_state=0)
+    sparse = rule_cut(graph, keep="coverage", random_state=0)
     for k in (10, 50, 150):
         np.testing.assert_array_equal(dense.select(k).kept, sparse.select(k).kept)
 

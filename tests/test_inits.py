@@ -3,21 +3,23 @@
 import numpy as np
 import pytest
 
-import sklearn_lpntk._pruner as pruner_module
+import sklearn_lpntk._class_kernels as class_kernels_module
 from sklearn_lpntk import LpNTKPruner, lpntk_kernel
-from sklearn_lpntk._selection import choose_rows, n_to_keep
+from sklearn_lpntk._selection import choose_rows
+
+from ._counts import n_to_keep
 
 
 @pytest.fixture
 def captured(monkeypatch):
     nets = []
-    real = pruner_module.train_network
+    real = class_kernels_module.train_network
 
     def capture(*args, **kwargs):
         nets.append(real(*args, **kwargs))
         return nets[-1]
 
-    monkeypatch.setattr(pruner_module, "train_network", capture)
+    monkeypatch.setattr(class_kernels_module, "train_network", capture)
     return nets
 
 

@@ -25,10 +25,10 @@ from sklearn_lpntk._selection import (
     MATRIX_RULES,
     AssignmentLog,
     farthest_first_traversal,
-    n_to_keep,
-    prepare_rows,
+    rule_cut,
 )
 
+from ._counts import n_to_keep
 from ._reference import choose_rows_05
 
 RATIOS = (0.0, 0.2, 0.5, 0.8)
@@ -68,7 +68,7 @@ def test_every_cut_equals_the_direct_selection_for_that_count(seed, kind):
     K = _kernels(seed)[kind]
     n = K.shape[0]
     for options in _options():
-        cut = prepare_rows(K, **options)
+        cut = rule_cut(K, **options)
         for k in range(1, n + 1):
             want = choose_rows_05(K, k, **options)
             got = cut.select(k)
@@ -95,7 +95,7 @@ class CountingKernel:
 def test_a_bounded_traversal_reads_only_the_rows_it_needs_and_says_what_it_covers(keep):
     K = _kernels(3, n=40)["raw"]
     lazy = CountingKernel(K)
-    cut = prepare_rows(lazy, 12, keep=keep, random_state=2)
+    cut = rule_cut(lazy, 12, keep=keep, random_state=2)
     needed = 6 if keep == "thin_largest" else 12  # cluster_ratio 0.5
     assert len(lazy.rows) == needed
     for k in range(1, 13):
@@ -110,7 +110,7 @@ def test_a_bounded_traversal_reads_only_the_rows_it_needs_and_says_what_it_cover
 
 def test_the_assignment_log_replays_the_traversal_at_every_prefix():
     K = _kernels(5, n=30)["raw"]
-    cut = prepare_rows(K, keep="centres")
+    cut = rule_cut(K, keep="centres")
     assert isinstance(cut.log, AssignmentLog) and len(cut.log) == 30
     for m in range(1, 31):
         centres, assignment = farthest_first_traversal(K, m)
@@ -122,12 +122,12 @@ def test_nested_rules_have_an_order_and_the_others_none():
     K = _kernels(0)["cosine32"]
     nested = {"centres", "representative", "redundancy"}
     for keep in KEEP_RULES:
-        cut = prepare_rows(K, keep=keep, random_state=0)
+        cut = rule_cut(K, keep=keep, random_state=0)
         assert (cut.order is not None) == (keep in nested), keep
         if cut.order is not None:
             for k in (1, 7, 23):
                 assert np.array_equal(np.sort(cut.order[:k]), cut.select(k).kept)
-    assert prepare_rows(K, keep="centres", selfmax="filter").order is None
+    assert rule_cut(K, keep="centres", selfmax="filter").order is None
 
 
 # ---------------------------------------------------------------- pruners
@@ -213,13 +213,13 @@ def test_one_fit_cut_at_any_ratio_equals_a_fresh_fit_at_that_ratio(data, name):
 def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(data, monkeypatch):
     X, y = data
     seen = []
-    real = class_kernels_module.prepare_rows
+    real = class_kernels_module.rule_cut
 
     def recording(kernel, n_keep=None, **options):
         seen.append((np.array(kernel), options))  # non-lazy here: the class matrix
         return real(kernel, n_keep, **options)
 
-    monkeypatch.setattr(class_kernels_module, "prepare_rows", recording)
+    monkeypatch.setattr(class_kernels_module, "rule_cut", recording)
     for keep in KEEP_RULES:
         for ratio in (0.3, 0.7):
             seen.clear()
@@ -303,3 +303,13 @@ def test_a_refit_from_the_order_gives_every_fitted_attribute_of_a_fresh_fit(data
         fresh = LpNTKPruner(0.6, keep=keep, max_epochs=1, random_state=0).fit(X, y)
         assert cached.from_cache_ and not fresh.from_cache_
         _assert_same_state(_fitted_state(cached), _fitted_state(fresh))
+
+
+@pytest.mark.parametrize("keep", KEEP_RULES)
+def test_every_rule_cut_follows_the_cut_protocol(keep):
+    from sklearn_lpntk._selection import Cut
+
+    K = np.random.default_rng(0).normal(size=(12, 5))
+    cut = rule_cut(K @ K.T, keep=keep, random_state=0)
+    assert isinstance(cut, Cut)
+    assert cut.covers(6) and len(cut.select(6, 0.5).kept) == 6

@@ -140,12 +140,12 @@ def test_rules_cover_every_parameter(name):
 def test_forms_chosen_from_shapes():
     model, X, y = _case("wide_embedding")
     producer = FactorizedGradients(model, dtype=torch.float64)
-    pieces, _ = producer.pieces(X, y, 3, producer.prepare())
+    pieces, _ = producer.pieces(X, y, 3, producer.params_at())
     # the wide embedding is a one-hot ghost piece: 40 + 60 numbers instead of 2,400
     assert isinstance(pieces[0], GhostPiece) and pieces[0].A.shape[1:] == (1, 40)
     model, X, y = _case("encoder")
     producer = FactorizedGradients(model, dtype=torch.float64)
-    pieces, _ = producer.pieces(X, y, 3, producer.prepare())
+    pieces, _ = producer.pieces(X, y, 3, producer.params_at())
     # a 13 x 8 embedding over 5 positions: the dense 104-number gradient is cheaper
     assert pieces[0].shape == (len(X), 13 * 8)
     grouped = rule_for(nn.Conv2d(8, 64, 1, groups=2))
@@ -159,7 +159,7 @@ def test_norm_rules_give_zero_for_a_padding_token_only_sample():
     X = X.clone()
     X[5] = 0
     producer = FactorizedGradients(model, dtype=torch.float64)
-    pieces, _ = producer.pieces(X, y, 3, producer.prepare())
+    pieces, _ = producer.pieces(X, y, 3, producer.params_at())
     assert torch.count_nonzero(pieces[0][5]) == 0
     assert torch.count_nonzero(pieces[0][4]) > 0
 

@@ -1,7 +1,5 @@
 """The matrix keep-rules against brute-force readings of their definitions, CCS and
-Moderate on problems with known answers, and the Fashion-MNIST reader on small files."""
-
-import gzip
+Moderate on problems with known answers."""
 
 import numpy as np
 import pytest
@@ -18,7 +16,6 @@ from sklearn_lpntk._selection import (
     stratified_coverage,
     typicality,
 )
-from sklearn_lpntk.datasets import load_fashion_mnist, read_idx
 
 from ._counts import expected_counts
 
@@ -213,109 +210,6 @@ def test_moderate_keeps_the_middle_distances(small_digits):
         np.testing.assert_allclose(pruner.scores_[idx], d, rtol=1e-5)
         expected = idx[middle_band(d, expected_counts(y, 0.5)[c])]
         np.testing.assert_array_equal(np.intersect1d(pruner.sample_indices_, idx), expected)
-
-
-def _write_idx(path, array, type_byte, compress):
-    header = bytes([0, 0, type_byte, array.ndim]) + b"".join(
-        int(s).to_bytes(4, "big") for s in array.shape
-    )
-    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    (gzip.open if compress else open)(path, "wb").write(data)
-
-
-@pytest.mark.parametrize("compress", [True, False])
-def test_fashion_mnist_reader_on_small_files(tmp_path, compress, monkeypatch):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(7, 28, 28)).astype(np.uint8)
-    labels = rng.integers(0, 10, size=7).astype(np.uint8)
-    ext = ".gz" if compress else ""
-    _write_idx(tmp_path / f"t10k-images-idx3-ubyte{ext}", images, 0x08, compress)
-    _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{ext}", labels, 0x08, compress)
-    X, y = load_fashion_mnist(tmp_path, subset="test", return_X_y=True)
-    assert X.shape == (7, 784) and X.dtype == np.float32
-    np.testing.assert_allclose(X * 255, images.reshape(7, -1))
-    np.testing.assert_array_equal(y, labels)
-    monkeypatch.setenv("SKLEARN_LPNTK_FASHION_MNIST", str(tmp_path))
-    bunch = load_fashion_mnist(subset="test", as_images=True)
-    assert bunch.data.shape == (7, 1, 28, 28) and len(bunch.target_names) == 10
-    floats = rng.normal(size=(3, 2)).astype(np.float32)
-    _write_idx(tmp_path / "f.idx", floats, 0x0D, False)
-    np.testing.assert_array_equal(read_idx(tmp_path / "f.idx"), floats)
-
-
-def test_fashion_mnist_errors_name_the_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
-        load_fashion_mnist(tmp_path)
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"nonsense")
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"nonsense")
-    with pytest.raises(ValueError, match="not an IDX file"):
-        load_fashion_mnist(tmp_path)
-    truncated = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + bytes(3)
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(truncated)
-    with pytest.raises(ValueError, match="truncated"):
-        read_idx(tmp_path / "train-labels-idx1-ubyte")
-
-
-def _flipped_blobs(rate, seed=0):
-    """Four well-separated Gaussian blobs; a share ``rate`` of labels moved to another blob."""
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(400, n_features=8, centers=4, cluster_std=1.0, random_state=seed)
-    rng = np.random.default_rng(seed)
-    flip = rng.random(len(y)) < rate
-    noisy = y.copy()
-    noisy[flip] = (y[flip] + rng.integers(1, 4, flip.sum())) % 4
-    return X.astype(np.float32), noisy, flip
-
-
-@pytest.mark.parametrize("count", ["threshold", "mixture"])
-def test_cleaner_removes_flipped_labels_and_leaves_clean_data_alone(count):
-    from sklearn_lpntk import LpNTKCleaner
-
-    X, y, flip = _flipped_blobs(0.15)
-    cleaner = LpNTKCleaner(count=count, random_state=0).fit(X, y)
-    removed = ~cleaner.get_support()
-    if count == "mixture":
-        assert cleaner.separation_ > 2
-    else:  # the rate read off the rows flipped on purpose is close to the true one
-        assert cleaner.separation_ is None and abs(cleaner.noise_rate_ - flip.mean()) < 0.05
-    precision = (removed & flip).sum() / removed.sum()
-    recall = (removed & flip).sum() / flip.sum()
-    assert precision > 0.8 and recall > 0.8, (precision, recall)
-    X, y, _ = _flipped_blobs(0.0)
-    clean = LpNTKCleaner(count=count, random_state=0).fit(X, y)
-    assert clean.get_support().all() and not clean.label_issues_.any()
-    assert clean.noise_rate_ == 0.0
-
-
-def test_noise_rate_from_threshold_rows_on_known_scores():
-    from sklearn_lpntk._cleaner import noise_rate_from_thresholds
-
-    rng = np.random.default_rng(0)
-    clean = rng.normal(1.0, 0.1, 800)  # well above every mislabeled score
-    mislabeled = rng.normal(0.0, 0.1, 200)
-    flipped = rng.normal(0.0, 0.1, 100)  # rows flipped on purpose look like mislabeled ones
-    typicality = np.concatenate([clean, mislabeled, flipped])
-    threshold_rows = np.r_[np.zeros(1000, bool), np.ones(100, bool)]
-    rate, score = noise_rate_from_thresholds(typicality, threshold_rows)
-    assert abs(rate - 0.2) < 0.05
-    assert np.isnan(score[threshold_rows]).all()
-    assert score[:800].min() == 1.0  # every flipped row is less typical than a clean one
-    assert np.median(score[800:1000]) < 0.75
-    rate, _ = noise_rate_from_thresholds(
-        typicality[np.r_[0:800, 1000:1100]], np.r_[np.zeros(800, bool), np.ones(100, bool)]
-    )
-    assert rate == 0.0
-
-
-def test_cleaner_respects_the_cap_per_class():
-    from sklearn_lpntk import LpNTKCleaner
-
-    X, y, _ = _flipped_blobs(0.4)
-    cleaner = LpNTKCleaner(0.1, random_state=0).fit(X, y)
-    for c, kept in cleaner.sampling_strategy_.items():
-        assert kept >= expected_counts(y, 0.1)[c]
-    assert set(np.flatnonzero(~cleaner.get_support())) <= set(np.flatnonzero(cleaner.label_issues_))
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from sklearn_lpntk import farthest_first_traversal
-from sklearn_lpntk._selection import n_to_keep, select_from_kernel
+from sklearn_lpntk._selection import keep_counts, select_from_kernel
+
+from ._counts import n_to_keep
 
 
 def brute_force_traversal(K, k):
@@ -87,12 +89,12 @@ def test_exact_counts_per_class(n, prune_ratio, keep):
     assert set(assignment.tolist()) == set(centres.tolist())
 
 
-def test_n_to_keep_floor_and_at_least_one():
-    assert n_to_keep(10, 0.3) == 7
-    assert n_to_keep(100, 0.9) == 10  # 100 * 0.1 is 9.999... in floating point
-    assert n_to_keep(178, 0.3) == 124
-    assert n_to_keep(3, 0.9) == 1 and n_to_keep(1, 0.5) == 1
-    assert n_to_keep(5, 0.0) == 5
+def test_keep_counts_floor_and_at_least_one():
+    # 100 * 0.1 is 9.999... in floating point; 100 rows at 0.9 keep 10
+    cases = [(10, 0.3, 7), (100, 0.9, 10), (178, 0.3, 124), (3, 0.9, 1), (1, 0.5, 1), (5, 0.0, 5)]
+    for n, ratio, k in cases:
+        assert keep_counts([n], ratio).tolist() == [k]
+        assert n_to_keep(n, ratio) == k  # the tests' own count agrees
 
 
 def test_centres_rule_keeps_the_centres():

@@ -102,7 +102,7 @@ def test_cnn_exercises_every_piece_kind():
     model = _model("cnn")
     X, y = _data("cnn", n=4)
     producer = FactorizedGradients(model, dtype=torch.float64)
-    pieces, _ = producer.pieces(X, y, 3, producer.prepare())
+    pieces, _ = producer.pieces(X, y, 3, producer.params_at())
     ghosts = [p for p in pieces if isinstance(p, GhostPiece)]
     assert any(p.A.shape[1] > 1 for p in ghosts), "a ghost layer with several positions"
     assert any(p.A.shape[1] == 1 for p in ghosts), "a ghost layer with one position"
@@ -240,12 +240,12 @@ def test_in_place_operations_after_a_ruled_layer_are_detected():
     in the MLP) is seen through the version counter and the chunk is redone with copies."""
     X, y = _data("mlp")
     inplace = FactorizedGradients(_model("mlp"), dtype=torch.float64)
-    got, _ = inplace.pieces(X, y, 4, inplace.prepare())
+    got, _ = inplace.pieces(X, y, 4, inplace.params_at())
     assert inplace._copy_outputs
     plain_model = _model("mlp")
     plain_model[1] = nn.ReLU()  # same network, no in-place operation
     plain = FactorizedGradients(plain_model, dtype=torch.float64)
-    ref, _ = plain.pieces(X, y, 4, plain.prepare())
+    ref, _ = plain.pieces(X, y, 4, plain.params_at())
     assert not plain._copy_outputs
     for a, b in zip(got, ref):
         if isinstance(a, GhostPiece):

@@ -8,9 +8,8 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .._base import BasePruner, check_scores, class_rows
+from .._base import BasePruner, check_scores
 from .._params import fill_doc
-from .._prepared import PreparedFit
 from .._selection import CoverageCut, PrefixCut, middle_out_order
 from ._scores import EL2NPruner
 from ._trained import TrainedScorePruner
@@ -93,7 +92,7 @@ class CCSPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         scorer = clone(self.scorer) if self.scorer is not None else EL2NPruner()
         params = scorer.get_params()
         updates = {"random_state": int(rng.randint(np.iinfo(np.int32).max))}
@@ -103,7 +102,6 @@ class CCSPruner(BasePruner):
         scorer.fit(X, y)
         scores = np.asarray(scorer.scores_, dtype=np.float64)
         check_scores(scores, f"The scorer of {type(self).__name__}")
-        rows = class_rows(y, len(classes))
         # not nested: the sampling is redone for every count (same seed per class)
         cuts = [
             CoverageCut(
@@ -119,7 +117,7 @@ class CCSPruner(BasePruner):
         ]
         for phase, seconds in scorer.timings_.items():
             watch.add(phase, seconds)
-        return PreparedFit(rows, cuts, {"scores_": scores, "scorer_": scorer})
+        return cuts, {"scores_": scores, "scorer_": scorer}
 
 
 def penultimate_features(module, X, batch_size=1024):
@@ -197,9 +195,7 @@ class ModeratePruner(TrainedScorePruner):
         runs, net = self._runs(X, y, len(classes), rng, watch, distances, desc="Moderate: networks")
         return {"scores_": runs.mean(axis=0), "net_": net}
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         fitted = self._score_rows(X, y, classes, rng, watch)
         check_scores(fitted["scores_"], type(self).__name__)
-        rows = class_rows(y, len(classes))
-        cuts = [PrefixCut(middle_out_order(fitted["scores_"][idx])) for idx in rows]
-        return PreparedFit(rows, cuts, fitted)
+        return [PrefixCut(middle_out_order(fitted["scores_"][idx])) for idx in rows], fitted

@@ -1,14 +1,13 @@
 """Stratified random pruning."""
 
-from .._base import BasePruner, class_rows
+from .._base import BasePruner
 from .._params import fill_doc
-from .._prepared import PreparedFit
 from .._selection import PrefixCut
 
 
 @fill_doc
 class RandomPruner(BasePruner):
-    """Keep a uniformly random ``floor(n_c * (1 - prune_ratio))`` rows of every class.
+    """Keep ``k_c`` uniformly random rows of every class c (``prune_ratio`` sets ``k_c``).
 
     The reference every other pruner must beat.
 
@@ -29,7 +28,7 @@ class RandomPruner(BasePruner):
         Kept row indices, ascending.
     keep_order_ : dict
         Every class's rows in a random order; a prune ratio keeps the first
-        ``floor(n_c * (1 - prune_ratio))`` of each.
+        ``k_c`` of each.
     {common_attributes}
 
     Examples
@@ -50,8 +49,6 @@ class RandomPruner(BasePruner):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _prepare(self, X, y, classes, n_keep, rng, watch):
+    def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         with watch.phase("selection"):  # a random order of every class: nested
-            rows = class_rows(y, len(classes))
-            cuts = [PrefixCut(rng.permutation(len(idx))) for idx in rows]
-        return PreparedFit(rows, cuts)
+            return [PrefixCut(rng.permutation(len(idx))) for idx in rows], {}

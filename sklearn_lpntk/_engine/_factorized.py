@@ -60,10 +60,10 @@ class FactorizedGradients(GradientProducer):
                 names=self.fallback_names,
             )
 
-    def prepare(self, state=None):
+    def params_at(self, state=None):
         """The parameters to differentiate at: the model's own, or those of ``state``."""
-        params, constants = super().prepare(state)
-        fallback = None if self._fallback is None else self._fallback.prepare(state)
+        params, constants = super().params_at(state)
+        fallback = None if self._fallback is None else self._fallback.params_at(state)
         return params, constants, fallback
 
     def _record(self, X, y, n_classes, params, constants, *, copy):
@@ -121,7 +121,7 @@ class FactorizedGradients(GradientProducer):
             captured[id(m)] = pairs
         return captured
 
-    def pieces(self, X, y, n_classes, prepared):
+    def pieces(self, X, y, n_classes, at):
         """phi of one chunk: ``(pieces, work_numbers)``.
 
         ``pieces`` is a list of dense tensors and ghost factors; ``work_numbers``
@@ -129,7 +129,7 @@ class FactorizedGradients(GradientProducer):
         activations, output gradients, per-sample gradients), from which the
         planner sizes chunks.
         """
-        params, constants, fallback = prepared
+        params, constants, fallback = at
         out = []
         work = 0
         if self.rules:

@@ -41,13 +41,13 @@ class LabelledGradientFeatures(GradientProducer):
 
         self._per_sample_grad = vmap(grad(objective), in_dims=(None, None, 0, 0))
 
-    def pieces(self, X, y, n_classes, prepared):
+    def pieces(self, X, y, n_classes, at):
         """phi of one chunk as ``([dense (len(X), n_features) tensor], work_numbers)``.
 
         ``work_numbers`` is 0: vmap's temporaries (about 3 P per sample) are
         covered by the planner's safety factor on the stored size.
         """
-        params, constants = prepared
+        params, constants = at
         w = label_weights(y, n_classes, self.error_weighting, self.dtype)
         with eval_mode(self.model):
             grads = self._per_sample_grad(params, constants, X, w)

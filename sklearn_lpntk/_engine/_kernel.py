@@ -180,7 +180,7 @@ class LpNTKEngine:
         n = min(2, len(X))
         xb = as_inputs(X[:n], dtype=self.dtype, device=self.device)
         yb = as_tensor(np.asarray(y[:n]), dtype=torch.long, device=self.device)
-        pieces, work = self.producer.pieces(xb, yb, n_out, self.producer.prepare())
+        pieces, work = self.producer.pieces(xb, yb, n_out, self.producer.params_at())
         stored = FactorStore.numbers_per_sample(pieces)
         return Probe(
             n_classes=n_out,
@@ -304,7 +304,7 @@ class LpNTKEngine:
         return KernelPlan(strategy=strategy, classes=plans, copies=int(copies), probe=probe)
 
     # --------------------------------------------------------------- compute
-    def _store(self, X, y, plan, chunk_size, prepared, random_state, progress):
+    def _store(self, X, y, plan, chunk_size, at, random_state, progress):
         """phi of all rows of ``X`` (exact factors or a sketch) as a FactorStore."""
         n = len(X)
         template = plan.probe.template
@@ -327,7 +327,7 @@ class LpNTKEngine:
             stop = min(start + chunk_size, n)
             xb = as_inputs(X[start:stop], dtype=self.dtype, device=self.device)
             yb = as_tensor(y[start:stop], dtype=torch.long, device=self.device)
-            pieces, _ = self.producer.pieces(xb, yb, plan.probe.n_classes, prepared)
+            pieces, _ = self.producer.pieces(xb, yb, plan.probe.n_classes, at)
             if sketch is not None:
                 store.dense[start:stop] = sketch(pieces)
             else:
@@ -370,7 +370,7 @@ class LpNTKEngine:
                 y,
                 plan,
                 class_plan.chunk_size,
-                self.producer.prepare(state),
+                self.producer.params_at(state),
                 random_state,
                 progress,
             )

@@ -209,8 +209,8 @@ class GradientProducer:
         Differentiate only these trainable parameters (the others are held
         constant); None means all of them.
 
-    A subclass implements ``pieces(X, y, n_classes, prepared)`` returning
-    ``(pieces, work_numbers)``; ``prepared`` comes from :meth:`prepare`.
+    A subclass implements ``pieces(X, y, n_classes, at)`` returning
+    ``(pieces, work_numbers)``; ``at`` comes from :meth:`params_at`.
     """
 
     def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None, names=None):
@@ -226,7 +226,7 @@ class GradientProducer:
         self.trainable = trainable
         self.names = list(trainable)
 
-    def prepare(self, state=None):
+    def params_at(self, state=None):
         """The parameters to differentiate at: the model's own, or those of ``state``."""
         return split_state(self.model, self.names, self.dtype, self.device, state)
 

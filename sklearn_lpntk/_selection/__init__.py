@@ -1,16 +1,17 @@
-"""NumPy-only selection layer: farthest-first clustering, filters, keep-rules, scores."""
+"""NumPy-only selection layer: per-class counts, farthest-first clustering, filters,
+keep-rules and their cuts (the :class:`Cut` protocol), neighbour graphs, row scores."""
 
-from ._budgets import allocate_counts, equal_counts
 from ._checks import NON_FINITE_HINT, check_finite
-from ._coverage import (
-    default_hard_fraction,
-    drop_redundant,
-    facility_location,
-    middle_band,
-    middle_out_order,
-    redundancy_order,
-    stratified_coverage,
-    typicality,
+from ._counts import allocate_counts, keep_counts
+from ._cuts import (
+    AssignmentLog,
+    CoverageCut,
+    Cut,
+    PrefixCut,
+    RemovalCut,
+    Selection,
+    Switch,
+    TraversalCut,
 )
 from ._farthest_first import (
     FPC_MODES,
@@ -19,7 +20,7 @@ from ._farthest_first import (
     row_extremes,
     self_max_mask,
 )
-from ._filters import BUDGET_SWITCH, SELFMAX_MODES, choose_rows, prepare_rows
+from ._filters import BUDGET_SWITCH, SELFMAX_MODES, choose_rows, rule_cut
 from ._graph import (
     GraphPrefixCut,
     NeighbourGraph,
@@ -31,20 +32,20 @@ from ._keep_rules import (
     KEEP_RULES,
     MATRIX_RULES,
     TRAVERSAL_RULES,
-    n_to_keep,
     select_from_kernel,
     traversal_cut,
 )
-from ._orders import (
-    AssignmentLog,
-    CoverageCut,
-    PrefixCut,
-    RemovalCut,
-    Selection,
-    Switch,
-    TraversalCut,
+from ._matrix_rules import (
+    default_hard_fraction,
+    drop_redundant,
+    facility_location,
+    middle_band,
+    middle_out_order,
+    redundancy_order,
+    stratified_coverage,
+    typicality,
 )
-from ._scores import el2n_scores, forgetting_events, inverse_norms
+from ._row_scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
     "GraphPrefixCut",
@@ -53,14 +54,15 @@ __all__ = [
     "graph_facility_location",
     "graph_redundancy_order",
     "allocate_counts",
-    "equal_counts",
+    "keep_counts",
     "AssignmentLog",
+    "Cut",
     "CoverageCut",
     "PrefixCut",
     "RemovalCut",
     "Switch",
     "TraversalCut",
-    "prepare_rows",
+    "rule_cut",
     "redundancy_order",
     "traversal_cut",
     "NON_FINITE_HINT",
@@ -85,7 +87,6 @@ __all__ = [
     "farthest_first_traversal",
     "forgetting_events",
     "inverse_norms",
-    "n_to_keep",
     "row_extremes",
     "select_from_kernel",
     "self_max_mask",

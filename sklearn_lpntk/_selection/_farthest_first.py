@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._checks import check_count, check_option
-from ._scores import inverse_norms
+from ._row_scores import inverse_norms
 
 
 class _MatrixRows:
@@ -86,7 +86,7 @@ def farthest_first_traversal(kernel, n_centres, *, candidates=None, initial=(), 
 def traverse(kernel, n_centres, *, candidates=None, initial=(), mode="canonical", recorder=None):
     """:func:`farthest_first_traversal`, optionally recording every reassignment.
 
-    ``recorder`` (an :meth:`AssignmentLog.recorder <._orders.AssignmentLog.recorder>`)
+    ``recorder`` (an :meth:`AssignmentLog.recorder <._cuts.AssignmentLog.recorder>`)
     gets ``record(centre, rows)`` for every centre added: the rows whose
     assignment moves to it, the centre included.
     """

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 
 from ._checks import check_option
-from ._coverage import facility_location, redundancy_order, typicality
+from ._cuts import CoverageCut, PrefixCut, Switch, matrix_assignment_log
 from ._farthest_first import as_lazy_kernel, row_extremes, self_max_mask
 from ._graph import (
     GraphPrefixCut,
@@ -15,7 +15,7 @@ from ._graph import (
     graph_redundancy_order,
 )
 from ._keep_rules import KEEP_RULES, MATRIX_RULES, traversal_cut
-from ._orders import CoverageCut, PrefixCut, Switch, matrix_assignment_log
+from ._matrix_rules import facility_location, redundancy_order, typicality
 
 #: Below this kept fraction of a class, keep="budget" keeps representative rows;
 #: at or above it, it removes redundant rows (and so keeps the hard ones).
@@ -68,9 +68,9 @@ def choose_rows(
     Returns
     -------
     Selection
-        The same as ``prepare_rows(kernel, n_keep, ...).select(n_keep)``.
+        The same as ``rule_cut(kernel, n_keep, ...).select(n_keep)``.
     """
-    return prepare_rows(
+    return rule_cut(
         kernel,
         n_keep,
         keep=keep,
@@ -83,7 +83,7 @@ def choose_rows(
     ).select(n_keep)
 
 
-def prepare_rows(
+def rule_cut(
     kernel,
     n_keep=None,
     *,
@@ -97,7 +97,7 @@ def prepare_rows(
 ):
     """Everything :func:`choose_rows` computes that does not depend on ``n_keep``.
 
-    Returns a cut (see :mod:`._orders`) whose ``select(k)`` equals
+    Returns a cut (see :mod:`._cuts`) whose ``select(k)`` equals
     ``choose_rows(kernel, k, ...)`` for every ``k``: the traversal or the
     greedy order is computed once. With ``n_keep`` given, a traversal rule
     reads only as many kernel rows as ``n_keep`` needs (for lazy kernels) and

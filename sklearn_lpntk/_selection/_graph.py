@@ -4,7 +4,7 @@ A class's whole ``n x n`` similarity matrix costs ``n^2`` time and memory. The
 matrix rules need far less: a row is represented, made redundant or judged
 typical by its most similar rows. :class:`NeighbourGraph` holds, for every row
 of one class, its ``k`` most similar other rows and their similarities; the
-functions here are the sparse counterparts of the rules in :mod:`._coverage`:
+functions here are the sparse counterparts of the rules in :mod:`._matrix_rules`:
 
 * :func:`graph_facility_location` maximises the facility-location objective of
   the sparsified matrix (an entry is kept when one of its two rows lists the
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_count, check_finite
-from ._coverage import lazy_greedy
-from ._orders import AssignmentLog, Selection
+from ._cuts import AssignmentLog, Cut, Selection
+from ._matrix_rules import lazy_greedy
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,7 +220,7 @@ def graph_redundancy_order(graph, typical=None):
 
 
 @dataclass(frozen=True, eq=False)
-class GraphPrefixCut:
+class GraphPrefixCut(Cut):
     """A nested rule on a graph: the rows kept for ``k`` are the first ``k`` of
     ``order``; every row is assigned to its most similar kept row along the
     graph (:func:`graph_assignment_log`, then :func:`fill_assignment`)."""

@@ -3,19 +3,14 @@
 import numpy as np
 
 from ._checks import check_count, check_option
+from ._cuts import AssignmentLog, TraversalCut, n_clusters_for
 from ._farthest_first import as_lazy_kernel, traverse
-from ._orders import AssignmentLog, TraversalCut, n_clusters_for
 
 #: Keep-rules read from a farthest-first clustering (lazy kernels allowed).
 TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
 #: Keep-rules that read the whole similarity matrix of a class.
 MATRIX_RULES = ("representative", "redundancy", "coverage", "budget")
 KEEP_RULES = TRAVERSAL_RULES + MATRIX_RULES
-
-
-def n_to_keep(n_samples, prune_ratio):
-    """Rows kept out of a class of ``n_samples``: floor(n (1 - r)), at least 1."""
-    return max(1, int(np.floor(n_samples * (1.0 - prune_ratio) + 1e-9)))
 
 
 def traversal_cut(

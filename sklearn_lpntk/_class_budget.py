@@ -5,8 +5,8 @@
 proportional to its error rate, measured out of fold on the training rows
 (two folds, each predicted by a network trained on the other). A dict gives
 the weights directly. The counts themselves come from
-:func:`sklearn_lpntk._selection.allocate_counts`: the same total as "equal",
-at least one row per class.
+:func:`sklearn_lpntk._selection.keep_counts`: the same total as "equal", at
+least one row per class.
 """
 
 import numbers
@@ -14,8 +14,11 @@ import numbers
 import numpy as np
 
 from ._networks import DEFAULT_MAX_EPOCHS, resolved_max_epochs, train_network
+from ._progress import Stopwatch
 
-BUDGETS = ("equal", "error")
+CLASS_BUDGETS = ("equal", "error")
+#: The parameters of a pruner that the out-of-fold training follows.
+TRAINING_PARAMS = ("net", "max_epochs", "lr", "batch_size", "device")
 
 
 def check_class_budget(budget, classes):
@@ -41,17 +44,32 @@ def check_class_budget(budget, classes):
     return np.asarray(weights, dtype=np.float64)
 
 
-def out_of_fold_error(pruner, X, y, n_classes, seed, watch):
+def out_of_fold_error(
+    X,
+    y,
+    n_classes,
+    seed,
+    watch,
+    *,
+    net=None,
+    max_epochs=None,
+    lr=None,
+    batch_size=None,
+    device="auto",
+):
     """Every class's error rate out of fold: two halves, each predicted by a network
-    trained on the other (the pruner's own network and training; 10 epochs when the
-    pruner trains none)."""
+    trained on the other.
+
+    The keywords are the pruner's own network and training (its
+    :data:`TRAINING_PARAMS`); a pruner that trains none gets the default network
+    trained for 10 epochs.
+    """
     rng = np.random.RandomState(seed)
     fold = np.empty(len(y), dtype=np.intp)
     for c in range(n_classes):  # alternate the rows of every class between the folds
         rows = np.flatnonzero(y == c)
         fold[rows[rng.permutation(len(rows))]] = np.arange(len(rows)) % 2
-    net = getattr(pruner, "net", None)
-    epochs = resolved_max_epochs(net, getattr(pruner, "max_epochs", None))
+    epochs = resolved_max_epochs(net, max_epochs)
     wrong = np.zeros(len(y), dtype=bool)
     with watch.phase("budget"):
         for f, train_seed in zip((0, 1), rng.randint(np.iinfo(np.int32).max, size=2)):
@@ -64,22 +82,13 @@ def out_of_fold_error(pruner, X, y, n_classes, seed, watch):
                 y[train],
                 n_classes=n_classes,
                 max_epochs=epochs if epochs > 0 else DEFAULT_MAX_EPOCHS,
-                lr=getattr(pruner, "lr", None),
-                batch_size=getattr(pruner, "batch_size", None),
-                device=getattr(pruner, "device", "auto"),
+                lr=lr,
+                batch_size=batch_size,
+                device=device,
                 verbose=0,
                 seed=int(train_seed),
-                watch=_NoWatch(),
+                watch=Stopwatch(),  # the whole training counts as "budget"
             )
             scores = trained.predict_proba(X[test])
             wrong[test] = np.argmax(scores, axis=1) != y[test]
     return np.array([wrong[y == c].mean() for c in range(n_classes)])
-
-
-class _NoWatch:
-    """A stopwatch that records nothing (the budget's training counts as "budget")."""
-
-    def phase(self, name):
-        from contextlib import nullcontext
-
-        return nullcontext()

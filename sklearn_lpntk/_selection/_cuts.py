@@ -1,25 +1,16 @@
-"""Keep orders: one class's selection computed once, cut at any number of rows.
+"""Cuts: one class's selection computed once, cut at any number of rows.
 
-Every keep-rule is split in two steps: :func:`~._filters.prepare_rows` does
-all the work that does not depend on how many rows are kept (the traversal,
-the greedy order, the scores) and returns a *cut*; ``cut.select(k)`` then
+Every keep-rule is split in two steps: :func:`~._filters.rule_cut` does all
+the work that does not depend on how many rows are kept (the traversal, the
+greedy order, the scores) and returns a :class:`Cut`; ``cut.select(k)`` then
 gives the :class:`Selection` that the rule would have made for ``k`` rows.
-A cut has
-
-* ``select(k, prune_ratio=None)``: the selection for ``k`` rows (``prune_ratio``
-  is the ratio ``k`` came from; only rules whose settings follow the ratio,
-  such as CCS's automatic hard fraction, read it);
-* ``covers(k)``: whether ``select(k)`` is available (a traversal on a lazy
-  kernel is run only as far as it was asked to);
-* ``order``: for a *nested* rule (the rows kept for ``k`` are the first ``k``
-  of one order, whatever ``k``) that order, else None.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._coverage import default_hard_fraction, stratified_coverage
+from ._matrix_rules import default_hard_fraction, stratified_coverage
 
 
 @dataclass(frozen=True)
@@ -46,6 +37,33 @@ class Selection:
     assignment: np.ndarray = None
     selfmax: np.ndarray = None
     contradictory: np.ndarray = None
+
+
+class Cut:
+    """The base class, and protocol, of every cut (one class's keep-rule, computed once).
+
+    A subclass sets ``order`` and implements :meth:`covers` and :meth:`select`;
+    :meth:`~sklearn_lpntk._prepared.PreparedFit.cut` reads nothing else. (A plain
+    base class: the selection layer imports only numpy and a few standard modules.)
+
+    Attributes
+    ----------
+    order : ndarray or None
+        For a *nested* rule (the rows kept for ``k`` are the first ``k`` of one
+        order, whatever ``k``) that order, else None. Every subclass sets it
+        (not here: a dataclass field would inherit the default).
+    """
+
+    def covers(self, k):
+        """Whether ``select(k)`` is available (a traversal on a lazy kernel is
+        run only as far as it was asked to)."""
+        raise NotImplementedError
+
+    def select(self, k, prune_ratio=None):
+        """The :class:`Selection` for ``k`` rows; ``prune_ratio`` is the ratio
+        ``k`` came from (only rules whose settings follow the ratio, such as
+        CCS's automatic hard fraction, read it)."""
+        raise NotImplementedError
 
 
 class AssignmentLog:
@@ -124,7 +142,7 @@ def matrix_assignment_log(S, order):
 
 
 @dataclass(frozen=True, eq=False)
-class PrefixCut:
+class PrefixCut(Cut):
     """A nested rule: the rows kept for ``k`` are the first ``k`` of ``order``.
 
     With a ``log`` (the matrix rules) every row is also assigned to its most
@@ -161,7 +179,7 @@ def n_clusters_for(keep, k, cluster_ratio):
 
 
 @dataclass(frozen=True, eq=False)
-class TraversalCut:
+class TraversalCut(Cut):
     """A farthest-first traversal (its centres in order and assignment log) and a
     keep-rule on it.
 
@@ -213,7 +231,7 @@ class TraversalCut:
 
 
 @dataclass(frozen=True, eq=False)
-class Switch:
+class Switch(Cut):
     """One cut for ``k < threshold``, another for ``k >= threshold``.
 
     A side may be None when it was not computed (see ``covers``). Not nested.
@@ -222,7 +240,6 @@ class Switch:
     threshold: float
     below: object
     above: object
-
     order = None
 
     def _side(self, k):
@@ -240,7 +257,7 @@ class Switch:
 
 
 @dataclass(frozen=True, eq=False)
-class CoverageCut:
+class CoverageCut(Cut):
     """Coverage-centric sampling (:func:`stratified_coverage`), redone for every ``k``.
 
     ``scores`` are the difficulties of the candidate ``rows`` of a class of
@@ -290,7 +307,7 @@ class CoverageCut:
 
 
 @dataclass(frozen=True, eq=False)
-class RemovalCut:
+class RemovalCut(Cut):
     """Remove rows in ``removal`` order, at most ``n - k`` of them (a cleaning rule).
 
     Rows are assigned to themselves. The kept sets are nested, but a cut keeps

@@ -1,13 +1,23 @@
-"""How many rows each class keeps: equal fractions, or one budget shared by difficulty."""
+"""How many rows each class keeps: the one place that states the rule.
+
+Every class c of ``n_c`` rows keeps ``k_c = max(1, floor(n_c * (1 - prune_ratio)))``
+rows. With class weights (a class budget) the same total is shared among the
+classes instead (:func:`allocate_counts`). Every pruner, cut and document
+refers here.
+"""
 
 import numpy as np
 
-from ._keep_rules import n_to_keep
 
-
-def equal_counts(sizes, prune_ratio):
-    """Every class keeps ``floor(n_c * (1 - prune_ratio))`` rows, at least one."""
-    return np.array([n_to_keep(int(n), prune_ratio) for n in sizes], dtype=np.intp)
+def keep_counts(sizes, prune_ratio, weights=None):
+    """Rows kept per class of ``sizes`` rows: ``max(1, floor(n_c * (1 - prune_ratio)))``
+    each (a 1e-9 guard against floating point: 100 rows at 0.9 keep 10), or, with the
+    class budget's ``weights``, that total shared by :func:`allocate_counts`."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    equal = np.maximum(1, np.floor(sizes * (1.0 - prune_ratio) + 1e-9)).astype(np.intp)
+    if weights is None:
+        return equal
+    return allocate_counts(sizes, int(equal.sum()), weights)
 
 
 def allocate_counts(sizes, total, weights):

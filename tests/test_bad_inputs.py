@@ -1,4 +1,7 @@
-"""What the round-two inputs do beyond their messages (tests/_bad_inputs.py has the errors)."""
+"""Bad and unusual inputs: every case of the catalogue (tests/_bad_inputs.py) ends as
+documented (a ValueError/TypeError raised from this package whose message names the
+problem, or a normal fit where the input is merely unusual), and what some of them do
+beyond their messages (zero-size axes, BatchNorm's one-row batch, fit parameters)."""
 
 import numpy as np
 import pandas as pd
@@ -8,8 +11,16 @@ from skorch import NeuralNetClassifier
 
 from sklearn_lpntk import EL2NPruner, ForgettingPruner, LpNTKPruner, RandomPruner, lpntk_kernel
 
-from ._bad_inputs import BatchNormCNN, BatchNormMLP
+from ._bad_inputs import BatchNormCNN, BatchNormMLP, as_documented, cases, outcome
 from ._counts import kept_count
+
+CASES = cases()
+
+
+@pytest.mark.parametrize("name, call, expect", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_handled_as_documented(name, call, expect):
+    result = outcome(call)
+    assert as_documented(result, expect), f"{name}: got {result}, expected {expect}"
 
 
 def _rows(n, shape=(4,)):
