@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from prune import SETUPS, load  # noqa: E402
+from prune import SETUPS, interval, load, plant, train_ensemble  # noqa: E402
 
 from sklearn_lpntk import LpNTKPruner, lpntk_kernel  # noqa: E402
 from sklearn_lpntk._copies import perturb  # noqa: E402
@@ -402,6 +402,205 @@ def run(args):
                     f.flush()
 
 
+AUTO_FIELDS = ["dataset", "pool", "plant", "seed", "method", "n_kept", "budget", "accuracy"]
+
+
+def downstream(args):
+    """prune_ratio="auto" against the full pool and a random subset of the same counts.
+
+    Every seed fits ``LpNTKPruner("auto")`` on the (planted) pool, then trains the
+    dataset's downstream network on the full pool, on the kept rows and on a
+    random subset with the same per-class counts, with equal epochs and with
+    equal iterations (final-epoch test accuracy, as ``bench/prune.py``).
+    """
+    name = args.dataset
+    setup = SETUPS[name]
+    Xtr, ytr, Xte, yte = load(name, args.pool, args.data_home)
+    if args.plant:
+        Xtr, ytr, _ = plant(name, Xtr, ytr, args.plant)
+    out = Path(args.out or HERE / "results" / f"auto-{name}.csv")
+    new = not out.exists()
+    device = torch.device(args.device)
+    X, Y = torch.as_tensor(Xtr, device=device), torch.as_tensor(ytr, device=device)
+    Xt, Yt = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
+    full_steps = setup["epochs"] * int(np.ceil(len(ytr) / setup["batch"]))
+    with open(out, "a", newline="") as f:
+        writer = csv.DictWriter(f, AUTO_FIELDS)
+        if new:
+            writer.writeheader()
+        for seed in range(args.seeds):
+            pruner = LpNTKPruner(
+                "auto",
+                net=setup["model"],
+                lr=setup["lr"],
+                batch_size=setup["batch"],
+                max_epochs=setup["pruner_epochs"],
+                device=args.device,
+                random_state=seed,
+            ).fit(Xtr, ytr)
+            kept = pruner.sample_indices_
+            rng = np.random.default_rng(seed)
+            rand = np.sort(
+                np.concatenate(
+                    [
+                        rng.choice(np.flatnonzero(ytr == c), np.sum(ytr[kept] == c), False)
+                        for c in np.unique(ytr)
+                    ]
+                )
+            )
+            sets = {"full": np.arange(len(ytr)), "lpNTK auto": kept, "random": rand}
+            for method, rows in sets.items():
+                for budget in ("epochs", "iterations"):
+                    if method == "full" and budget == "iterations":
+                        continue
+                    steps = (
+                        setup["epochs"] * int(np.ceil(len(rows) / setup["batch"]))
+                        if budget == "epochs"
+                        else full_steps
+                    )
+                    acc = train_ensemble(
+                        setup["model"],
+                        X,
+                        Y,
+                        [rows],
+                        [seed],
+                        Xt,
+                        Yt,
+                        steps=steps,
+                        batch=setup["batch"],
+                        lr=setup["lr"],
+                        device=device,
+                    )[0]
+                    writer.writerow(
+                        dict(
+                            dataset=name,
+                            pool=len(ytr),
+                            plant=args.plant or "",
+                            seed=seed,
+                            method=method,
+                            n_kept=len(rows),
+                            budget=budget,
+                            accuracy=f"{acc:.5f}",
+                        )
+                    )
+                    f.flush()
+            print(
+                f"seed {seed}: auto kept {len(kept)} of {len(ytr)} "
+                f"(redundancy {pruner.redundancy_:.3f}, threshold "
+                f"{pruner.redundancy_threshold_:.4f})",
+                flush=True,
+            )
+
+
+def auto_table():
+    """Markdown: auto's removed share and its paired differences to full and random."""
+    lines = [
+        "| dataset | pool | planted | removed | budget | auto − full (points) | "
+        "auto − random (points) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted((HERE / "results").glob("auto-*.csv")):
+        rows = list(csv.DictReader(open(path)))
+        keys = sorted({(r["dataset"], r["pool"], r["plant"]) for r in rows})
+        for dataset, pool, planted in keys:
+            sub = [
+                r for r in rows if (r["dataset"], r["pool"], r["plant"]) == (dataset, pool, planted)
+            ]
+            acc = {(r["method"], r["budget"], r["seed"]): float(r["accuracy"]) for r in sub}
+            seeds = sorted({r["seed"] for r in sub})
+            n_kept = np.mean([int(r["n_kept"]) for r in sub if r["method"] == "lpNTK auto"])
+            removed = 1 - n_kept / int(pool)
+            for budget in ("epochs", "iterations"):
+                d_full = np.array(
+                    [100 * (acc["lpNTK auto", budget, s] - acc["full", "epochs", s]) for s in seeds]
+                )
+                d_rand = np.array(
+                    [100 * (acc["lpNTK auto", budget, s] - acc["random", budget, s]) for s in seeds]
+                )
+                lines.append(
+                    f"| {dataset} | {pool} | {planted or 'none'} | {removed:.1%} | {budget} | "
+                    f"{d_full.mean():+.2f} ± {100 * interval(d_full / 100):.2f} | "
+                    f"{d_rand.mean():+.2f} ± {100 * interval(d_rand / 100):.2f} |"
+                )
+    return "\n".join(lines)
+
+
+def screen_table():
+    """Markdown: every variant's retrieval and distinct share kept, per planted pool."""
+    out = []
+    for path in sorted((HERE / "results").glob("redundancy-*.csv")):
+        rows = list(csv.DictReader(open(path)))
+        pools = sorted({(r["dataset"], r["pool"], r["level"], r["kind"]) for r in rows})
+        for dataset, pool, level, kind in pools:
+            if level == "clean":
+                continue
+            sub = [
+                r
+                for r in rows
+                if (r["dataset"], r["pool"], r["level"], r["kind"]) == (dataset, pool, level, kind)
+            ]
+            out.append(
+                f"\n#### {dataset}, {pool} originals, {level} copies by {kind}\n\n"
+                "| kernel | P@1 | AUC | flatness | kept 50 % | kept 70 % | kept 90 % | "
+                "D2 kept 70 % | D2 kept 90 % |\n|---|---|---|---|---|---|---|---|---|"
+            )
+            variants = list(
+                dict.fromkeys(r["variant"] for r in sub if r["rule"] == "representative")
+            )
+            for v in variants:
+                get = {
+                    (r["rule"], r["prune_ratio"]): r
+                    for r in sub
+                    if r["variant"] == v and r["rule"] in ("representative", "D2")
+                }
+                first = get["representative", "0.5"]
+                cells = [
+                    f"{float(get['representative', q]['distinct_of_allowed']):.3f}"
+                    for q in ("0.5", "0.7", "0.9")
+                ]
+                cells += [
+                    f"{float(get['D2', q]['distinct_of_allowed']):.3f}" for q in ("0.7", "0.9")
+                ]
+                out.append(
+                    f"| {v} | {float(first['precision']):.3f} | {float(first['auc']):.3f} | "
+                    f"{float(first['flatness']):.3f} | " + " | ".join(cells) + " |"
+                )
+            rnd = {r["prune_ratio"]: r for r in sub if r["rule"] == "representative"}
+            out.append(
+                "| random (mean of 20) | | | | "
+                + " | ".join(f"{float(rnd[q]['random_mean']):.3f}" for q in ("0.5", "0.7", "0.9"))
+                + " | "
+                + " | ".join(f"{float(rnd[q]['random_mean']):.3f}" for q in ("0.7", "0.9"))
+                + " |"
+            )
+            autos = [r for r in sub if r["rule"].startswith("auto")]
+            for r in autos:
+                out.append(
+                    f"\n`{r['rule']}`: threshold {float(r['auto_threshold']):.4f}, removed "
+                    f"{r['auto_removed']} rows of {r['planted_copies']} planted copies, "
+                    f"distinct share kept {float(r['distinct_of_allowed']):.3f}."
+                )
+    clean = []
+    for path in sorted((HERE / "results").glob("redundancy-*.csv")):
+        for r in csv.DictReader(open(path)):
+            if r["level"] == "clean" and r["rule"] == "auto (noise)":
+                clean.append(
+                    f"| {r['dataset']} | {r['pool']} | {r['kind']} | {r['auto_removed']} "
+                    f"({float(r['prune_ratio']):.1%}) |"
+                )
+    head = (
+        '\n#### `prune_ratio="auto"` on the clean pools (no planted copy)\n\n'
+        "| dataset | pool | run | rows removed |\n|---|---|---|---|"
+    )
+    return "\n".join(out + [head] + sorted(set(clean)))
+
+
+def report():
+    print(screen_table())
+    print('\n#### Downstream: `prune_ratio="auto"` against the full pool and random\n')
+    print(auto_table())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=sorted(KINDS), default="digits")
@@ -413,7 +612,14 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--plant", default=None, help='for --downstream: "share:copies:kind"')
+    parser.add_argument("--downstream", action="store_true", help="auto against full/random")
+    parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
+    if args.report:
+        return report()
+    if args.downstream:
+        return downstream(args)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     run(args)
 

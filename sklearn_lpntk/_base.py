@@ -205,11 +205,18 @@ class BasePruner(BaseSampler):
             seed = int(rng.randint(_SEED_MAX))
             weights = out_of_fold_error(X, y, len(classes), seed, watch, **training)
         rows = class_rows(y, len(classes))
-        n_keep = keep_counts([len(r) for r in rows], prune_ratio, weights)
-        cuts, attributes = self._class_cuts(X, y, classes, rows, n_keep, rng, watch)
+        bound = 0.0 if prune_ratio == "auto" else prune_ratio  # "auto" may keep every row
+        n_keep = keep_counts([len(r) for r in rows], bound, weights)
+        cuts, attributes, *redundancy = self._class_cuts(X, y, classes, rows, n_keep, rng, watch)
         summary = f" ({attributes['strategy_']} strategy)" if "strategy_" in attributes else ""
         return PreparedFit(
-            tuple(rows), tuple(cuts), attributes, weights, dict(watch.seconds), summary
+            tuple(rows),
+            tuple(cuts),
+            attributes,
+            weights,
+            dict(watch.seconds),
+            summary,
+            **(redundancy[0] if redundancy else {}),
         )
 
     @abstractmethod
@@ -243,6 +250,9 @@ class BasePruner(BaseSampler):
             One :class:`~sklearn_lpntk._selection.Cut` per class, on its rows.
         attributes : dict
             The fitted attributes that do not depend on the ratio.
+        redundancy : dict, optional
+            A third item, for ``prune_ratio="auto"``: the PreparedFit's
+            ``redundant`` and ``redundancy_threshold``.
         """
 
     # -------------------------------------------------------------- resample
@@ -316,7 +326,12 @@ class BasePruner(BaseSampler):
         mask[kept] = True
         return mask
 
+    #: Whether ``prune_ratio="auto"`` (near-duplicates found in the data) is supported.
+    _accepts_auto = False
+
     def _check_ratio(self, prune_ratio):
+        if prune_ratio == "auto" and self._accepts_auto:
+            return
         if not (
             isinstance(prune_ratio, Real)
             and not isinstance(prune_ratio, bool)
@@ -330,6 +345,12 @@ class BasePruner(BaseSampler):
         return self._prepared.covers(prune_ratio)
 
     def _cut_at(self, prune_ratio):
+        if prune_ratio == "auto" and not self._covers(prune_ratio):
+            raise ValueError(
+                f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, "
+                "which does not look for near-duplicates; get_support(prune_ratio='auto') "
+                "needs a fit with prune_ratio='auto' (it also serves every numeric ratio)."
+            )
         if not self._covers(prune_ratio):
             raise ValueError(
                 f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, and "

@@ -16,7 +16,7 @@ from ._class_budget import TRAINING_PARAMS
 from ._engine import LpNTKEngine, approximate_neighbours, block_neighbours
 from ._networks import Checkpoints, module_state, resolved_max_epochs, train_network
 from ._progress import progress_bar
-from ._selection import NeighbourGraph, check_finite, rule_cut
+from ._selection import NeighbourGraph, check_finite, rule_cut, top_neighbours
 
 _SEED_MAX = np.iinfo(np.int32).max
 #: The estimators' parameters that build the LpNTKEngine (feature_batch_size is its batch_size).
@@ -212,13 +212,14 @@ def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
     )
 
 
-def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, linked=None):
+def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, linked=None, near=0):
     """Kernel, neighbour graph, filters, traversal and keep order of one class (a joblib task).
 
     Returns the class's cut (see :func:`~sklearn_lpntk._selection.rule_cut`;
     for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
     kernel's diagonal, and the seconds spent on the kernel, on the neighbour
-    graph (0 without one) and on the order.
+    graph (0 without one) and on the order; with ``near`` > 0 also every row's
+    ``near`` most similar rows (a NeighbourGraph, for ``prune_ratio="auto"``).
     """
     start = time.perf_counter()
     kernel, diagonal = class_kernel(source, c, X, y, progress)
@@ -230,21 +231,24 @@ def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, li
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
     cut = rule_cut(kernel, n_keep if lazy else None, random_state=seed, **options)
+    neighbours = top_neighbours(kernel, near) if near else None
     end = time.perf_counter()
-    return cut, diagonal, middle - start, graph_done - middle, end - graph_done
+    return cut, diagonal, middle - start, graph_done - middle, end - graph_done, neighbours
 
 
-def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0):
+def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0, near=0):
     """Every class's cut from its kernel: filters, traversal and keep order.
 
     ``rows`` are the row indices of every class, ``options`` the keyword
     arguments of :func:`~sklearn_lpntk._selection.rule_cut`. Returns the
-    cuts and ``self_kernel_``; the seconds go to ``watch``'s "kernel",
-    "neighbours" and "selection".
+    cuts, ``self_kernel_`` and (with ``near`` > 0) every class's neighbour graph of
+    ``near`` neighbours; the seconds go to ``watch``'s "kernel", "neighbours"
+    and "selection".
     """
     plan = source.plan
     light = replace(source, attributes={})  # the tasks need no trained network
     tasks = [(light, c, X[idx], y[idx], int(n_keep[c]), options) for c, idx in enumerate(rows)]
+    extra = {"near": near}
     if verbose >= 2:
         for c, p in enumerate(plan.classes):
             how = (
@@ -269,21 +273,40 @@ def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0):
             for task in tasks:
                 results.append(
                     _class_cut(
-                        *task, progress=bar.update, block_jobs=source.n_jobs, linked=linked.update
+                        *task,
+                        progress=bar.update,
+                        block_jobs=source.n_jobs,
+                        linked=linked.update,
+                        **extra,
                     )
                 )
                 done.update(1)
     else:
         with done:
             parallel = Parallel(n_jobs=source.n_jobs, return_as="generator")
-            for result in parallel(delayed(_class_cut)(*task) for task in tasks):
+            for result in parallel(delayed(_class_cut)(*task, **extra) for task in tasks):
                 results.append(result)
                 done.update(1)
     self_kernel = np.empty(len(y), dtype=np.float64)
-    for idx, (_, diagonal, kernel_s, graph_s, selection_s) in zip(rows, results):
+    for idx, (_, diagonal, kernel_s, graph_s, selection_s, _) in zip(rows, results):
         self_kernel[idx] = diagonal
         watch.add("kernel", kernel_s)
         if graphs:
             watch.add("neighbours", graph_s)
         watch.add("selection", selection_s)
-    return [r[0] for r in results], self_kernel
+    return [r[0] for r in results], self_kernel, [r[5] for r in results]
+
+
+def pair_cosines(source, X_a, X_b, y_ab):
+    """lpNTK cosine of every row of ``X_a`` with the row of ``X_b`` at its position,
+    under the source's networks (their states averaged as for the classes)."""
+    both = np.concatenate([X_a, X_b]).astype(X_a.dtype, copy=False)
+    labels = np.concatenate([y_ab, y_ab])
+    engine = source.engine
+    plan = engine.plan(
+        engine.probe(both, labels), [len(both)], need_full=True, copies=source.plan.copies
+    )
+    raw = engine.kernel(both, labels, plan, states=source.states).store.gram().cpu().numpy()
+    n = len(X_a)
+    d = np.sqrt(np.clip(np.diagonal(raw), 1e-300, None))
+    return np.diagonal(raw[:n, n:]) / d[:n] / d[n:]

@@ -67,6 +67,10 @@ def _ratio(text):
     return value
 
 
+def _ratio_or_auto(text):
+    return "auto" if text.strip() == "auto" else _ratio(text)
+
+
 def _ratios(text):
     return [_ratio(part) for part in text.split(",") if part.strip()]
 
@@ -140,9 +144,10 @@ def build_parser():
     )
     prune.add_argument(
         "--prune-ratio",
-        type=_ratio,
+        type=_ratio_or_auto,
         required=True,
-        help="fraction of every class to remove, in [0, 1)",
+        help="fraction of every class to remove, in [0, 1); or auto (lpntk only): remove "
+        "the near-duplicates the data holds",
     )
     prune.add_argument(
         "--method",
@@ -300,6 +305,11 @@ def cmd_prune(args, progress, out):
     if len(args.method) != 1:
         raise DataError("prune takes one --method.")
     _check_outputs(args, {"output": args.output, "indices": args.indices, "report": args.report})
+    if args.prune_ratio == "auto" and args.method[0] != "lpntk":
+        raise DataError(
+            f"--prune-ratio auto works with --method lpntk only, not {args.method[0]}; "
+            "give a number in [0, 1)."
+        )
     pruner = make_pruner(args.method[0], args, progress)
     pruner.set_params(prune_ratio=args.prune_ratio)
     table, t_read = _read(args)

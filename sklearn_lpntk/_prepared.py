@@ -44,6 +44,11 @@ class PreparedFit:
         Appended to the verbose report (e.g. the kernel strategy).
     key : str or None
         The cache key it was computed for (None when not cached).
+    redundant : tuple of ndarray of bool, or None
+        Every class's near-duplicates (``prune_ratio="auto"``; None when this
+        fit did not look for them).
+    redundancy_threshold : float or None
+        The calibrated relative threshold that found them.
     """
 
     class_rows: tuple
@@ -53,23 +58,45 @@ class PreparedFit:
     timings: dict = None
     summary: str = ""
     key: str = None
+    redundant: tuple = None
+    redundancy_threshold: float = None
 
     def counts(self, prune_ratio):
-        """Rows kept per class at ``prune_ratio`` (see ``_selection.keep_counts``)."""
+        """Rows kept per class at ``prune_ratio`` (see ``_selection.keep_counts``);
+        at "auto", every class's rows that are not near-duplicates."""
+        if prune_ratio == "auto":
+            return np.array([int((~r).sum()) for r in self.redundant])
         sizes = [len(r) for r in self.class_rows]
         return keep_counts(sizes, prune_ratio, self.class_weights)
 
     def covers(self, prune_ratio):
         """Whether every class can be cut at its count for ``prune_ratio``."""
+        if prune_ratio == "auto":
+            return self.redundant is not None
         return all(cut.covers(int(k)) for cut, k in zip(self.cuts, self.counts(prune_ratio)))
+
+    def _cut_auto(self):
+        """The rows that are not near-duplicates, and the redundancy found."""
+        rows = self.class_rows
+        kept = np.concatenate([r[~d] for r, d in zip(rows, self.redundant)])
+        n = sum(len(r) for r in rows)
+        return {
+            **self.attributes,
+            "kept": np.sort(np.asarray(kept, dtype=np.intp)),
+            "redundancy_": 1.0 - len(kept) / n,
+            "redundancy_threshold_": self.redundancy_threshold,
+        }
 
     def cut(self, prune_ratio):
         """The fitted attributes at ``prune_ratio``.
 
         Returns a dict with ``"kept"`` (row indices, ascending), the ratio-free
         attributes, and, where the cuts have them, ``centres_``,
-        ``cluster_labels_`` and the filter masks.
+        ``cluster_labels_`` and the filter masks. At "auto": the rows that are
+        not near-duplicates, with ``redundancy_`` and ``redundancy_threshold_``.
         """
+        if prune_ratio == "auto":
+            return self._cut_auto()
         selections = [
             cut.select(int(k), prune_ratio) for cut, k in zip(self.cuts, self.counts(prune_ratio))
         ]

@@ -2,12 +2,15 @@
 
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
 from ._class_kernels import class_cuts, train_for_kernels
+from ._copies import PERTURBATIONS
 from ._engine import GRAPH_MODES, NORMALIZATIONS
 from ._params import LPNTK_CONSTRAINTS, check_graph_options, check_n_jobs, fill_doc
+from ._redundancy import find_near_duplicates
 from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
 
 #: The parameters of the keep-rule (the keyword arguments of ``_selection.rule_cut``).
@@ -32,9 +35,15 @@ class LpNTKPruner(BasePruner):
 
     Parameters
     ----------
-    prune_ratio : float in [0, 1), default=0.3
+    prune_ratio : float in [0, 1) or "auto", default=0.3
         Fraction of each class that is removed: class c keeps ``k_c`` rows, at
         least one (``docs/algorithm.md``, "How many rows each class keeps").
+        "auto": the data decide; only near-duplicates are removed, rows whose
+        lpNTK distance to a row kept before them (in the keep order) is as small,
+        relative to their neighbourhood, as that between a row and a perturbed
+        copy of it (``calibration_perturbation``; see "How much is redundant"
+        in ``docs/algorithm.md``). ``redundancy_`` is the share removed. Needs
+        ``keep="representative"`` and ``normalize="cosine"`` (the defaults).
     max_epochs : int, default=None
         Training epochs. None: 10 for a net built here, the skorch net's own
         value otherwise. 0 computes the kernel at initialisation.
@@ -77,7 +86,21 @@ class LpNTKPruner(BasePruner):
         approximate (``docs/algorithm.md``). The traversal rules, ``selfmax``
         and ``drop_contradictory`` read the kernel itself.
     n_neighbors : int, default=10
-        Neighbours per row of the graph (``graph`` other than "dense").
+        Neighbours per row of the graph (``graph`` other than "dense"); with
+        ``prune_ratio="auto"`` also the neighbours searched for near-duplicates,
+        the last of which sets a row's neighbourhood scale.
+    calibration_perturbation : {"noise", "shift", "flip"} or callable, \
+            default="noise"
+        Only for ``prune_ratio="auto"``: how the calibration's copies differ
+        from their rows. "noise": Gaussian noise of ``calibration_scale``
+        (0.05) feature standard deviations; "shift": moved by up to
+        ``calibration_scale`` (1) positions along the inputs' last two axes
+        longer than one; "flip": mirrored along the last axis; a callable
+        ``f(X, rng)`` returns perturbed rows (the augmentation you applied
+        offline). The kernel must see such copies as close (a warning says
+        when it does not).
+    calibration_scale : float or None, default=None
+        Size of ``calibration_perturbation`` (see above).
     cluster_ratio : float in (0, 1], default=0.5
         Only for ``keep="thin_largest"``: clusters per kept row.
     hard_fraction : float in [0, 1) or "auto", default="auto"
@@ -174,6 +197,12 @@ class LpNTKPruner(BasePruner):
     lazy_classes_ : list
         Class labels whose Gram matrix did not fit in ``memory_budget`` and
         were clustered from rows computed on demand.
+    redundancy_ : float
+        With ``prune_ratio="auto"``: the share of the rows removed as
+        near-duplicates.
+    redundancy_threshold_ : float
+        With ``prune_ratio="auto"``: the calibrated threshold, a distance
+        ``1 - cosine`` relative to the pair's neighbourhood scale.
     timings_ : dict
         Wall-clock seconds per phase: "setup" (input validation, building and
         initialising the network, planning memory; the first fit in a process
@@ -213,9 +242,14 @@ class LpNTKPruner(BasePruner):
     (1253, 64)
     """
 
+    _accepts_auto = True
+
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
+        "prune_ratio": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         **LPNTK_CONSTRAINTS,
+        "calibration_perturbation": [StrOptions(set(PERTURBATIONS)), callable],
+        "calibration_scale": [None, Interval(Real, 0, None, closed="neither")],
         "keep": [StrOptions(set(KEEP_RULES))],
         "graph": [StrOptions(set(GRAPH_MODES))],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -247,6 +281,8 @@ class LpNTKPruner(BasePruner):
         keep="representative",
         graph="auto",
         n_neighbors=10,
+        calibration_perturbation="noise",
+        calibration_scale=None,
         cluster_ratio=0.5,
         hard_fraction="auto",
         normalize="cosine",
@@ -277,6 +313,8 @@ class LpNTKPruner(BasePruner):
         self.keep = keep
         self.graph = graph
         self.n_neighbors = n_neighbors
+        self.calibration_perturbation = calibration_perturbation
+        self.calibration_scale = calibration_scale
         self.cluster_ratio = cluster_ratio
         self.hard_fraction = hard_fraction
         self.normalize = normalize
@@ -296,6 +334,15 @@ class LpNTKPruner(BasePruner):
     def _check_params(self):
         check_graph_options(self.graph, self.keep, self.selfmax, self.drop_contradictory)
         check_n_jobs(self.n_jobs)
+        if self.prune_ratio == "auto" and (
+            self.keep != "representative" or self.normalize != "cosine"
+        ):
+            raise ValueError(
+                "prune_ratio='auto' walks every class in its representative order and "
+                "compares lpNTK cosines; it needs keep='representative' and "
+                f"normalize='cosine', got keep={self.keep!r}, normalize={self.normalize!r}. "
+                "Use those, or a numeric prune_ratio."
+            )
 
     @classmethod
     def paper(cls, prune_ratio=0.3, **params):
@@ -322,5 +369,32 @@ class LpNTKPruner(BasePruner):
         plan = {"need_full": matrix_rule, "graph": graph, "n_neighbors": self.n_neighbors}
         source = train_for_kernels(X, y, classes, rng, watch, params, **plan)
         options = {k: params[k] for k in _RULE_OPTIONS}
-        cuts, self_kernel = class_cuts(source, rows, X, y, n_keep, options, watch, self.verbose)
-        return cuts, {**source.attributes, "self_kernel_": self_kernel}
+        auto = self.prune_ratio == "auto"
+        cuts, self_kernel, near = class_cuts(
+            source,
+            rows,
+            X,
+            y,
+            n_keep,
+            options,
+            watch,
+            self.verbose,
+            near=self.n_neighbors if auto else 0,
+        )
+        attributes = {**source.attributes, "self_kernel_": self_kernel}
+        if not auto:
+            return cuts, attributes
+        with watch.phase("redundancy"):
+            redundancy = find_near_duplicates(
+                source,
+                X,
+                y,
+                rows,
+                cuts,
+                near,
+                n_neighbors=self.n_neighbors,
+                perturbation=self.calibration_perturbation,
+                scale=self.calibration_scale,
+                seed=int(rng.randint(np.iinfo(np.int32).max)),
+            )
+        return cuts, attributes, redundancy

@@ -22,10 +22,13 @@ the time, and on data without near-duplicates almost nothing.
 """
 
 import warnings
+from functools import partial
 
 import numpy as np
 
+from ._class_kernels import pair_cosines
 from ._copies import perturb
+from ._selection import drop_near_duplicates, local_scale
 
 #: Rows copied to calibrate (stratified; at least two per class where possible).
 CALIBRATION_ROWS = 256
@@ -98,3 +101,24 @@ def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scal
         )
         threshold = MAX_THRESHOLD
     return threshold, ratios
+
+
+def find_near_duplicates(source, X, y, rows, cuts, near, *, n_neighbors, perturbation, scale, seed):
+    """Every class's near-duplicates, for ``PreparedFit``'s redundancy fields.
+
+    ``source`` is the fit's :class:`~sklearn_lpntk._class_kernels.KernelSource`,
+    ``rows`` every class's row indices, ``cuts`` their keep orders (nested cuts)
+    and ``near`` their neighbour graphs. Returns ``{"redundant": per-class masks,
+    "redundancy_threshold": the calibrated threshold}``.
+    """
+    scales = np.empty(len(y))
+    for idx, graph in zip(rows, near):
+        scales[idx] = local_scale(graph, n_neighbors)
+    threshold, _ = duplicate_threshold(
+        partial(pair_cosines, source), X, y, scales, perturbation, scale, seed
+    )
+    redundant = tuple(
+        drop_near_duplicates(graph, cut.order, threshold, scale=scales[idx])
+        for idx, graph, cut in zip(rows, near, cuts)
+    )
+    return {"redundant": redundant, "redundancy_threshold": threshold}

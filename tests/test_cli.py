@@ -320,3 +320,39 @@ def test_existing_output_needs_force(files):
     assert forced.returncode == 0, forced.stderr
     expected = sum(max(1, int(np.floor(n * (1 - 0.3)))) for n in np.bincount(y))
     assert len((root / "taken.txt").read_text().split()) == expected
+
+
+def test_prune_ratio_auto_removes_only_near_duplicates(files):
+    root, X, y, labels = files
+    result = run(
+        "prune",
+        "digits.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--prune-ratio",
+        "auto",
+        "--indices",
+        "auto.txt",
+        "--max-epochs",
+        "2",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    kept = np.loadtxt(root / "auto.txt", dtype=int)
+    assert len(kept) >= 0.95 * len(labels)  # these digits hold no near-duplicates
+    refused = run(
+        "prune",
+        "digits.csv",
+        "--target",
+        "label",
+        "--prune-ratio",
+        "auto",
+        "--method",
+        "random",
+        cwd=root,
+    )
+    assert refused.returncode == 2 and "--prune-ratio auto works with --method lpntk" in (
+        refused.stderr
+    )

@@ -45,9 +45,19 @@ from ._matrix_rules import (
     stratified_coverage,
     typicality,
 )
+from ._redundant import (
+    drop_near_duplicates,
+    local_scale,
+    message_passing_selection,
+    top_neighbours,
+)
 from ._row_scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "drop_near_duplicates",
+    "local_scale",
+    "message_passing_selection",
+    "top_neighbours",
     "GraphPrefixCut",
     "NeighbourGraph",
     "facility_objective",

@@ -50,6 +50,20 @@ def _neighbour_lists(similarity, n_neighbors):
     )
 
 
+def top_neighbours(similarity, n_neighbors):
+    """A dense class matrix's :class:`NeighbourGraph`: every row's ``n_neighbors`` most
+    similar other rows (ties to the lower index); a graph is returned as it is."""
+    if isinstance(similarity, NeighbourGraph):
+        return similarity
+    S = np.asarray(similarity, dtype=np.float64)
+    n = len(S)
+    k = max(0, min(n_neighbors, n - 1))
+    M = S.copy()
+    np.fill_diagonal(M, -np.inf)
+    idx = np.argsort(-M, axis=1, kind="stable")[:, :k]
+    return NeighbourGraph(idx, np.take_along_axis(S, idx, 1), np.diagonal(S).copy())
+
+
 def local_scale(similarity, n_neighbors):
     """Every row's distance ``1 - s`` to its ``n_neighbors``-th most similar other row.
 
