@@ -61,7 +61,7 @@ class LpNTKPruner(BasePruner):
         e.g. Dask or Ray, can run them). None means 1 unless in a
         ``joblib.parallel_config`` context; -1 means all processors.
     keep : {"centres", "random_member", "thin_largest", "representative", \
-            "redundancy", "coverage", "budget"}, default="representative"
+            "redundancy", "coverage", "budget", "d2"}, default="representative"
         Which rows of each class survive. From the farthest-first clustering
         (the paper): "centres", the centres themselves (the paper's default;
         outliers first); "random_member", one random member of each cluster;
@@ -74,8 +74,13 @@ class LpNTKPruner(BasePruner):
         "coverage", coverage-centric sampling over the lpNTK difficulty (low
         mean similarity to the class) after dropping the most contradictory
         ``hard_fraction``; "budget", "redundancy" while at least half of a
-        class is kept and "representative" below. The matrix rules need the
-        class's full Gram matrix within ``memory_budget``.
+        class is kept and "representative" below; "d2", D2 pruning (Maharana
+        et al., ICLR 2024): the same difficulty passed forward over the
+        class's nearest-neighbour graph (5 neighbours, or the graph's
+        ``n_neighbors``), then, inside strata and after dropping the
+        ``hard_fraction`` hardest, greedy picks that lower their neighbours'
+        scores. The matrix rules need the class's full Gram matrix within
+        ``memory_budget`` or a neighbour graph (``graph``).
     graph : {"auto", "dense", "exact", "approximate"}, default="auto"
         How the matrix rules read a class: "dense", its whole Gram matrix;
         "exact", every row's ``n_neighbors`` most similar rows, block by block;
@@ -104,8 +109,8 @@ class LpNTKPruner(BasePruner):
     cluster_ratio : float in (0, 1], default=0.5
         Only for ``keep="thin_largest"``: clusters per kept row.
     hard_fraction : float in [0, 1) or "auto", default="auto"
-        Only for ``keep="coverage"``: share of each class dropped as hardest
-        before sampling. "auto": 0 up to 30 % pruning, then growing to 0.3 at
+        Only for ``keep="coverage"`` and ``keep="d2"``: share of each class
+        dropped as hardest before sampling. "auto": 0 up to 30 % pruning, then growing to 0.3 at
         90 % (``clip((prune_ratio - 0.3) / 2, 0, 0.3)``).
     normalize : {None, "K", "cosine"}, default="cosine"
         Kernel scaling: none (the official code), divide by the number of
@@ -166,7 +171,7 @@ class LpNTKPruner(BasePruner):
         matrix did not fit ``memory_budget`` has its order only as far as
         this fit needed. None for the other rules, whose selection for
         another ratio is not a prefix ("random_member", "thin_largest",
-        "coverage", "budget", ``selfmax``); ``get_support(prune_ratio=...)``
+        "coverage", "budget", "d2", ``selfmax``); ``get_support(prune_ratio=...)``
         cuts every rule at any ratio without refitting.
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit``.

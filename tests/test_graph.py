@@ -197,7 +197,7 @@ def test_pruner_graph_overlaps_the_dense_selection(digits):
         )
 
 
-@pytest.mark.parametrize("keep", ["redundancy", "coverage", "budget"])
+@pytest.mark.parametrize("keep", ["redundancy", "coverage", "budget", "d2"])
 def test_every_matrix_rule_runs_on_the_graph(small_digits, keep):
     X, y = small_digits
     pruner = LpNTKPruner(0.5, keep=keep, graph="exact", max_epochs=1, random_state=0).fit(X, y)

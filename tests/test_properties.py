@@ -33,6 +33,7 @@ PRUNERS = {
     "lpntk, approximate neighbour graph": lambda r: LpNTKPruner(
         r, graph="approximate", n_neighbors=3, max_epochs=1, random_state=0
     ),
+    "lpntk, d2": lambda r: LpNTKPruner(r, keep="d2", max_epochs=1, random_state=0),
     "lpntk-paper": lambda r: LpNTKPruner.paper(r, max_epochs=1, random_state=0),
     "el2n": lambda r: EL2NPruner(r, max_epochs=1, n_inits=1, random_state=0),
     "grand": lambda r: GraNdPruner(r, n_inits=1, random_state=0),

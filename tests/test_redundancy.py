@@ -327,3 +327,29 @@ def test_calibration_caps_a_threshold_the_kernel_cannot_support():
             orthogonal, X, y, np.full(40, 0.1), "noise", None, 0
         )
     assert threshold == MAX_THRESHOLD and np.all(ratios == 10.0)
+
+
+# ------------------------------------------------------- d2 as a keep-rule
+def test_the_d2_keep_rule_is_message_passing_on_the_class_kernel():
+    from sklearn.datasets import load_digits
+
+    from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+    from sklearn_lpntk._selection import default_hard_fraction
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:300] / 16).astype(np.float32), y[:300]
+    pruner = LpNTKPruner(0.7, keep="d2", max_epochs=2, random_state=0).fit(X, y)
+    module = pruner.net_.module_
+    expected = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        S = lpntk_kernel(module, X[rows], y[rows], normalize="cosine")
+        typical = (S.sum(axis=1) - np.diagonal(S)) / (len(S) - 1)
+        k = max(1, int(np.floor(len(rows) * 0.3 + 1e-9)))
+        local = message_passing_selection(
+            1 - typical, S, k, hard_fraction=default_hard_fraction(1 - k / len(rows))
+        )
+        expected.append(rows[local])
+    np.testing.assert_array_equal(pruner.sample_indices_, np.sort(np.concatenate(expected)))
+    assert pruner.keep_order_ is None  # not nested
+    assert pruner.get_support(prune_ratio=0.9).sum() < pruner.get_support().sum()

@@ -27,6 +27,7 @@ from ._graph import (
     facility_objective,
     graph_facility_location,
     graph_redundancy_order,
+    top_neighbours,
 )
 from ._keep_rules import (
     KEEP_RULES,
@@ -45,12 +46,7 @@ from ._matrix_rules import (
     stratified_coverage,
     typicality,
 )
-from ._redundant import (
-    drop_near_duplicates,
-    local_scale,
-    message_passing_selection,
-    top_neighbours,
-)
+from ._redundant import drop_near_duplicates, local_scale, message_passing_selection
 from ._row_scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [

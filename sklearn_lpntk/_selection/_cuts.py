@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._matrix_rules import default_hard_fraction, stratified_coverage
+from ._redundant import message_passing_selection
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,10 @@ class CoverageCut(Cut):
     :func:`default_hard_fraction` gives for the prune ratio (``auto_from=
     "ratio"``, CCS) or for the class's removed fraction ``1 - k / n``
     (``"kept"``, lpNTK's coverage rule). With a ``matrix``, every row is
-    assigned to its most similar kept row. Not nested.
+    assigned to its most similar kept row. Not nested. With ``rule="d2"`` the
+    selection is D2 pruning's (:func:`message_passing_selection`) over the
+    candidates' ``similarity`` (their matrix or the class's neighbour graph)
+    instead of random sampling inside the strata.
     """
 
     scores: np.ndarray
@@ -277,10 +281,21 @@ class CoverageCut(Cut):
     n_bins: int = 50
     matrix: np.ndarray = None
     masks: dict = field(default_factory=dict)
+    rule: str = "coverage"
+    similarity: object = None
     order = None
 
     def covers(self, k):
         return True
+
+    def _local(self, k, fraction):
+        if self.rule == "d2":
+            return message_passing_selection(
+                self.scores, self.similarity, k, hard_fraction=fraction
+            )
+        return stratified_coverage(
+            self.scores, k, hard_fraction=fraction, n_bins=self.n_bins, random_state=self.seed
+        )
 
     def select(self, k, prune_ratio=None):
         if self.hard_fraction != "auto":
@@ -289,13 +304,7 @@ class CoverageCut(Cut):
             fraction = default_hard_fraction(prune_ratio)
         else:
             fraction = default_hard_fraction(1 - k / self.n)
-        local = stratified_coverage(
-            self.scores,
-            min(int(k), len(self.rows)),
-            hard_fraction=fraction,
-            n_bins=self.n_bins,
-            random_state=self.seed,
-        )
+        local = self._local(min(int(k), len(self.rows)), fraction)
         kept = np.sort(self.rows[local])
         if self.matrix is None:
             return Selection(kept, **self.masks)

@@ -212,8 +212,20 @@ def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
         return redundancy()
     if keep == "budget":
         return Switch(BUDGET_SWITCH * n, representative(), redundancy())
+    typical = typicality(sub.astype(np.float64))
+    if keep == "d2":
+        return CoverageCut(
+            1 - typical,
+            rows,
+            n,
+            hard_fraction=hard_fraction,
+            matrix=S,
+            masks=masks,
+            rule="d2",
+            similarity=sub,
+        )
     return CoverageCut(
-        -typicality(sub.astype(np.float64)),
+        -typical,
         rows,
         n,
         seed=random_state,
@@ -254,6 +266,16 @@ def _graph_cut(graph, keep, random_state, selfmax, drop_contradictory, hard_frac
         return redundancy()
     if keep == "budget":
         return Switch(BUDGET_SWITCH * n, representative(), redundancy())
+    if keep == "d2":
+        return CoverageCut(
+            1 - graph.typicality(),
+            np.arange(n),
+            n,
+            hard_fraction=hard_fraction,
+            matrix=graph,
+            rule="d2",
+            similarity=graph,
+        )
     return CoverageCut(
         -graph.typicality(),
         np.arange(n),

@@ -256,3 +256,17 @@ def facility_objective(similarity, kept):
     for start in range(0, S.shape[0], 1024):
         total += float(np.maximum(S[start : start + 1024][:, kept].max(axis=1), 0).sum())
     return total
+
+
+def top_neighbours(similarity, n_neighbors):
+    """A dense class matrix's :class:`NeighbourGraph`: every row's ``n_neighbors`` most
+    similar other rows (ties to the lower index); a graph is returned as it is."""
+    if isinstance(similarity, NeighbourGraph):
+        return similarity
+    S = np.asarray(similarity, dtype=np.float64)
+    n = len(S)
+    k = max(0, min(n_neighbors, n - 1))
+    M = S.copy()
+    np.fill_diagonal(M, -np.inf)
+    idx = np.argsort(-M, axis=1, kind="stable")[:, :k]
+    return NeighbourGraph(idx, np.take_along_axis(S, idx, 1), np.diagonal(S).copy())

@@ -9,18 +9,18 @@
   neighbours' scores.
 
 Both read a class's similarities either as a dense matrix or as a
-:class:`~._graph.NeighbourGraph`; on the graph only listed pairs count.
+:class:`~._graph.NeighbourGraph` (read through its ``edges``); on the graph only
+listed pairs count.
 """
 
 import numpy as np
 
 from ._checks import check_count, check_finite
-from ._graph import NeighbourGraph
 
 
 def _neighbour_lists(similarity, n_neighbors):
     """(indices, similarities) of every row's most similar other rows (listed both ways)."""
-    if isinstance(similarity, NeighbourGraph):
+    if hasattr(similarity, "edges"):  # a NeighbourGraph
         rows, cols, vals = similarity.edges()
         n = len(similarity.indices)
     else:
@@ -50,20 +50,6 @@ def _neighbour_lists(similarity, n_neighbors):
     )
 
 
-def top_neighbours(similarity, n_neighbors):
-    """A dense class matrix's :class:`NeighbourGraph`: every row's ``n_neighbors`` most
-    similar other rows (ties to the lower index); a graph is returned as it is."""
-    if isinstance(similarity, NeighbourGraph):
-        return similarity
-    S = np.asarray(similarity, dtype=np.float64)
-    n = len(S)
-    k = max(0, min(n_neighbors, n - 1))
-    M = S.copy()
-    np.fill_diagonal(M, -np.inf)
-    idx = np.argsort(-M, axis=1, kind="stable")[:, :k]
-    return NeighbourGraph(idx, np.take_along_axis(S, idx, 1), np.diagonal(S).copy())
-
-
 def local_scale(similarity, n_neighbors):
     """Every row's distance ``1 - s`` to its ``n_neighbors``-th most similar other row.
 
@@ -73,7 +59,7 @@ def local_scale(similarity, n_neighbors):
     k-th one stays informative. On a graph, its last listed neighbour is used.
     Rows with no neighbour get ``inf``.
     """
-    if isinstance(similarity, NeighbourGraph):
+    if hasattr(similarity, "indices"):  # a NeighbourGraph
         values = np.where(similarity.indices >= 0, similarity.similarities, -np.inf)
         values = values[:, : max(1, min(n_neighbors, values.shape[1]))]
         kth = values.min(axis=1)
