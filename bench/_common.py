@@ -486,3 +486,32 @@ def pyplot():
     except ImportError:
         return None
     return plt
+
+
+# ------------------------------------------------------- results and command lines
+def appending_csv(path, fields):
+    """``(file, writer)``: ``path`` opened for appending rows of ``fields``, with the
+    header written when the file is new (results of earlier runs are kept)."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    f = open(path, "a", newline="")
+    writer = csv.DictWriter(f, fieldnames=fields)
+    if new:
+        writer.writeheader()
+    return f, writer
+
+
+def run_or_report(ap, run, report, prepare=None):
+    """The command line of a dataset benchmark: ``--report`` prints the tables, otherwise
+    ``--dataset`` is required and ``run(args)`` measures (after ``prepare(args)``)."""
+    args = ap.parse_args()
+    if args.report:
+        return report(args)
+    if args.dataset is None:
+        ap.error("--dataset is required unless --report")
+    if prepare is not None:
+        prepare(args)
+    return run(args)

@@ -173,11 +173,7 @@ def run(args):
     X_test, y_test = torch.as_tensor(Xte), torch.as_tensor(yte)
     epochs = EPOCHS[args.dataset] // (10 if args.quick else 1)
     out = CSV.with_name("cleaning-quick.csv") if args.quick else CSV
-    new = not out.exists()
-    f = open(out, "a", newline="")
-    writer = csv.DictWriter(f, fieldnames=FIELDS)
-    if new:
-        writer.writeheader()
+    f, writer = common.appending_csv(out, FIELDS)
     for noise in args.noises:
         kind, rate = NOISES[noise]
         for seed in args.seeds:
@@ -346,12 +342,7 @@ def main():
         help="a smoke run: a tenth of the epochs, into cleaning-quick.csv",
     )
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
-    run(args)
+    return common.run_or_report(ap, run, report)
 
 
 if __name__ == "__main__":

@@ -177,11 +177,8 @@ def run(args):
     X_test, y_test = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
     n_full = len(ytr)
     full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
-    new = not out.exists()
-    with open(out, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
+    f, writer = common.appending_csv(out, FIELDS)
+    with f:
 
         def train(sets, steps):
             return common.train_ensemble(
@@ -425,12 +422,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data-home", default=None)
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
-    run(args)
+    return common.run_or_report(ap, run, report)
 
 
 if __name__ == "__main__":

@@ -97,12 +97,7 @@ def run(args):
     from cleanlab.filter import find_label_issues
 
     device = torch.device(args.device)
-    CSV.parent.mkdir(exist_ok=True)
-    new = not CSV.exists()
-    f = open(CSV, "a", newline="")
-    writer = csv.DictWriter(f, fieldnames=FIELDS)
-    if new:
-        writer.writeheader()
+    f, writer = common.appending_csv(CSV, FIELDS)
     for dataset, pool in (("mnist1d", None), ("fmnist", args.pool)):
         setup = common.SETUPS[dataset]
         if args.quick:

@@ -39,7 +39,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench._common import SETUPS, interval, load, pyplot, train_ensemble
+from bench._common import (
+    SETUPS,
+    appending_csv,
+    interval,
+    load,
+    pyplot,
+    run_or_report,
+    train_ensemble,
+)
 from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
@@ -239,11 +247,8 @@ def run(args):
     log(f"# scoring done after {time.perf_counter() - start:.0f} s")
     n_full = len(ytr)
     full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
-    new_file = not out.exists()
-    with open(out, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
+    f, writer = appending_csv(out, FIELDS)
+    with f:
 
         def record(method, ratio, budget, n_kept, accs, steps):
             for s, acc in zip(seeds, accs):
@@ -543,15 +548,13 @@ def main():
         help="seconds after which no new cell is started",
     )
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
+    return run_or_report(ap, run, report, prepare=_quick)
+
+
+def _quick(args):
     if args.quick:
         args.seeds = min(args.seeds, 3)
         args.pool = args.pool or (3000 if args.dataset == "fmnist" else None)
-    run(args)
 
 
 if __name__ == "__main__":
