@@ -1,6 +1,10 @@
-"""Shared pieces of the benchmarks: models, data, memory and timing helpers.
+"""The benchmarks' one helper module: models, data, downstream training, memory and
+timing helpers, confidence intervals, plotting.
 
-Not part of the package. Data is generated locally (no downloads).
+Not part of the package. The benchmarks run from the repository root as modules
+(``python -m bench.prune ...``), so they import this as ``bench._common`` and the
+package from the checkout. Data is generated locally or read from local files (no
+downloads).
 """
 
 import json
@@ -8,10 +12,15 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+#: The repository root: the working directory of every benchmark process.
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class LeNet(nn.Module):
@@ -211,18 +220,20 @@ class Measure:
         self.extra_peak = max(0, rss_bytes()[1] - self.rss0)
 
 
-def run_child(script, args, timeout=3600):
-    """Run ``python script args`` in a fresh process; return the JSON it printed last."""
+def run_child(module, args, timeout=3600):
+    """Run ``python -m module args`` from the repository root in a fresh process; return
+    the JSON it printed last."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.run(
-        [sys.executable, script, *args],
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
         env=env,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -267,3 +278,240 @@ def machine():
         f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), {gpu}"
     )
+
+
+# ------------------------------------------------- models and data of the pruning benches
+class MLP(nn.Module):
+    def __init__(self, n_inputs=64, n_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(n_inputs, 128), nn.ReLU(), nn.Linear(128, n_classes)
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class CNN1D(nn.Module):
+    """Three 1-D convolutions (32 channels) and a linear read-out, for 40-step signals."""
+
+    def __init__(self, n_classes=10, length=40):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(1, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2),
+            nn.ReLU(),
+            nn.Conv1d(32, 32, 3, padding=1, stride=2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(32 * (length // 4), n_classes),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class LeNet5(nn.Module):
+    """conv6-pool-conv16-pool-fc120-fc84-fc10 on 1x28x28 images (61,706 parameters)."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, n_classes),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+#: model, downstream epochs, batch size, learning rate (Adam), pruner-net epochs
+SETUPS = {
+    "digits": dict(model=MLP, epochs=40, batch=64, lr=1e-3, pruner_epochs=10),
+    "mnist1d": dict(model=CNN1D, epochs=30, batch=128, lr=2e-3, pruner_epochs=10),
+    "fmnist": dict(model=LeNet5, epochs=10, batch=256, lr=2e-3, pruner_epochs=5),
+}
+
+
+# ------------------------------------------------------------------- data
+def load(name, pool, data_home=None):
+    """Training pool and test set; the pool is a stratified subset when ``pool`` is set."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    elif name == "mnist1d":
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        data = make_dataset(get_dataset_args())
+        Xtr, ytr = data["x"].astype(np.float32)[:, None], data["y"].astype(np.int64)
+        Xte, yte = data["x_test"].astype(np.float32)[:, None], data["y_test"].astype(np.int64)
+    else:
+        from sklearn_lpntk.datasets import load_fashion_mnist
+
+        Xtr, ytr = load_fashion_mnist(data_home, return_X_y=True, as_images=True)
+        Xte, yte = load_fashion_mnist(data_home, subset="test", return_X_y=True, as_images=True)
+    if pool and pool < len(ytr):
+        rng = np.random.default_rng(0)
+        idx = np.concatenate(
+            [
+                rng.choice(
+                    np.flatnonzero(ytr == c), pool * np.sum(ytr == c) // len(ytr), replace=False
+                )
+                for c in np.unique(ytr)
+            ]
+        )
+        Xtr, ytr = Xtr[np.sort(idx)], ytr[np.sort(idx)]
+    return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
+
+
+# ------------------------------------------------------- downstream training
+def train_ensemble(
+    model_cls,
+    X,
+    Y,
+    index_sets,
+    seeds,
+    X_test,
+    y_test,
+    *,
+    steps,
+    batch,
+    lr,
+    device,
+    schedule="cosine",
+    return_params=False,
+    per_class=False,
+):
+    """Train one fresh network per seed on its own rows, all at once with vmap.
+
+    ``index_sets[s]`` are the rows of ``X`` and ``Y`` (device tensors) seed s trains on
+    (all of one length). Seed s fixes the initialisation and the batch order.
+    Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
+    learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
+    constant; returns the final test accuracy of every seed (with ``per_class``
+    also every class's accuracy per seed; with ``return_params``, the trained
+    stacked parameters instead).
+    """
+    models = []
+    for s in seeds:
+        torch.manual_seed(10_000 + int(s))
+        models.append(model_cls().to(device))
+    params, _ = stack_module_state(models)
+    params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    base = model_cls().to("meta")
+
+    def forward(p, x):
+        return functional_call(base, p, (x,))
+
+    batched = vmap(forward)
+    opt = torch.optim.Adam(params.values(), lr=lr)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        if schedule == "cosine"
+        else None
+    )
+    idx = torch.as_tensor(np.stack(index_sets), device=device)  # (S, n)
+    S, n = idx.shape
+    gens = [torch.Generator().manual_seed(20_000 + int(s)) for s in seeds]
+    done = 0
+    while done < steps:
+        order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+        order = torch.gather(idx, 1, order)
+        for start in range(0, n, batch):
+            if done >= steps:
+                break
+            pick = order[:, start : start + batch]
+            xb = X[pick]  # (S, b, ...)
+            yb = Y[pick]
+            logits = batched(params, xb)
+            loss = (
+                nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum")
+                / pick.shape[1]
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            done += 1
+    if return_params:
+        return {k: v.detach() for k, v in params.items()}
+    with torch.no_grad():
+        predictions = []
+        for start in range(0, len(X_test), 4096):
+            xb = X_test[start : start + 4096]
+            predictions.append(vmap(forward, in_dims=(0, None))(params, xb).argmax(-1))
+        right = (torch.cat(predictions, dim=1) == y_test).cpu().numpy()  # (S, n_test)
+    if per_class:  # accuracy of every class, (S, n_classes)
+        labels = y_test.cpu().numpy()
+        return right.mean(axis=1), np.stack(
+            [right[:, labels == c].mean(axis=1) for c in np.unique(labels)], axis=1
+        )
+    return right.mean(axis=1)
+
+
+# ------------------------------------------------------------------ reports
+def interval(d):
+    """Half-width of the 95 % t-interval of the mean of the paired differences ``d``."""
+    from scipy import stats
+
+    d = np.asarray(d, dtype=np.float64)
+    if len(d) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+# ------------------------------------------------------- results and command lines
+def appending_csv(path, fields):
+    """``(file, writer)``: ``path`` opened for appending rows of ``fields``, with the
+    header written when the file is new (results of earlier runs are kept)."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    f = open(path, "a", newline="")
+    writer = csv.DictWriter(f, fieldnames=fields)
+    if new:
+        writer.writeheader()
+    return f, writer
+
+
+def run_or_report(ap, run, report, prepare=None):
+    """The command line of a dataset benchmark: ``--report`` prints the tables, otherwise
+    ``--dataset`` is required and ``run(args)`` measures (after ``prepare(args)``)."""
+    args = ap.parse_args()
+    if args.report:
+        return report(args)
+    if args.dataset is None:
+        ap.error("--dataset is required unless --report")
+    if prepare is not None:
+        prepare(args)
+    return run(args)

@@ -25,16 +25,15 @@ units; LeNet-5 and the 1-D CNN of ``bench/prune.py`` needed more than 150 and
 default, 13-14 added with ``--seeds 13 14`` (the cleaner's count rule was designed
 on seed 0; these seeds were not looked at).
 
-    python bench/cleaning.py --dataset mnist1d
-    python bench/cleaning.py --dataset mnist1d --seeds 13 14
-    python bench/cleaning.py --dataset fmnist --pool 5000
-    python bench/cleaning.py --dataset fmnist --pool 5000 --seeds 13 14
-    python bench/cleaning.py --report
+    python -m bench.cleaning --dataset mnist1d
+    python -m bench.cleaning --dataset mnist1d --seeds 13 14
+    python -m bench.cleaning --dataset fmnist --pool 5000
+    python -m bench.cleaning --dataset fmnist --pool 5000 --seeds 13 14
+    python -m bench.cleaning --report
 """
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
@@ -43,13 +42,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from bench import _common as common
+from sklearn_lpntk import LpNTKCleaner
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-import prune as bench  # noqa: E402
-
-from sklearn_lpntk import LpNTKCleaner  # noqa: E402
 
 CSV = HERE / "results" / "cleaning.csv"
 FIELDS = [
@@ -108,7 +104,7 @@ def corrupt(y, kind, rate, rng, n_classes=10):
 def train(model, X, Y, rows, seed, X_test, y_test, epochs, flipped=None):
     """One network on ``rows``: final test accuracy, and the share of ``flipped`` it fits."""
     steps = epochs * int(np.ceil(len(rows) / 128))
-    params = bench.train_ensemble(
+    params = common.train_ensemble(
         model,
         X,
         Y,
@@ -142,7 +138,7 @@ def out_of_fold(model, X, Y, labels, seed, epochs):
     folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(labels, labels))
     n_train = min(len(tr) for tr, _ in folds)
     steps = epochs * int(np.ceil(n_train / 128))
-    params = bench.train_ensemble(
+    params = common.train_ensemble(
         model,
         X,
         Y,
@@ -167,7 +163,7 @@ def out_of_fold(model, X, Y, labels, seed, epochs):
 def run(args):
     from cleanlab.filter import find_label_issues
 
-    Xtr, ytr, Xte, yte = bench.load(args.dataset, args.pool, args.data_home)
+    Xtr, ytr, Xte, yte = common.load(args.dataset, args.pool, args.data_home)
     n_inputs = int(np.prod(Xtr.shape[1:]))
 
     def model():
@@ -177,11 +173,7 @@ def run(args):
     X_test, y_test = torch.as_tensor(Xte), torch.as_tensor(yte)
     epochs = EPOCHS[args.dataset] // (10 if args.quick else 1)
     out = CSV.with_name("cleaning-quick.csv") if args.quick else CSV
-    new = not out.exists()
-    f = open(out, "a", newline="")
-    writer = csv.DictWriter(f, fieldnames=FIELDS)
-    if new:
-        writer.writeheader()
+    f, writer = common.appending_csv(out, FIELDS)
     for noise in args.noises:
         kind, rate = NOISES[noise]
         for seed in args.seeds:
@@ -262,7 +254,7 @@ def report(args):
                 return f"{v.mean():{fmt}} ± {v.std(ddof=1) if len(v) > 1 else 0:{fmt}}"
 
             d = np.array([float(r["accuracy"]) - base[r["seed"]] for r in sel if r["seed"] in base])
-            half = bench.interval(d)
+            half = common.interval(d)
             summary[dataset, noise, method] = (
                 d.mean(),
                 half,
@@ -303,7 +295,7 @@ def report(args):
 
 def plot(summary, runs):
     """Accuracy change against nothing removed, per noise setting and method, per dataset."""
-    plt = bench.pyplot()
+    plt = common.pyplot()
     if plt is None:
         return
     datasets = list(dict.fromkeys(d for d, _, _ in runs))
@@ -350,12 +342,7 @@ def main():
         help="a smoke run: a tenth of the epochs, into cleaning-quick.csv",
     )
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
-    run(args)
+    return common.run_or_report(ap, run, report)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ Reads the CSVs that ``bench/prune.py`` writes with the methods ``random``,
 and prints, per dataset, ratio and budget, the paired difference graph − dense
 and graph − random over the seeds with its 95 % t-interval.
 
-    python bench/prune.py --dataset digits --methods random "lpNTK representative" \\
+    python -m bench.prune --dataset digits --methods random "lpNTK representative" \\
         "lpNTK representative (graph)" --out bench/results/prune-digits-graph.csv
-    python bench/graph_quality.py bench/results/prune-*-graph.csv
+    python -m bench.graph_quality bench/results/prune-*-graph.csv
 """
 
 import csv
@@ -16,7 +16,8 @@ import sys
 from collections import defaultdict
 
 import numpy as np
-from prune import interval  # the 95 % t-interval half-width every bench reports
+
+from bench._common import interval  # the 95 % t-interval half-width every bench reports
 
 DENSE, GRAPH, RANDOM = "lpNTK representative", "lpNTK representative (graph)", "random"
 

@@ -22,8 +22,8 @@ both curves identical scores; the script checks it.
 
 Usage::
 
-    python bench/grid.py --dataset digits --out bench/results/grid-digits.json
-    python bench/grid.py --dataset fmnist --pool 3000 --out bench/results/grid-fmnist.json
+    python -m bench.grid --dataset digits --out bench/results/grid-digits.json
+    python -m bench.grid --dataset fmnist --pool 3000 --out bench/results/grid-fmnist.json
 
 The Fashion-MNIST run needs ``apt-get install dataset-fashion-mnist`` (it is
 skipped with a message otherwise) and uses LeNet (``bench/_common.py``).
@@ -31,8 +31,6 @@ skipped with a message otherwise) and uses LeNet (``bench/_common.py``).
 
 import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 
@@ -44,10 +42,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import LeNet, machine  # noqa: E402
-
-from sklearn_lpntk import LpNTKPruner, make_pipeline, pruning_curve  # noqa: E402
+from bench._common import LeNet, machine
+from sklearn_lpntk import LpNTKPruner, make_pipeline, pruning_curve
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 

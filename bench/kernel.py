@@ -1,8 +1,8 @@
 """Kernel benchmark: every way to compute the per-class lpNTK, side by side.
 
-    python bench/kernel.py            # digits MLP, LeNet, ResNet-8, a small transformer
-    python bench/kernel.py --quick    # smaller sets, fewer reference rows
-    python bench/kernel.py --device cuda
+    python -m bench.kernel            # digits MLP, LeNet, ResNet-8, a small transformer
+    python -m bench.kernel --quick    # smaller sets, fewer reference rows
+    python -m bench.kernel --device cuda
 
 It starts with two in-process sections: ``lpntk_kernel`` on all 1,797 digits as a
 user calls it, against the naive per-sample loop in the same process, and the
@@ -39,8 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from bench._common import (
     LeNet,
     Measure,
     ResNet8,
@@ -439,7 +438,7 @@ def parent(args):
                 "--projection-dim",
                 str(args.projection_dim),
             ]
-            rows[method] = run_child(str(here), child_args)
+            rows[method] = run_child("bench.kernel", child_args)
             kernels[method] = dict(np.load(out))
             print(
                 f"  {model_name:7s} {method:10s} {rows[method]['seconds']:10.3f} s", file=sys.stderr

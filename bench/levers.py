@@ -26,9 +26,9 @@ It also writes how stable the kept sets are across the pruner's seeds (the
 mean overlap of two seeds' kept sets, ``|A & B| / |A|``; random's expectation
 is the kept fraction) and what each pruner's fit cost.
 
-    python bench/levers.py --dataset fmnist --pool 5000 --ratios 0.5 0.7 0.9
-    python bench/levers.py --dataset mnist1d --ratios 0.5 0.7 0.9
-    python bench/levers.py --report
+    python -m bench.levers --dataset fmnist --pool 5000 --ratios 0.5 0.7 0.9
+    python -m bench.levers --dataset mnist1d --ratios 0.5 0.7 0.9
+    python -m bench.levers --report
 
 (``docs/reproduction.md`` used ``--methods`` to leave the spread budget out, for
 time; its exact commands are there.)
@@ -39,20 +39,16 @@ import csv
 import itertools
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench import _common as common
+from sklearn_lpntk import LpNTKPruner, RandomPruner, lpntk_kernel
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-import prune as bench  # noqa: E402
-
-from sklearn_lpntk import LpNTKPruner, RandomPruner, lpntk_kernel  # noqa: E402
 
 FIELDS = [
     "dataset",
@@ -144,10 +140,10 @@ def fit_seed(X, y, seed, setup, device, log, methods):
 
 
 def run(args):
-    setup = bench.SETUPS[args.dataset]
+    setup = common.SETUPS[args.dataset]
     device = torch.device(args.device)
     start = time.perf_counter()
-    Xtr, ytr, Xte, yte = bench.load(args.dataset, args.pool, args.data_home)
+    Xtr, ytr, Xte, yte = common.load(args.dataset, args.pool, args.data_home)
     tag = f"{args.dataset}-{len(ytr)}"
     out = HERE / "results" / f"levers-{tag}.csv"
     log_path, meta_path = out.with_suffix(".log"), out.with_suffix(".json")
@@ -181,14 +177,11 @@ def run(args):
     X_test, y_test = torch.as_tensor(Xte, device=device), torch.as_tensor(yte, device=device)
     n_full = len(ytr)
     full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
-    new = not out.exists()
-    with open(out, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
+    f, writer = common.appending_csv(out, FIELDS)
+    with f:
 
         def train(sets, steps):
-            return bench.train_ensemble(
+            return common.train_ensemble(
                 setup["model"],
                 X,
                 Y,
@@ -278,7 +271,7 @@ def paired(rows, method, bar, ratio, budget, field="accuracy"):
         return None
     d = np.array([mine[s] - theirs[s] for s in common])
     v = np.array([mine[s] for s in common])
-    return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, d.mean(), bench.interval(d)
+    return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, d.mean(), common.interval(d)
 
 
 def report(args):
@@ -389,7 +382,7 @@ def targets(rows, methods, ratios, dataset, pool):
 
 def plot(rows, methods, ratios, tag):
     """Mean and worst-class accuracy against the ratio, one panel per budget."""
-    plt = bench.pyplot()
+    plt = common.pyplot()
     if plt is None:
         return
     if len(ratios) < 2:
@@ -421,7 +414,7 @@ def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--dataset", choices=sorted(bench.SETUPS))
+    ap.add_argument("--dataset", choices=sorted(common.SETUPS))
     ap.add_argument("--pool", type=int, default=None)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
@@ -429,12 +422,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data-home", default=None)
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
-    run(args)
+    return common.run_or_report(ap, run, report)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ every row's 30 nearest sketches, the candidates are ranked by the exact lpNTK,
 and the recall of the true 10 nearest rows (computed exactly for 300 random
 rows) is printed with the seconds of the search alone, measured in one run.
 
-    python bench/neighbours.py --rows 100000 --backends faiss-hnsw faiss-ivf pynndescent
+    python -m bench.neighbours --rows 100000 --backends faiss-hnsw faiss-ivf pynndescent
 """
 
 import argparse

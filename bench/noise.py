@@ -17,27 +17,23 @@ final-epoch test accuracy of a fresh network trained on what remains (cosine
 learning rate, as in ``bench/prune.py``), are written to
 ``bench/results/noise.csv``. cleanlab is used here only (extra ``bench``)::
 
-    python bench/noise.py                      # MNIST-1D and a 10,000-image Fashion-MNIST pool
-    python bench/noise.py --quick
-    python bench/noise.py --report
+    python -m bench.noise                      # MNIST-1D and a 10,000-image Fashion-MNIST pool
+    python -m bench.noise --quick
+    python -m bench.noise --report
 """
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench import _common as common
+from sklearn_lpntk import LpNTKCleaner
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-import prune as bench  # noqa: E402
-
-from sklearn_lpntk import LpNTKCleaner  # noqa: E402
 
 CSV = HERE / "results" / "noise.csv"
 FIELDS = [
@@ -74,7 +70,7 @@ def out_of_fold_probabilities(Xtr, y, setup, seed, device):
     n_train = min(len(tr) for tr, _ in folds)
     sets = [tr[:n_train] for tr, _ in folds]
     steps = setup["epochs"] * int(np.ceil(n_train / setup["batch"]))
-    params = bench.train_ensemble(
+    params = common.train_ensemble(
         setup["model"],
         X,
         Y,
@@ -101,17 +97,12 @@ def run(args):
     from cleanlab.filter import find_label_issues
 
     device = torch.device(args.device)
-    CSV.parent.mkdir(exist_ok=True)
-    new = not CSV.exists()
-    f = open(CSV, "a", newline="")
-    writer = csv.DictWriter(f, fieldnames=FIELDS)
-    if new:
-        writer.writeheader()
+    f, writer = common.appending_csv(CSV, FIELDS)
     for dataset, pool in (("mnist1d", None), ("fmnist", args.pool)):
-        setup = bench.SETUPS[dataset]
+        setup = common.SETUPS[dataset]
         if args.quick:
             setup = {**setup, "epochs": max(3, setup["epochs"] // 3)}
-        Xtr, ytr, Xte, yte = bench.load(dataset, pool, args.data_home)
+        Xtr, ytr, Xte, yte = common.load(dataset, pool, args.data_home)
         X_test = torch.as_tensor(Xte, device=device)
         y_test = torch.as_tensor(yte, device=device)
         for rate in args.rates:
@@ -154,7 +145,7 @@ def run(args):
                 for method, removed in candidates.items():
                     keep = np.setdiff1d(np.arange(len(noisy)), removed)
                     steps = setup["epochs"] * int(np.ceil(len(keep) / setup["batch"]))
-                    acc = bench.train_ensemble(
+                    acc = common.train_ensemble(
                         setup["model"],
                         X,
                         Y,

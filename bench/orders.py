@@ -10,7 +10,7 @@ low-rank kernel like the trained networks' ones, plus noise):
 * order: ``rule_cut(S)`` (the whole order and log) then ``select(k)``;
 * another cut: a second ``select`` at another k from the same order.
 
-Usage: ``python bench/orders.py > bench/results/orders-cpu.jsonl`` (about a minute).
+Usage: ``python -m bench.orders > bench/results/orders-cpu.jsonl`` (about a minute).
 """
 
 import json

@@ -1,7 +1,7 @@
 """How much the projection strategy changes the kernel and the kept rows.
 
-    python bench/projection.py          # digits, 5 seeds
-    python bench/projection.py --quick  # 2 seeds
+    python -m bench.projection          # digits, 5 seeds
+    python -m bench.projection --quick  # 2 seeds
 
 For each seed the default pruner is fitted on all of scikit-learn's digits with
 the exact kernel and with ``strategy="projection"`` at several
@@ -11,16 +11,12 @@ Frobenius error of each class kernel, and the overlap |kept_proj & kept_exact| /
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
-
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel  # noqa: E402
+from bench._common import machine
+from sklearn_lpntk import LpNTKPruner, lpntk_kernel
 
 
 def main():

@@ -22,30 +22,33 @@ are paired.
 
 Commands (results appended to ``bench/results/prune-<dataset>.csv``)::
 
-    python bench/prune.py --dataset digits
-    python bench/prune.py --dataset mnist1d
-    python bench/prune.py --dataset fmnist --pool 60000 --device cuda
-    python bench/prune.py --dataset fmnist --quick         # minutes on a laptop CPU
-    python bench/prune.py --report                         # tables and plots for the docs
+    python -m bench.prune --dataset digits
+    python -m bench.prune --dataset mnist1d
+    python -m bench.prune --dataset fmnist --pool 60000 --device cuda
+    python -m bench.prune --dataset fmnist --quick         # minutes on a laptop CPU
+    python -m bench.prune --report                         # tables and plots for the docs
 """
 
 import argparse
 import csv
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from sklearn_lpntk import (  # noqa: E402
+from bench._common import (
+    SETUPS,
+    appending_csv,
+    interval,
+    load,
+    pyplot,
+    run_or_report,
+    train_ensemble,
+)
+from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     LpNTKPruner,
@@ -53,8 +56,8 @@ from sklearn_lpntk import (  # noqa: E402
     RandomPruner,
     lpntk_kernel,
 )
-from sklearn_lpntk._engine import normalize_kernel  # noqa: E402
-from sklearn_lpntk._selection import (  # noqa: E402
+from sklearn_lpntk._engine import normalize_kernel
+from sklearn_lpntk._selection import (
     choose_rows,
     default_hard_fraction,
     facility_location,
@@ -64,6 +67,8 @@ from sklearn_lpntk._selection import (  # noqa: E402
     typicality,
 )
 from sklearn_lpntk._selection._redundant import message_passing_selection  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 FIELDS = [
     "dataset",
@@ -108,190 +113,6 @@ def exact_graph(S, k):
 
 
 # ----------------------------------------------------------------- models
-class MLP(nn.Module):
-    def __init__(self, n_inputs=64, n_classes=10):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Flatten(), nn.Linear(n_inputs, 128), nn.ReLU(), nn.Linear(128, n_classes)
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class CNN1D(nn.Module):
-    """Three 1-D convolutions (32 channels) and a linear read-out, for 40-step signals."""
-
-    def __init__(self, n_classes=10, length=40):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv1d(1, 32, 5, padding=2),
-            nn.ReLU(),
-            nn.Conv1d(32, 32, 3, padding=1, stride=2),
-            nn.ReLU(),
-            nn.Conv1d(32, 32, 3, padding=1, stride=2),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(32 * (length // 4), n_classes),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class LeNet5(nn.Module):
-    """conv6-pool-conv16-pool-fc120-fc84-fc10 on 1x28x28 images (61,706 parameters)."""
-
-    def __init__(self, n_classes=10):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(400, 120),
-            nn.ReLU(),
-            nn.Linear(120, 84),
-            nn.ReLU(),
-            nn.Linear(84, n_classes),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-
-#: model, downstream epochs, batch size, learning rate (Adam), pruner-net epochs
-SETUPS = {
-    "digits": dict(model=MLP, epochs=40, batch=64, lr=1e-3, pruner_epochs=10),
-    "mnist1d": dict(model=CNN1D, epochs=30, batch=128, lr=2e-3, pruner_epochs=10),
-    "fmnist": dict(model=LeNet5, epochs=10, batch=256, lr=2e-3, pruner_epochs=5),
-}
-
-
-# ------------------------------------------------------------------- data
-def load(name, pool, data_home=None):
-    """Training pool and test set; the pool is a stratified subset when ``pool`` is set."""
-    if name == "digits":
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        X, y = load_digits(return_X_y=True)
-        X = (X / 16.0).astype(np.float32)
-        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    elif name == "mnist1d":
-        from mnist1d.data import get_dataset_args, make_dataset
-
-        data = make_dataset(get_dataset_args())
-        Xtr, ytr = data["x"].astype(np.float32)[:, None], data["y"].astype(np.int64)
-        Xte, yte = data["x_test"].astype(np.float32)[:, None], data["y_test"].astype(np.int64)
-    else:
-        from sklearn_lpntk.datasets import load_fashion_mnist
-
-        Xtr, ytr = load_fashion_mnist(data_home, return_X_y=True, as_images=True)
-        Xte, yte = load_fashion_mnist(data_home, subset="test", return_X_y=True, as_images=True)
-    if pool and pool < len(ytr):
-        rng = np.random.default_rng(0)
-        idx = np.concatenate(
-            [
-                rng.choice(
-                    np.flatnonzero(ytr == c), pool * np.sum(ytr == c) // len(ytr), replace=False
-                )
-                for c in np.unique(ytr)
-            ]
-        )
-        Xtr, ytr = Xtr[np.sort(idx)], ytr[np.sort(idx)]
-    return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
-
-
-# ------------------------------------------------------- downstream training
-def train_ensemble(
-    model_cls,
-    X,
-    Y,
-    index_sets,
-    seeds,
-    X_test,
-    y_test,
-    *,
-    steps,
-    batch,
-    lr,
-    device,
-    schedule="cosine",
-    return_params=False,
-    per_class=False,
-):
-    """Train one fresh network per seed on its own rows, all at once with vmap.
-
-    ``index_sets[s]`` are the rows of ``X`` and ``Y`` (device tensors) seed s trains on
-    (all of one length). Seed s fixes the initialisation and the batch order.
-    Adam for ``steps`` optimiser steps, reshuffled every epoch, with the
-    learning rate annealed to 0 along a cosine (``schedule="cosine"``) or held
-    constant; returns the final test accuracy of every seed (with ``per_class``
-    also every class's accuracy per seed; with ``return_params``, the trained
-    stacked parameters instead).
-    """
-    models = []
-    for s in seeds:
-        torch.manual_seed(10_000 + int(s))
-        models.append(model_cls().to(device))
-    params, _ = stack_module_state(models)
-    params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    base = model_cls().to("meta")
-
-    def forward(p, x):
-        return functional_call(base, p, (x,))
-
-    batched = vmap(forward)
-    opt = torch.optim.Adam(params.values(), lr=lr)
-    sched = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        if schedule == "cosine"
-        else None
-    )
-    idx = torch.as_tensor(np.stack(index_sets), device=device)  # (S, n)
-    S, n = idx.shape
-    gens = [torch.Generator().manual_seed(20_000 + int(s)) for s in seeds]
-    done = 0
-    while done < steps:
-        order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
-        order = torch.gather(idx, 1, order)
-        for start in range(0, n, batch):
-            if done >= steps:
-                break
-            pick = order[:, start : start + batch]
-            xb = X[pick]  # (S, b, ...)
-            yb = Y[pick]
-            logits = batched(params, xb)
-            loss = (
-                nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="sum")
-                / pick.shape[1]
-            )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            done += 1
-    if return_params:
-        return {k: v.detach() for k, v in params.items()}
-    with torch.no_grad():
-        predictions = []
-        for start in range(0, len(X_test), 4096):
-            xb = X_test[start : start + 4096]
-            predictions.append(vmap(forward, in_dims=(0, None))(params, xb).argmax(-1))
-        right = (torch.cat(predictions, dim=1) == y_test).cpu().numpy()  # (S, n_test)
-    if per_class:  # accuracy of every class, (S, n_classes)
-        labels = y_test.cpu().numpy()
-        return right.mean(axis=1), np.stack(
-            [right[:, labels == c].mean(axis=1) for c in np.unique(labels)], axis=1
-        )
-    return right.mean(axis=1)
-
-
 # -------------------------------------------------------------- selections
 def per_class(y, ratio):
     labels = np.unique(y)
@@ -478,11 +299,8 @@ def run(args):
     log(f"# scoring done after {time.perf_counter() - start:.0f} s")
     n_full = len(ytr)
     full_steps = setup["epochs"] * math.ceil(n_full / setup["batch"])
-    new_file = not out.exists()
-    with open(out, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
+    f, writer = appending_csv(out, FIELDS)
+    with f:
 
         def record(method, ratio, budget, n_kept, accs, steps):
             for s, acc in zip(seeds, accs):
@@ -563,16 +381,6 @@ def run(args):
 
 
 # ----------------------------------------------------------------- report
-def interval(d):
-    """Half-width of the 95 % t-interval of the mean of the paired differences ``d``."""
-    from scipy import stats
-
-    d = np.asarray(d, dtype=np.float64)
-    if len(d) < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
-
-
 def paired(rows, method, ratio, budget):
     """Mean accuracy, sd, and the paired difference to random with a 95 % t-interval."""
 
@@ -717,18 +525,6 @@ def targets(summary, fulls):
     )
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend, or None when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
-
-
 def _plot(rows, dataset, ratios, methods):
     plt = pyplot()
     if plt is None:
@@ -809,15 +605,13 @@ def main():
         help="seconds after which no new cell is started",
     )
     ap.add_argument("--report", action="store_true")
-    args = ap.parse_args()
-    if args.report:
-        return report(args)
-    if args.dataset is None:
-        ap.error("--dataset is required unless --report")
+    return run_or_report(ap, run, report, prepare=_quick)
+
+
+def _quick(args):
     if args.quick:
         args.seeds = min(args.seeds, 3)
         args.pool = args.pool or (3000 if args.dataset == "fmnist" else None)
-    run(args)
 
 
 if __name__ == "__main__":

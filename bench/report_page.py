@@ -1,6 +1,6 @@
 """Build docs/reproduction.md from the benchmark CSVs and the texts in bench/templates/.
 
-    python bench/report_page.py
+    python -m bench.report_page
 
 runs ``bench/prune.py --report``, ``bench/noise.py --report``, ``bench/levers.py
 --report`` and ``bench/cleaning.py --report`` (which also redraw the plots under
@@ -16,9 +16,13 @@ HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
 
 
-def _run(script, *args):
+def _run(module, *args):
     return subprocess.run(
-        [sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True
+        [sys.executable, "-m", module, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
     ).stdout
 
 
@@ -33,10 +37,10 @@ def _filled(template, **tables):
 
 
 def main():
-    prune = _run("prune.py", "--report")
-    noise = _run("noise.py", "--report")
-    levers = _run("levers.py", "--report")
-    cleaning = _run("cleaning.py", "--report")
+    prune = _run("bench.prune", "--report")
+    noise = _run("bench.noise", "--report")
+    levers = _run("bench.levers", "--report")
+    cleaning = _run("bench.cleaning", "--report")
     head = (HERE / "templates" / "reproduction_head.md").read_text()
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
     levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())

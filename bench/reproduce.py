@@ -1,9 +1,9 @@
 """Reproduction benchmark: lpNTK pruning against baselines, with and without label noise.
 
-    python bench/reproduce.py            # full run: about 40 minutes on 2 cores
-    python bench/reproduce.py --quick    # a few minutes
-    python bench/reproduce.py --report   # tables and plots again from the saved CSV
-    python bench/reproduce.py --options  # lpNTK's options at 30 % pruning (about 12 minutes)
+    python -m bench.reproduce            # full run: about 40 minutes on 2 cores
+    python -m bench.reproduce --quick    # a few minutes
+    python -m bench.reproduce --report   # tables and plots again from the saved CSV
+    python -m bench.reproduce --options  # lpNTK's options at 30 % pruning (about 12 minutes)
 
 Datasets, both generated or shipped offline: scikit-learn's digits (8x8, 1,797
 images) and MNIST-1D (the ``mnist1d`` package generates 4,000 training and 1,000
@@ -39,10 +39,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
-
-from sklearn_lpntk import (  # noqa: E402
+from bench._common import machine
+from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,

@@ -9,9 +9,9 @@ of the time went (gradients, neighbours, selection) and the peak resident memory
 of the process, from which the data's own memory is subtracted for the fit's
 share.
 
-    python bench/rows.py                      # 20k, 100k, 1M rows
-    python bench/rows.py --rows 20000 100000 --graph dense exact
-    python bench/rows.py --device cuda
+    python -m bench.rows                      # 20k, 100k, 1M rows
+    python -m bench.rows --rows 20000 100000 --graph dense exact
+    python -m bench.rows --device cuda
 
 Writes ``bench/results/rows-<device>.json``.
 """
@@ -25,6 +25,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)  # child runs are "python -m bench.rows" from the root
 
 
 def one(n_rows, graph, device, seed):
@@ -80,7 +81,8 @@ def main():
         for graph in args.graph:
             cmd = [
                 sys.executable,
-                os.path.abspath(__file__),
+                "-m",
+                "bench.rows",
                 "--one",
                 str(n),
                 graph,
@@ -89,7 +91,7 @@ def main():
                 "--seed",
                 str(args.seed),
             ]
-            out = subprocess.run(cmd, capture_output=True, text=True)
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if out.returncode != 0:
                 print(f"| {n:,} | {graph} | failed: {out.stderr.strip().splitlines()[-1]} |")
                 continue

@@ -1,8 +1,8 @@
 """Scaling benchmark: kernel cost in N, and exact pruning of 60,000 images with LeNet.
 
-    python bench/scale.py             # N = 2,500 ... 20,000, then the 60,000-image pruning
-    python bench/scale.py --quick     # N = 1,000 ... 8,000 and a 12,000-image pruning
-    python bench/scale.py --device cuda
+    python -m bench.scale             # N = 2,500 ... 20,000, then the 60,000-image pruning
+    python -m bench.scale --quick     # N = 1,000 ... 8,000 and a 12,000-image pruning
+    python -m bench.scale --device cuda
 
 Part 1 computes the ten per-class lpNTK matrices of a LeNet (conv32-conv64-
 maxpool-fc128-fc10, 1,199,882 parameters) with the default ("auto") strategy
@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LeNet, Measure, images_28, machine, rss_bytes, run_child  # noqa: E402
+from bench._common import LeNet, Measure, images_28, machine, rss_bytes, run_child
 
 
 def _sync(device):
@@ -111,7 +110,9 @@ def parent(args):
     base = 1000 if args.quick else 2500
     rows = []
     for n in (base, 2 * base, 4 * base, 8 * base):
-        rows.append(run_child(here, ["--child", "kernel", "--n", str(n), "--device", args.device]))
+        rows.append(
+            run_child("bench.scale", ["--child", "kernel", "--n", str(n), "--device", args.device])
+        )
         print(f"  N={n}: {rows[-1]['seconds']:.1f} s", file=sys.stderr)
     print(f"## Per-class lpNTK of LeNet (P = 1,199,882), {rows[0]['strategy']} strategy\n")
     print(
@@ -135,7 +136,9 @@ def parent(args):
     )
     n_full = 12000 if args.quick else 60000
     full = run_child(
-        here, ["--child", "prune", "--n", str(n_full), "--device", args.device], timeout=5400
+        "bench.scale",
+        ["--child", "prune", "--n", str(n_full), "--device", args.device],
+        timeout=5400,
     )
     t = full["timings"]
     print(f"## LpNTKPruner end to end: {n_full:,} generated 28x28 images, LeNet, prune_ratio=0.3\n")
