@@ -43,7 +43,9 @@ from bench._common import (
     SETUPS,
     appending_csv,
     interval,
+    last_layer_only,
     load,
+    plant,
     pyplot,
     run_or_report,
     train_ensemble,
@@ -129,37 +131,6 @@ def keep_highest(scores, y, n_keep, rng):
         shuffled = rng.permutation(len(idx))
         kept.append(idx[shuffled[np.argsort(-scores[idx[shuffled]], kind="stable")]][:k])
     return np.concatenate(kept)
-
-
-def last_layer_only(module):
-    """A copy of ``module`` whose only trainable parameters are its last Linear layer's."""
-    import copy
-
-    module = copy.deepcopy(module)
-    last = [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
-    for p in module.parameters():
-        p.requires_grad_(False)
-    for p in last.parameters():
-        p.requires_grad_(True)
-    return module
-
-
-def plant(name, X, y, spec, seed=0):
-    """Plant near-duplicates: ``spec`` is "share:copies:kind[:scale]" (e.g. 0.3:3:noise)."""
-    from sklearn_lpntk.datasets import plant_near_duplicates
-
-    share, copies, kind, *scale = spec.split(":")
-    shaped = X.reshape(len(X), 8, 8) if name == "digits" else X
-    Xp, yp, groups = plant_near_duplicates(
-        shaped,
-        y,
-        share=float(share),
-        n_copies=int(copies),
-        perturbation=kind,
-        scale=float(scale[0]) if scale else None,
-        random_state=seed,
-    )
-    return Xp.reshape(len(Xp), *X.shape[1:]).astype(X.dtype), yp, groups
 
 
 def score_seed(name, X, y, seed, setup, device, log, methods):

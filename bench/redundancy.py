@@ -26,16 +26,15 @@ threshold of ``prune_ratio="auto"`` (when available).
 
 Seconds to minutes per dataset on a laptop CPU::
 
-    python bench/redundancy.py --dataset digits
-    python bench/redundancy.py --dataset mnist1d --pool 2000
-    python bench/redundancy.py --dataset fmnist --pool 2000
-    python bench/redundancy.py --report            # the table of docs/reproduction.md
+    python -m bench.redundancy --dataset digits --levels clean "30% x3"
+    python -m bench.redundancy --dataset mnist1d --pool 2000 --levels clean "30% x3"
+    python -m bench.redundancy --dataset fmnist --pool 2000 --levels clean "30% x3"
+    python -m bench.redundancy --dataset digits --downstream --plant 0.3:3:noise
+    python -m bench.redundancy --report            # the tables of docs/reproduction.md
 """
 
 import argparse
-import copy
 import csv
-import sys
 import time
 from pathlib import Path
 
@@ -43,24 +42,27 @@ import numpy as np
 import torch
 from torch import nn
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from prune import SETUPS, interval, load, plant, train_ensemble  # noqa: E402
-
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel  # noqa: E402
-from sklearn_lpntk._copies import perturb  # noqa: E402
-from sklearn_lpntk._redundancy import duplicate_threshold  # noqa: E402
-from sklearn_lpntk._selection import facility_location  # noqa: E402
-from sklearn_lpntk._selection._redundant import (  # noqa: E402
+from bench._common import (
+    SETUPS,
+    interval,
+    last_layer_only,
+    load,
+    plant,
+    train_ensemble,
+)
+from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+from sklearn_lpntk._copies import perturb
+from sklearn_lpntk._redundancy import duplicate_threshold
+from sklearn_lpntk._selection import facility_location
+from sklearn_lpntk._selection._redundant import (
     drop_near_duplicates,
     local_scale,
     message_passing_selection,
 )
-from sklearn_lpntk.analysis import copy_retrieval, distinct_share  # noqa: E402
-from sklearn_lpntk.datasets import plant_near_duplicates  # noqa: E402
+from sklearn_lpntk.analysis import copy_retrieval, distinct_share
+from sklearn_lpntk.datasets import plant_near_duplicates
 
+RESULTS = Path(__file__).resolve().parent / "results"
 RATIOS = (0.5, 0.7, 0.9)
 AUTO_NEIGHBOURS = 10
 #: (name, share of each class copied, copies per copied row)
@@ -124,16 +126,6 @@ def spectral_cut(K):
     C = cosine(K)
     w, V = np.linalg.eigh(C)
     return C - w[-1] * np.outer(V[:, -1], V[:, -1])
-
-
-def last_layer_only(module):
-    m = copy.deepcopy(module)
-    last = [mod for mod in m.modules() if isinstance(mod, nn.Linear)][-1]
-    for p in m.parameters():
-        p.requires_grad_(False)
-    for p in last.parameters():
-        p.requires_grad_(True)
-    return m
 
 
 def embeddings(module, X):
@@ -387,7 +379,7 @@ def run_pool(args, name, Xo, yo, level, kind, seed, writer):
 def run(args):
     name = args.dataset
     Xtr, ytr, _, _ = load(name, args.pool, args.data_home)
-    out = Path(args.out or HERE / "results" / f"redundancy-{name}.csv")
+    out = Path(args.out or RESULTS / f"redundancy-{name}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     new = not out.exists()
     with open(out, "a", newline="") as f:
@@ -418,7 +410,7 @@ def downstream(args):
     Xtr, ytr, Xte, yte = load(name, args.pool, args.data_home)
     if args.plant:
         Xtr, ytr, _ = plant(name, Xtr, ytr, args.plant)
-    out = Path(args.out or HERE / "results" / f"auto-{name}.csv")
+    out = Path(args.out or RESULTS / f"auto-{name}.csv")
     new = not out.exists()
     device = torch.device(args.device)
     X, Y = torch.as_tensor(Xtr, device=device), torch.as_tensor(ytr, device=device)
@@ -499,7 +491,7 @@ def auto_table():
         "auto − random (points) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for path in sorted((HERE / "results").glob("auto-*.csv")):
+    for path in sorted(RESULTS.glob("auto-*.csv")):
         rows = list(csv.DictReader(open(path)))
         keys = sorted({(r["dataset"], r["pool"], r["plant"]) for r in rows})
         for dataset, pool, planted in keys:
@@ -507,7 +499,14 @@ def auto_table():
                 r for r in rows if (r["dataset"], r["pool"], r["plant"]) == (dataset, pool, planted)
             ]
             acc = {(r["method"], r["budget"], r["seed"]): float(r["accuracy"]) for r in sub}
-            seeds = sorted({r["seed"] for r in sub})
+            needed = [("full", "epochs")] + [
+                (m, b) for m in ("lpNTK auto", "random") for b in ("epochs", "iterations")
+            ]
+            seeds = sorted(
+                s for s in {r["seed"] for r in sub} if all((m, b, s) in acc for m, b in needed)
+            )
+            if not seeds:
+                continue
             n_kept = np.mean([int(r["n_kept"]) for r in sub if r["method"] == "lpNTK auto"])
             removed = 1 - n_kept / int(pool)
             for budget in ("epochs", "iterations"):
@@ -528,7 +527,7 @@ def auto_table():
 def screen_table():
     """Markdown: every variant's retrieval and distinct share kept, per planted pool."""
     out = []
-    for path in sorted((HERE / "results").glob("redundancy-*.csv")):
+    for path in sorted(RESULTS.glob("redundancy-*.csv")):
         rows = list(csv.DictReader(open(path)))
         pools = sorted({(r["dataset"], r["pool"], r["level"], r["kind"]) for r in rows})
         for dataset, pool, level, kind in pools:
@@ -581,7 +580,7 @@ def screen_table():
                     f"distinct share kept {float(r['distinct_of_allowed']):.3f}."
                 )
     clean = []
-    for path in sorted((HERE / "results").glob("redundancy-*.csv")):
+    for path in sorted(RESULTS.glob("redundancy-*.csv")):
         for r in csv.DictReader(open(path)):
             if r["level"] == "clean" and r["rule"] == "auto (noise)":
                 clean.append(
@@ -595,8 +594,53 @@ def screen_table():
     return "\n".join(out + [head] + sorted(set(clean)))
 
 
+def planted_table():
+    """Markdown: bench/prune.py --plant runs, every method's paired difference to random."""
+    from bench.prune import paired
+
+    lines = []
+    for path in sorted(RESULTS.glob("planted-*.csv")):
+        rows = list(csv.DictReader(open(path)))
+        if not rows:
+            continue
+        lines.append(
+            f"\n#### {rows[0]['dataset']}, planted pool of {rows[0]['pool']} rows "
+            f"(`{path.name}`)\n\n| method | ratio | budget | accuracy | − random (points) |"
+            "\n|---|---|---|---|---|"
+        )
+        methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "full"))
+        ratios = sorted({float(r["prune_ratio"]) for r in rows if r["method"] != "full"})
+        for ratio in ratios:
+            for budget in ("epochs", "iterations"):
+                for method in methods:
+                    got = paired(rows, method, ratio, budget)
+                    if got is None:
+                        continue
+                    mean, sd, diff, half = got
+                    cell = f"{100 * diff:+.2f} ± {100 * half:.2f}"
+                    if method == "random":
+                        cell = ""
+                    elif diff - half > 0:
+                        cell = f"**{cell}**"
+                    lines.append(
+                        f"| {method} | {ratio:.0%} | {budget} | {mean:.4f} ± {sd:.4f} | {cell} |"
+                    )
+        full = [float(r["accuracy"]) for r in rows if r["method"] == "full"]
+        if full:
+            lines.append(f"\nFull planted pool: {np.mean(full):.4f} ± {np.std(full, ddof=1):.4f}.")
+    return "\n".join(lines)
+
+
 def report():
     print(screen_table())
+    print("\n#### Downstream on planted pools: the levers against random\n")
+    print(
+        '`python -m bench.prune --plant 0.3:3:KIND --methods random "lpNTK representative" '
+        '"lpNTK D2" "lpNTK last layer" --ratios 0.5 0.7 0.9`, 5 paired seeds, copied to '
+        "`bench/results/planted-*.csv`; bold: the 95 % interval excludes 0 in the method's "
+        "favour."
+    )
+    print(planted_table())
     print('\n#### Downstream: `prune_ratio="auto"` against the full pool and random\n')
     print(auto_table())
 

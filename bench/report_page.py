@@ -3,8 +3,9 @@
     python -m bench.report_page
 
 runs ``bench/prune.py --report``, ``bench/noise.py --report``, ``bench/levers.py
---report`` and ``bench/cleaning.py --report`` (which also redraw the plots under
-docs/_static/) and puts their tables between the written parts. A template's
+--report``, ``bench/cleaning.py --report`` and ``bench/redundancy.py --report``
+(which also redraw the plots under docs/_static/) and puts their tables between the
+written parts. A template's
 ``*_READING`` placeholder is filled from ``bench/templates/readings/<name>.md``.
 """
 
@@ -41,10 +42,12 @@ def main():
     noise = _run("bench.noise", "--report")
     levers = _run("bench.levers", "--report")
     cleaning = _run("bench.cleaning", "--report")
+    redundancy = _run("bench.redundancy", "--report")
     head = (HERE / "templates" / "reproduction_head.md").read_text()
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
     levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())
     cleaning_text = _filled("reproduction_cleaning.md", CLEANING_TABLE=cleaning.strip())
+    redundancy_text = _filled("reproduction_redundancy.md", REDUNDANCY_TABLE=redundancy.strip())
     targets = prune[prune.index("### Targets") :]
     per_dataset = prune[: prune.index("### Targets")]
     plots = sorted(p.name for p in (DOCS / "_static").glob("prune_*.png"))
@@ -65,6 +68,7 @@ def main():
             for p in sorted((DOCS / "_static").glob("levers_*.png"))
         ],
         cleaning_text,
+        redundancy_text,
         "\n## Every method, every cell\n",
         "Bold: the paired 95 % interval excludes 0 in the method's favour. "
         "`lpNTK budget` equals `lpNTK redundancy` at 30–50 % and `lpNTK representative` "
