@@ -266,11 +266,11 @@ def paired(rows, method, bar, ratio, budget, field="accuracy"):
         }
 
     mine, theirs = values(method), values(bar)
-    common = sorted(set(mine) & set(theirs))
-    if not common:
+    seeds = sorted(set(mine) & set(theirs))
+    if not seeds:
         return None
-    d = np.array([mine[s] - theirs[s] for s in common])
-    v = np.array([mine[s] for s in common])
+    d = np.array([mine[s] - theirs[s] for s in seeds])
+    v = np.array([mine[s] for s in seeds])
     return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, d.mean(), common.interval(d)
 
 
