@@ -30,6 +30,7 @@ Seconds to minutes per dataset on a laptop CPU::
     python -m bench.redundancy --dataset mnist1d --pool 2000 --levels clean "30% x3"
     python -m bench.redundancy --dataset fmnist --pool 2000 --levels clean "30% x3"
     python -m bench.redundancy --dataset digits --downstream --plant 0.3:3:noise
+    python -m bench.redundancy --auto-counts --seeds 3   # "auto" on the clean pools
     python -m bench.redundancy --report            # the tables of docs/reproduction.md
 """
 
@@ -493,6 +494,31 @@ def downstream(args):
             )
 
 
+def auto_counts(args):
+    """Rows prune_ratio="auto" removes from the clean pools, 3 seeds (no downstream)."""
+    for name, pool in (("mnist1d", None), ("fmnist", 5000), ("digits", None)):
+        X, y, _, _ = load(name, pool, args.data_home)
+        setup = SETUPS[name]
+        for seed in range(args.seeds):
+            start = time.perf_counter()
+            pruner = LpNTKPruner(
+                "auto",
+                net=setup["model"],
+                lr=setup["lr"],
+                batch_size=setup["batch"],
+                max_epochs=setup["pruner_epochs"],
+                device=args.device,
+                random_state=seed,
+            ).fit(X, y)
+            print(
+                f"{name} pool {len(y)} seed {seed}: removed "
+                f"{len(y) - len(pruner.sample_indices_)} rows ({pruner.redundancy_:.2%}), "
+                f"threshold {pruner.redundancy_threshold_:.4f}, "
+                f"{time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
+
+
 def auto_table():
     """Markdown: auto's removed share and its paired differences to full and random."""
     lines = [
@@ -669,11 +695,16 @@ def main():
     parser.add_argument("--plant", default=None, help='for --downstream: "share:copies:kind"')
     parser.add_argument("--downstream", action="store_true", help="auto against full/random")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument(
+        "--auto-counts", action="store_true", help='rows "auto" removes from clean pools'
+    )
     args = parser.parse_args()
     if args.report:
         return report()
     if args.downstream:
         return downstream(args)
+    if args.auto_counts:
+        return auto_counts(args)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     run(args)
 
