@@ -545,4 +545,7 @@ def plant(name, X, y, spec, seed=0):
         scale=float(scale[0]) if scale else None,
         random_state=seed,
     )
+    # shuffled, so that no rule whose ties go to the lowest index favours the originals
+    perm = np.random.default_rng(1000 + seed).permutation(len(yp))
+    Xp, yp, groups = Xp[perm], yp[perm], groups[perm]
     return Xp.reshape(len(Xp), *X.shape[1:]).astype(X.dtype), yp, groups

@@ -95,7 +95,7 @@ LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
 }
 #: redundancy levers (issue 24): D2 message passing over the cosine lpNTK's 5-NN graph,
 #: and facility location on the lpNTK of the last layer's parameters only
-REDUNDANCY_RULES = ["lpNTK D2", "lpNTK last layer"]
+REDUNDANCY_RULES = ["lpNTK D2", "lpNTK last layer", "lpNTK 4 views", "lpNTK centred"]
 #: the matrix rules read through a neighbour graph (LpNTKPruner(graph="exact"))
 GRAPH_RULES = {"lpNTK representative (graph)": "representative"}
 GRAPH_NEIGHBOURS = 10
@@ -133,6 +133,30 @@ def keep_highest(scores, y, n_keep, rng):
     return np.concatenate(kept)
 
 
+#: the perturbation of --plant, which the "lpNTK 4 views" method averages over
+VIEWS = {"kind": "noise", "scale": None}
+
+
+def view_kernel(module, name, X, y, seed, n_views=4):
+    """Cosine lpNTK of the labelled gradient averaged over the row and 3 perturbed views."""
+    from sklearn_lpntk._copies import perturb
+
+    def shaped(A):
+        return A.reshape(len(A), 8, 8) if name == "digits" else A
+
+    views = [X] + [
+        perturb(shaped(X), VIEWS["kind"], scale=VIEWS["scale"], random_state=seed + v).reshape(
+            X.shape
+        )
+        for v in range(1, n_views)
+    ]
+    n = len(X)
+    big = lpntk_kernel(module, np.concatenate(views), np.tile(y, n_views), dtype="float32")
+    K = big.astype(np.float64).reshape(n_views, n, n_views, n).mean(axis=(0, 2))
+    d = np.sqrt(np.clip(np.diagonal(K), 1e-30, None))
+    return K / d[:, None] / d[None, :]
+
+
 def score_seed(name, X, y, seed, setup, device, log, methods):
     """Everything a seed's selections need: fitted pruners' scores and class kernels."""
     common = dict(
@@ -150,6 +174,14 @@ def score_seed(name, X, y, seed, setup, device, log, methods):
     last = last_layer_only(module) if "lpNTK last layer" in methods else None
     for c, idx, _ in per_class(y, 0.5):
         K = lpntk_kernel(module, X[idx], y[idx], device=device, dtype="float32")
+        if "lpNTK 4 views" in methods:
+            out.setdefault("views", {})[c] = view_kernel(module, name, X[idx], y[idx], seed)
+        if "lpNTK centred" in methods:
+            Kd = K.astype(np.float64)
+            r = Kd.mean(axis=1, keepdims=True)
+            Kc = Kd - r - r.T + Kd.mean()
+            d = np.sqrt(np.clip(np.diagonal(Kc), 1e-30, None))
+            out.setdefault("centred", {})[c] = Kc / d[:, None] / d[None, :]
         if last is not None:
             KL = lpntk_kernel(last, X[idx], y[idx], device=device, dtype="float64")
             out.setdefault("last", {})[c] = normalize_kernel(
@@ -212,6 +244,10 @@ def select(method, y, ratio, seed, scores):
             )
         elif method == "lpNTK last layer":
             local = facility_location(scores["last"][c], k)
+        elif method == "lpNTK 4 views":
+            local = facility_location(scores["views"][c], k)
+        elif method == "lpNTK centred":
+            local = facility_location(scores["centred"][c], k)
         elif method in GRAPH_RULES:
             # the same rule on the class's exact 10-neighbour graph (what
             # graph="exact" hands the selection layer; approximate finds the same
@@ -245,6 +281,8 @@ def run(args):
     Xtr, ytr, Xte, yte = load(args.dataset, args.pool, args.data_home)
     if args.plant:
         Xtr, ytr, _ = plant(args.dataset, Xtr, ytr, args.plant)
+        kind, *scale = args.plant.split(":")[2:]
+        VIEWS.update(kind=kind, scale=float(scale[0]) if scale else None)
     out = Path(args.out or HERE / "results" / f"prune-{args.dataset}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     log_path = out.with_suffix(".log")
