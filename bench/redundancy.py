@@ -574,7 +574,7 @@ def screen_table():
                 if (r["dataset"], r["pool"], r["level"], r["kind"]) == (dataset, pool, level, kind)
             ]
             out.append(
-                f"\n#### {dataset}, {pool} originals, {level} copies by {kind}\n\n"
+                f"\n### {dataset}, {pool} originals, {level} copies by {kind}\n\n"
                 "| kernel | P@1 | AUC | flatness | kept 50 % | kept 70 % | kept 90 % | "
                 "D2 kept 70 % | D2 kept 90 % |\n|---|---|---|---|---|---|---|---|---|"
             )
@@ -624,7 +624,7 @@ def screen_table():
                     f"({float(r['prune_ratio']):.1%}) |"
                 )
     head = (
-        '\n#### `prune_ratio="auto"` on the clean pools (no planted copy)\n\n'
+        '\n### `prune_ratio="auto"` on the clean pools (no planted copy)\n\n'
         "| dataset | pool | run | rows removed |\n|---|---|---|---|"
     )
     return "\n".join(out + [head] + sorted(set(clean)))
@@ -640,7 +640,7 @@ def planted_table():
         if not rows:
             continue
         lines.append(
-            f"\n#### {rows[0]['dataset']}, planted pool of {rows[0]['pool']} rows "
+            f"\n### {rows[0]['dataset']}, planted pool of {rows[0]['pool']} rows "
             f"(`{path.name}`)\n\n| method | ratio | budget | accuracy | − random (points) |"
             "\n|---|---|---|---|---|"
         )
@@ -669,7 +669,7 @@ def planted_table():
 
 def report():
     print(screen_table())
-    print("\n#### Downstream on planted pools: the levers against random\n")
+    print("\n### Downstream on planted pools: the levers against random\n")
     print(
         '`python -m bench.prune --plant 0.3:3:KIND --methods random "lpNTK representative" '
         '"lpNTK D2" "lpNTK last layer" --ratios 0.5 0.7 0.9`, 5 paired seeds, copied to '
@@ -677,7 +677,7 @@ def report():
         "favour."
     )
     print(planted_table())
-    print('\n#### Downstream: `prune_ratio="auto"` against the full pool and random\n')
+    print('\n### Downstream: `prune_ratio="auto"` against the full pool and random\n')
     print(auto_table())
 
 
