@@ -549,3 +549,51 @@ def plant(name, X, y, spec, seed=0):
     perm = np.random.default_rng(1000 + seed).permutation(len(yp))
     Xp, yp, groups = Xp[perm], yp[perm], groups[perm]
     return Xp.reshape(len(Xp), *X.shape[1:]).astype(X.dtype), yp, groups
+
+
+def setup_pruner(setup, prune_ratio, device, seed, **params):
+    """``LpNTKPruner`` with a dataset setup's network, learning rate, batch and epochs."""
+    from sklearn_lpntk import LpNTKPruner
+
+    return LpNTKPruner(
+        prune_ratio,
+        **{
+            "net": setup["model"],
+            "lr": setup["lr"],
+            "batch_size": setup["batch"],
+            "max_epochs": setup["pruner_epochs"],
+            "device": device,
+            "random_state": seed,
+            **params,
+        },
+    )
+
+
+def cosine(K):
+    """``K_ij / sqrt(K_ii K_jj)`` of a dense kernel."""
+    d = np.sqrt(np.clip(np.diagonal(K), 1e-30, None))
+    return K / d[:, None] / d[None, :]
+
+
+def centred(K):
+    """A kernel centred in feature space (the class-mean gradient removed)."""
+    r = K.mean(axis=1, keepdims=True)
+    return K - r - r.T + K.mean()
+
+
+def view_kernel(module, name, X, y, kind, scale, seed, n_views=4):
+    """The lpNTK of the labelled gradient averaged over the row and ``n_views - 1``
+    perturbed views of it (digits perturbed as 8 x 8 images)."""
+    from sklearn_lpntk import lpntk_kernel
+    from sklearn_lpntk._copies import perturb
+
+    def shaped(A):
+        return A.reshape(len(A), 8, 8) if name == "digits" else A
+
+    views = [X] + [
+        perturb(shaped(X), kind, scale=scale, random_state=seed + v).reshape(X.shape)
+        for v in range(1, n_views)
+    ]
+    n = len(X)
+    big = lpntk_kernel(module, np.concatenate(views), np.tile(y, n_views), dtype="float32")
+    return big.astype(np.float64).reshape(n_views, n, n_views, n).mean(axis=(0, 2))

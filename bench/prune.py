@@ -42,6 +42,8 @@ import torch
 from bench._common import (
     SETUPS,
     appending_csv,
+    centred,
+    cosine,
     interval,
     last_layer_only,
     load,
@@ -49,6 +51,7 @@ from bench._common import (
     pyplot,
     run_or_report,
     train_ensemble,
+    view_kernel,
 )
 from sklearn_lpntk import (
     EL2NPruner,
@@ -137,26 +140,6 @@ def keep_highest(scores, y, n_keep, rng):
 VIEWS = {"kind": "noise", "scale": None}
 
 
-def view_kernel(module, name, X, y, seed, n_views=4):
-    """Cosine lpNTK of the labelled gradient averaged over the row and 3 perturbed views."""
-    from sklearn_lpntk._copies import perturb
-
-    def shaped(A):
-        return A.reshape(len(A), 8, 8) if name == "digits" else A
-
-    views = [X] + [
-        perturb(shaped(X), VIEWS["kind"], scale=VIEWS["scale"], random_state=seed + v).reshape(
-            X.shape
-        )
-        for v in range(1, n_views)
-    ]
-    n = len(X)
-    big = lpntk_kernel(module, np.concatenate(views), np.tile(y, n_views), dtype="float32")
-    K = big.astype(np.float64).reshape(n_views, n, n_views, n).mean(axis=(0, 2))
-    d = np.sqrt(np.clip(np.diagonal(K), 1e-30, None))
-    return K / d[:, None] / d[None, :]
-
-
 def score_seed(name, X, y, seed, setup, device, log, methods):
     """Everything a seed's selections need: fitted pruners' scores and class kernels."""
     common = dict(
@@ -175,13 +158,10 @@ def score_seed(name, X, y, seed, setup, device, log, methods):
     for c, idx, _ in per_class(y, 0.5):
         K = lpntk_kernel(module, X[idx], y[idx], device=device, dtype="float32")
         if "lpNTK 4 views" in methods:
-            out.setdefault("views", {})[c] = view_kernel(module, name, X[idx], y[idx], seed)
+            views = view_kernel(module, name, X[idx], y[idx], VIEWS["kind"], VIEWS["scale"], seed)
+            out.setdefault("views", {})[c] = cosine(views)
         if "lpNTK centred" in methods:
-            Kd = K.astype(np.float64)
-            r = Kd.mean(axis=1, keepdims=True)
-            Kc = Kd - r - r.T + Kd.mean()
-            d = np.sqrt(np.clip(np.diagonal(Kc), 1e-30, None))
-            out.setdefault("centred", {})[c] = Kc / d[:, None] / d[None, :]
+            out.setdefault("centred", {})[c] = cosine(centred(K.astype(np.float64)))
         if last is not None:
             KL = lpntk_kernel(last, X[idx], y[idx], device=device, dtype="float64")
             out.setdefault("last", {})[c] = normalize_kernel(

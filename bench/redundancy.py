@@ -45,14 +45,17 @@ from torch import nn
 
 from bench._common import (
     SETUPS,
+    centred,
+    cosine,
     interval,
     last_layer_only,
     load,
     plant,
+    setup_pruner,
     train_ensemble,
+    view_kernel,
 )
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel
-from sklearn_lpntk._copies import perturb
+from sklearn_lpntk import lpntk_kernel
 from sklearn_lpntk._redundancy import duplicate_threshold
 from sklearn_lpntk._selection import facility_location
 from sklearn_lpntk._selection._redundant import (
@@ -117,16 +120,6 @@ def flat_back(name, X):
     return X.reshape(len(X), 64) if name == "digits" else X
 
 
-def cosine(K):
-    d = np.sqrt(np.clip(np.diagonal(K), 1e-30, None))
-    return K / d[:, None] / d[None, :]
-
-
-def centred(K):
-    r = K.mean(axis=1, keepdims=True)
-    return K - r - r.T + K.mean()
-
-
 def spectral_cut(K):
     C = cosine(K)
     w, V = np.linalg.eigh(C)
@@ -147,20 +140,6 @@ def embeddings(module, X):
     return torch.cat(seen).double().numpy()
 
 
-def view_kernel(module, X, y, name, kind, n_views, seed):
-    """The lpNTK of the labelled gradient averaged over the row and n_views - 1 views."""
-    kind, scale = parse_kind(kind)
-    views = [X] + [
-        flat_back(name, perturb(shaped(name, X), kind, scale=scale, random_state=seed + v))
-        for v in range(1, n_views)
-    ]
-    n = len(X)
-    big = lpntk_kernel(module, np.concatenate(views), np.tile(y, n_views), dtype="float32").astype(
-        np.float64
-    )
-    return big.reshape(n_views, n, n_views, n).mean(axis=(0, 2))
-
-
 def class_variants(nets, X, y, name, kind, n_views, seed):
     """Every variant's (n, n) similarity matrix for one class."""
     module = nets["default"]
@@ -175,7 +154,9 @@ def class_variants(nets, X, y, name, kind, n_views, seed):
         "lpNTK last layer": cosine(
             lpntk_kernel(last_layer_only(module), X, y, dtype="float32").astype(np.float64)
         ),
-        f"lpNTK {n_views} views": cosine(view_kernel(module, X, y, name, kind, n_views, seed)),
+        f"lpNTK {n_views} views": cosine(
+            view_kernel(module, name, X, y, *parse_kind(kind), seed, n_views)
+        ),
         "lpNTK at init": cosine(
             lpntk_kernel(nets["init"], X, y, dtype="float32").astype(np.float64)
         ),
@@ -241,20 +222,13 @@ def random_share(y, groups, ratio, rng, draws=20):
 
 def train_nets(name, X, y, seed, device):
     setup = SETUPS[name]
-    common = dict(
-        net=setup["model"],
-        lr=setup["lr"],
-        batch_size=setup["batch"],
-        device=device,
-        random_state=seed,
-    )
     nets = {}
     for key, epochs in (
         ("init", 0),
         ("default", setup["pruner_epochs"]),
         ("long", 3 * setup["pruner_epochs"]),
     ):
-        pruner = LpNTKPruner(0.5, max_epochs=epochs, **common).fit(X, y)
+        pruner = setup_pruner(setup, 0.5, device, seed, max_epochs=epochs).fit(X, y)
         nets[key] = pruner.net_.module_.cpu()
     return nets
 
@@ -431,15 +405,7 @@ def downstream(args):
         if new:
             writer.writeheader()
         for seed in range(args.seeds):
-            pruner = LpNTKPruner(
-                "auto",
-                net=setup["model"],
-                lr=setup["lr"],
-                batch_size=setup["batch"],
-                max_epochs=setup["pruner_epochs"],
-                device=args.device,
-                random_state=seed,
-            ).fit(Xtr, ytr)
+            pruner = setup_pruner(setup, "auto", args.device, seed).fit(Xtr, ytr)
             kept = pruner.sample_indices_
             rng = np.random.default_rng(seed)
             rand = np.sort(
@@ -501,15 +467,7 @@ def auto_counts(args):
         setup = SETUPS[name]
         for seed in range(args.seeds):
             start = time.perf_counter()
-            pruner = LpNTKPruner(
-                "auto",
-                net=setup["model"],
-                lr=setup["lr"],
-                batch_size=setup["batch"],
-                max_epochs=setup["pruner_epochs"],
-                device=args.device,
-                random_state=seed,
-            ).fit(X, y)
+            pruner = setup_pruner(setup, "auto", args.device, seed).fit(X, y)
             print(
                 f"{name} pool {len(y)} seed {seed}: removed "
                 f"{len(y) - len(pruner.sample_indices_)} rows ({pruner.redundancy_:.2%}), "
