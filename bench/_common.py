@@ -585,7 +585,7 @@ def view_kernel(module, name, X, y, kind, scale, seed, n_views=4):
     """The lpNTK of the labelled gradient averaged over the row and ``n_views - 1``
     perturbed views of it (digits perturbed as 8 x 8 images)."""
     from sklearn_lpntk import lpntk_kernel
-    from sklearn_lpntk._copies import perturb
+    from sklearn_lpntk.datasets import perturb
 
     def shaped(A):
         return A.reshape(len(A), 8, 8) if name == "digits" else A

@@ -193,7 +193,7 @@ def child(args):
             _sync(device)
         result.update(seconds=m.seconds, extra_peak=m.extra_peak)
     else:
-        from sklearn_lpntk._engine import LpNTKEngine
+        from sklearn_lpntk.kernels import FactorizedGradients, LpNTKEngine
 
         engine = LpNTKEngine(
             model,
@@ -209,21 +209,21 @@ def child(args):
             for c, idx in enumerate(classes):
                 t0 = time.perf_counter()
                 kernel = engine.kernel(X[idx], y[idx], plan, c, random_state=0)
-                store = kernel.store
                 _sync(device)
                 t1 = time.perf_counter()
                 K = kernel.gram()
                 _sync(device)
                 gram_s += time.perf_counter() - t1
                 store_s += t1 - t0
-                width = (store.dense.shape[1] if store.dense is not None else 0) + sum(
-                    g.A[0].numel() + g.D[0].numel() for g in store.ghosts
+                # numbers per sample the Gram reads: the sketch, or phi's stored factors
+                width = (
+                    args.projection_dim
+                    if plan.strategy == "projection"
+                    else plan.probe.stored_numbers
                 )
                 flops += 2.0 * len(idx) ** 2 * width
                 kernels[str(c)] = K.cpu().numpy()
-                del kernel, store, K
-        from sklearn_lpntk._engine import FactorizedGradients
-
+                del kernel, K
         producer = FactorizedGradients(model, device=device, dtype=torch.float32)
         result["rule_share"] = producer.n_covered / producer.n_features
         result.update(
@@ -330,8 +330,7 @@ def _bandwidth():
 
 def gram_section(args, report, mm):
     """The Gram step against the plain product, the previous code and the machine."""
-    from sklearn_lpntk._engine import LpNTKEngine
-    from sklearn_lpntk._engine._store import gram
+    from sklearn_lpntk.kernels import LpNTKEngine, gram
 
     bw = _bandwidth()
     print("## The Gram step\n")

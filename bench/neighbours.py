@@ -18,8 +18,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from sklearn_lpntk import LpNTKPruner
-from sklearn_lpntk._engine import LpNTKEngine
-from sklearn_lpntk._engine import _neighbours as nb
+from sklearn_lpntk.kernels import LpNTKEngine, candidate_neighbours, rerank, sketch
 
 
 def faiss_ivf(vectors, m):
@@ -36,9 +35,9 @@ def faiss_ivf(vectors, m):
 
 
 SEARCHES = {
-    "faiss-hnsw": lambda v, m: nb._search_faiss(v, m, 0),
+    "faiss-hnsw": lambda v, m: candidate_neighbours(v, m, backend="faiss"),
     "faiss-ivf": faiss_ivf,
-    "pynndescent": lambda v, m: nb._search_pynndescent(v, m, 0),
+    "pynndescent": lambda v, m: candidate_neighbours(v, m, backend="pynndescent"),
 }
 
 
@@ -64,14 +63,14 @@ def main():
     print("| backend | sketch dim | search (s) | recall@10 |")
     print("|---|---|---|---|")
     for dim in args.dims:
-        vectors = nb.sketch(kernel, dim)
+        vectors = sketch(kernel, dim)
         for name in args.backends:
             start = time.perf_counter()
             found = np.asarray(SEARCHES[name](vectors, 3 * k), np.int64)
             seconds = time.perf_counter() - start
             found[found == np.arange(n)[:, None]] = -1
             found[found >= n] = -1
-            indices, _ = nb.rerank(kernel, found, k)
+            indices, _ = rerank(kernel, found, k)
             recall = np.mean([len(set(indices[r]) & set(t)) / k for r, t in zip(probe, truth)])
             print(f"| {name} | {dim} | {seconds:.1f} | {recall:.3f} |", flush=True)
 

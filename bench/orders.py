@@ -18,9 +18,7 @@ import time
 
 import numpy as np
 
-from sklearn_lpntk._selection import farthest_first_traversal, rule_cut
-from sklearn_lpntk._selection._cuts import most_similar
-from sklearn_lpntk._selection._matrix_rules import facility_location
+from sklearn_lpntk.selection import facility_location, farthest_first_traversal, rule_cut
 
 
 def cosine_kernel(n, rank=20, seed=0):
@@ -29,6 +27,15 @@ def cosine_kernel(n, rank=20, seed=0):
     F += 3.0 * rng.normal(size=rank)  # one dominant direction, as in trained kernels
     F /= np.linalg.norm(F, axis=1, keepdims=True)
     return (F @ F.T).astype(np.float32)
+
+
+def most_similar(S, kept):
+    """Every row's most similar kept row (kept rows their own), as 0.5 assigned them."""
+    assignment = np.empty(len(S), dtype=kept.dtype)
+    for start in range(0, len(S), 512):  # blocks of rows: no (n, k) copy
+        assignment[start : start + 512] = kept[np.argmax(S[start : start + 512][:, kept], axis=1)]
+    assignment[kept] = kept
+    return assignment
 
 
 def best_of(fn, repeats=3):

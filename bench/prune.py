@@ -61,17 +61,18 @@ from sklearn_lpntk import (
     RandomPruner,
     lpntk_kernel,
 )
-from sklearn_lpntk._engine import normalize_kernel
-from sklearn_lpntk._selection import (
+from sklearn_lpntk.kernels import normalize_kernel
+from sklearn_lpntk.selection import (
+    NeighbourGraph,
     choose_rows,
     default_hard_fraction,
     facility_location,
     keep_counts,
+    message_passing_selection,
     middle_band,
     stratified_coverage,
     typicality,
 )
-from sklearn_lpntk._selection._redundant import message_passing_selection  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -107,8 +108,6 @@ BASELINES = ["random", "EL2N", "CCS (EL2N)", "forgetting", "Moderate"]
 
 def exact_graph(S, k):
     """Every row's k most similar other rows of a dense class kernel (ties: lower index)."""
-    from sklearn_lpntk._selection import NeighbourGraph, typicality
-
     M = np.array(S, dtype=np.float64)
     np.fill_diagonal(M, -np.inf)
     order = np.argsort(-M, axis=1, kind="stable")[:, :k]

@@ -56,15 +56,15 @@ from bench._common import (
     view_kernel,
 )
 from sklearn_lpntk import lpntk_kernel
-from sklearn_lpntk._redundancy import duplicate_threshold
-from sklearn_lpntk._selection import facility_location
-from sklearn_lpntk._selection._redundant import (
+from sklearn_lpntk.analysis import copy_retrieval, distinct_share
+from sklearn_lpntk.datasets import plant_near_duplicates
+from sklearn_lpntk.selection import (
     drop_near_duplicates,
+    duplicate_threshold,
+    facility_location,
     local_scale,
     message_passing_selection,
 )
-from sklearn_lpntk.analysis import copy_retrieval, distinct_share
-from sklearn_lpntk.datasets import plant_near_duplicates
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RATIOS = (0.5, 0.7, 0.9)

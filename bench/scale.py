@@ -35,7 +35,7 @@ def _sync(device):
 
 
 def child_kernel(args):
-    from sklearn_lpntk._engine import LpNTKEngine
+    from sklearn_lpntk.kernels import LpNTKEngine
 
     device = torch.device(args.device)
     X, y = images_28(args.n, seed=0)

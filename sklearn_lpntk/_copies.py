@@ -71,12 +71,22 @@ def perturb(X, kind="noise", *, scale=None, random_state=None):
     X : ndarray of shape (n, ...)
         Rows to copy, numeric.
     kind : {"noise", "shift", "flip"} or callable, default="noise"
-        The perturbation (module docstring).
+        "noise": Gaussian noise of ``scale`` times every feature's standard
+        deviation over the rows given; "shift": every row moved by up to
+        ``scale`` positions along each of its last two axes longer than one
+        (height and width of images, the time axis of signals of shape
+        ``(n, 1, L)``), zero filled, never by zero on all axes; "flip":
+        mirrored along the last axis; a callable ``f(X, rng)`` returns
+        perturbed rows of the same shape.
     scale : float or None, default=None
         Noise in feature standard deviations, or the largest shift in positions;
         None: 0.05 and 1.
     random_state : int, Generator or None, default=None
         Draws of the noise and the shifts.
+
+    Returns
+    -------
+    X_perturbed : ndarray of the shape and dtype of ``X``
     """
     check_perturbation(kind, "kind")
     rng = np.random.default_rng(random_state)

@@ -56,6 +56,10 @@ def calibration_rows(y, rng, n_rows=CALIBRATION_ROWS):
 def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scale, random_state):
     """The calibrated relative threshold and the copies' relative distances.
 
+    What ``prune_ratio="auto"`` uses: 256 stratified rows are copied with the
+    perturbation, and the threshold is the median over the copies of
+    ``(1 - cosine(copy, original)) / scale(original)``.
+
     Parameters
     ----------
     cosine_of_pairs : callable
@@ -67,7 +71,8 @@ def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scal
     scale_of_rows : array of shape (n_samples,)
         Every training row's local scale within its class.
     perturbation, scale
-        The copies' perturbation (see ``_copies.perturb``).
+        The copies' perturbation: ``kind`` and ``scale`` of
+        :func:`sklearn_lpntk.datasets.perturb`.
     random_state : int or None
         Which rows are copied, and the perturbation's draws.
 
@@ -75,7 +80,8 @@ def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scal
     -------
     threshold : float
         Pairs with ``1 - s_ij <= threshold * (scale_i + scale_j) / 2`` are
-        near-duplicates; at most :data:`MAX_THRESHOLD`.
+        near-duplicates; at most 0.25 (``MAX_THRESHOLD``), with a warning
+        when the copies' median is further.
     ratios : ndarray
         ``(1 - cosine(copy, original)) / scale(original)`` for every copy.
     """

@@ -46,7 +46,18 @@ __all__ = [
 
 
 def cosine_matrix(kernel):
-    """``kappa_ij / sqrt(kappa_ii kappa_jj)``; rows of zero norm are zero."""
+    """The cosine of a kernel: ``kappa_ij / sqrt(kappa_ii kappa_jj)``.
+
+    Parameters
+    ----------
+    kernel : array-like of shape (n, n)
+        An lpNTK matrix (any normalisation).
+
+    Returns
+    -------
+    cosine : ndarray of shape (n, n), float64
+        Unit diagonal; rows and columns of zero norm are zero.
+    """
     kernel = np.asarray(kernel, dtype=np.float64)
     inv = inverse_norms(np.diagonal(kernel))
     return kernel * inv[:, None] * inv[None, :]
@@ -89,8 +100,16 @@ def relation_types(kernel, *, interchangeable=0.5, contradictory=0.0):
 def relation_counts(kernel, *, interchangeable=0.5, contradictory=0.0):
     """For every sample, how many partners of each relation type it has.
 
-    Returns an int array of shape (n, 3), columns in the order of
-    ``RELATIONS``.
+    Parameters
+    ----------
+    kernel, interchangeable, contradictory
+        As for :func:`relation_types`.
+
+    Returns
+    -------
+    counts : ndarray of int, shape (n, 3)
+        Columns in the order of ``RELATIONS``: interchangeable, unrelated,
+        contradictory partners.
     """
     types = relation_types(kernel, interchangeable=interchangeable, contradictory=contradictory)
     return np.stack([(types == k).sum(axis=1) for k in range(3)], axis=1)
@@ -106,6 +125,11 @@ def learning_difficulty(probabilities, y):
         ``sklearn_lpntk.ForgettingPruner().fit(X, y)`` via ``TrainingDynamics``).
     y : array of shape (n_samples,)
         Class indices.
+
+    Returns
+    -------
+    difficulty : ndarray of shape (n_samples,)
+        Higher is harder.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(y)
@@ -113,7 +137,20 @@ def learning_difficulty(probabilities, y):
 
 
 def correlation(a, b, method="spearman"):
-    """Correlation of two per-sample statistics: ("pearson" or "spearman", r, p-value)."""
+    """Correlation of two per-sample statistics.
+
+    Parameters
+    ----------
+    a, b : array-like of shape (n_samples,)
+    method : {"spearman", "pearson"}, default="spearman"
+
+    Returns
+    -------
+    r : float
+        The correlation coefficient.
+    p_value : float
+        Its two-sided p-value (scipy.stats).
+    """
     if method == "pearson":
         r, p = stats.pearsonr(a, b)
     elif method == "spearman":
@@ -124,7 +161,17 @@ def correlation(a, b, method="spearman"):
 
 
 def precision_recall_f1(predicted, true):
-    """Precision, recall and F1 of boolean predictions (0 where undefined)."""
+    """Precision, recall and F1 of boolean predictions.
+
+    Parameters
+    ----------
+    predicted, true : array-like of bool, same shape
+
+    Returns
+    -------
+    precision, recall, f1 : float
+        0 where undefined (no positive prediction, no true positive).
+    """
     predicted = np.asarray(predicted, dtype=bool)
     true = np.asarray(true, dtype=bool)
     if predicted.shape != true.shape:
@@ -176,6 +223,17 @@ def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
     probabilities of every observed sample is one Jacobian-vector product along
     the update, so no eNTK block is formed.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps inputs to logits; its parameters are not changed.
+    X_observed, y_observed : array-like or tensor
+        The samples whose predictions are followed, and their class indices.
+    X_batch, y_batch : array-like or tensor
+        The batch the SGD step is taken on.
+    lr : float
+        Learning rate of the step.
+
     Returns
     -------
     result : dict
@@ -191,8 +249,22 @@ def predict_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
 def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
     """The true effect of the same SGD step (on a copy of the parameters).
 
-    Returns a dict like :func:`predict_forgetting`, with ``"after"`` instead of
-    ``"predicted"``. The model itself is not changed.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps inputs to logits; its parameters are not changed.
+    X_observed, y_observed : array-like or tensor
+        The samples whose predictions are followed, and their class indices.
+    X_batch, y_batch : array-like or tensor
+        The batch the SGD step is taken on.
+    lr : float
+        Learning rate of the step.
+
+    Returns
+    -------
+    result : dict
+        As :func:`predict_forgetting` returns it, with ``"after"`` instead of
+        ``"predicted"``.
     """
     params, buffers, Xo, yo, update = _sgd_step(model, X_observed, y_observed, X_batch, y_batch, lr)
     stepped = {n: p + update[n] for n, p in params.items()}

@@ -4,7 +4,7 @@
 Rasul and Vollgraf, 2017; 60,000 training and 10,000 test 28x28 grey images of
 ten clothing classes). On Debian and Ubuntu they come with the package
 ``dataset-fashion-mnist``. :func:`plant_near_duplicates` makes data of known
-redundancy from any rows.
+redundancy from any rows, with the copies made by :func:`perturb`.
 """
 
 import gzip
@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._copies import check_perturbation, plant_copies
+from ._copies import check_perturbation, perturb, plant_copies
+
+__all__ = ["load_fashion_mnist", "perturb", "plant_near_duplicates", "read_idx"]
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -45,6 +47,16 @@ def read_idx(path):
 
     The format: two zero bytes, a type byte, the number of dimensions, one
     big-endian 32-bit size per dimension, then the values in C order.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; a name ending in ``.gz`` is decompressed.
+
+    Returns
+    -------
+    array : ndarray
+        Of the file's shape and type (big-endian values converted).
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open

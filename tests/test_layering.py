@@ -231,6 +231,73 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     assert cycles(import_graph(modules)) != []  # _low._rules -> _side -> _low -> _low._rules
 
 
+def _private(name):
+    """A single-underscore name (``_engine``), not a dunder (``__version__``)."""
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(paths):
+    """One line per use of the package's private names in scripts outside it.
+
+    Caught: ``import sklearn_lpntk._x``, ``from sklearn_lpntk._x import y``,
+    ``from sklearn_lpntk import _x``, ``from sklearn_lpntk.kernels import _y``,
+    and ``name._y`` where ``name`` was imported from the package.
+    """
+    out = []
+    for path in paths:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        bound = set()  # names the script bound to the package's modules and objects
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == PACKAGE:
+                        bound.add(alias.asname or PACKAGE)
+                        if any(_private(part) for part in alias.name.split(".")):
+                            out.append(f"{_shown(path)}:{node.lineno}: imports {alias.name}")
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                if node.module.split(".")[0] != PACKAGE:
+                    continue
+                for alias in node.names:
+                    bound.add(alias.asname or alias.name)
+                    name = f"{node.module}.{alias.name}"
+                    if any(_private(part) for part in name.split(".")):
+                        out.append(f"{_shown(path)}:{node.lineno}: imports {name}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound
+                and _private(node.attr)
+            ):
+                out.append(f"{_shown(path)}:{node.lineno}: reads {node.value.id}.{node.attr}")
+    return out
+
+
+def test_benches_and_examples_use_only_the_public_api():
+    """What the benchmarks and examples need is public: a user can run the same code."""
+    scripts = sorted((ROOT / "bench").rglob("*.py")) + sorted((ROOT / "examples").rglob("*.py"))
+    assert len(scripts) > 10
+    found = private_uses(scripts)
+    assert found == [], "\n".join(found)
+
+
+def test_the_private_use_check_catches_each_form(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sklearn_lpntk._engine\n"
+        "from sklearn_lpntk._selection import keep_counts\n"
+        "from sklearn_lpntk import _cli, __version__, kernels\n"
+        "from sklearn_lpntk.kernels import sketch as s, _private_helper\n"
+        "import sklearn_lpntk as sl\n"
+        "sl._base\n"
+        "kernels._store\n"
+        "other._fine\n"
+    )
+    found = private_uses([script])
+    assert len(found) == 6, found
+    assert not any("__version__" in line or "other" in line for line in found)
+
+
 if __name__ == "__main__":  # CI: before anything is installed, without pytest
     import tempfile
 

@@ -34,8 +34,11 @@ from ._neighbours import (
     approximate_neighbours,
     available_backend,
     block_neighbours,
+    candidate_neighbours,
     exact_neighbours,
     has_backend,
+    rerank,
+    sketch,
 )
 from ._plan import (
     GRAPH_MODES,
@@ -54,6 +57,9 @@ __all__ = [
     "approximate_neighbours",
     "available_backend",
     "block_neighbours",
+    "candidate_neighbours",
+    "rerank",
+    "sketch",
     "exact_neighbours",
     "has_backend",
     "DTYPES",

@@ -26,8 +26,25 @@ from ._model import (
 class FactorizedGradients(GradientProducer):
     """Produce the pieces of phi for chunks of samples, layer by layer.
 
-    Parameters are those of :class:`GradientProducer` (all trainable
-    parameters are differentiated).
+    Layers with a rule (``sklearn_lpntk.layers``) contribute from one batched
+    backward pass; every other trainable parameter is differentiated per sample.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a batch of inputs to logits.
+    error_weighting : {"sign", "full"}, default="sign"
+        The labelled gradient's logit weights (as in :func:`~sklearn_lpntk.lpntk_kernel`).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+    dtype : torch.dtype or None, default=None
+        None keeps the model's parameter dtype.
+
+    Attributes
+    ----------
+    n_features : int
+        Number of trainable parameters.
+    n_covered : int
+        How many of them layer rules cover (the rest go through autograd).
     """
 
     def __init__(self, model, *, error_weighting="sign", device="auto", dtype=None):

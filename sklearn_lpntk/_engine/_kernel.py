@@ -251,7 +251,7 @@ class LpNTKEngine:
         ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
         ``need_full`` the full Gram matrix is required (no lazy rows).
         ``copies`` parameter states (checkpoints) are averaged, multiplying
-        what is stored. Raises :class:`MemoryBudgetError` when the work cannot
+        what is stored. Raises :class:`~sklearn_lpntk.MemoryBudgetError` when the work cannot
         fit.
         """
         budget = None if self.budget is None else self.budget // max(1, n_jobs)

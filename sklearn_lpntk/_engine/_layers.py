@@ -39,6 +39,16 @@ def register_rule(*module_types):
 
     Registering a rule for a type replaces the rule it had. Exact types are
     matched (a subclass of ``nn.Linear`` needs its own registration).
+
+    Parameters
+    ----------
+    *module_types : type
+        ``torch.nn.Module`` subclasses the rule handles.
+
+    Returns
+    -------
+    decorate : callable
+        Registers the decorated rule class and returns it unchanged.
     """
 
     def decorate(rule):
@@ -50,7 +60,18 @@ def register_rule(*module_types):
 
 
 def rule_for(module):
-    """The rule instance for ``module``, or None when it has none or does not qualify."""
+    """The rule instance for ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    rule : PositionalRule or None
+        None when the module's type has no rule or the rule does not support
+        this instance (``rule.supports(module)`` is False).
+    """
     rule = _RULES.get(type(module))
     if rule is None or not rule.supports(module):
         return None

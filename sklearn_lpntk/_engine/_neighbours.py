@@ -92,6 +92,12 @@ def exact_neighbours(kernel, k, *, block_rows=1024, progress=None):
         Rows of the kernel computed at once (memory ``block_rows x n``).
     progress : callable or None
         Called with the number of rows done.
+
+    Returns
+    -------
+    indices, similarities : ndarray of shape (n, k)
+        Most similar first (ties to the lower index), never the row itself;
+        padded with -1 / -inf.
     """
     n = kernel.shape[0]
     indices = np.empty((n, k), np.int64)
@@ -109,6 +115,22 @@ def sketch(kernel, dim, *, random_state=0, chunk_rows=4096):
 
     Inner products of the sketches estimate the kernel's cosine; zero rows stay
     zero.
+
+    Parameters
+    ----------
+    kernel : ClassKernel
+        One class's kernel.
+    dim : int
+        Numbers per sketch.
+    random_state : int or None, default=0
+        Seed of the count-sketch hash functions.
+    chunk_rows : int, default=4096
+        Rows sketched at once.
+
+    Returns
+    -------
+    vectors : ndarray of shape (n, dim), float32
+        One unit-length sketch per row.
     """
     n = kernel.shape[0]
     generator = torch.Generator().manual_seed(int(random_state or 0))
@@ -171,7 +193,27 @@ def _search_pynndescent(vectors, m, random_state):
 
 
 def candidate_neighbours(vectors, m, *, backend="auto", random_state=0):
-    """Each row's ``m`` nearest other rows by inner product of ``vectors`` (approximate)."""
+    """Each row's ``m`` nearest other rows by inner product of ``vectors`` (approximate).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n, dim), float32
+        For instance :func:`sketch`'s output.
+    m : int
+        Candidates per row (at most ``n - 1`` are returned).
+    backend : {"auto", "faiss", "pynndescent"}, default="auto"
+        The similarity-search library: "faiss" builds an HNSW graph on inner
+        products, "pynndescent" a nearest-neighbour descent graph; "auto" takes
+        the first of ``BACKENDS`` that is installed.
+    random_state : int or None, default=0
+        Seed of the search, where the library takes one.
+
+    Returns
+    -------
+    candidates : ndarray of shape (n, min(m, n - 1)), int64
+        Row indices, ``-1`` where the search listed the row itself or fewer
+        rows than asked.
+    """
     name = available_backend(backend)
     n = len(vectors)
     m_eff = min(m, n - 1)
@@ -185,9 +227,24 @@ def candidate_neighbours(vectors, m, *, backend="auto", random_state=0):
 def rerank(kernel, candidates, k, *, block_rows=4096):
     """The ``k`` candidates of every row with the largest exact kernel value.
 
-    ``candidates`` is (n, m) with -1 for missing entries. Returns
-    ``(indices, similarities)`` of shape (n, k), most similar first, ties to
-    the lower index, padded with -1 / -inf.
+    Parameters
+    ----------
+    kernel : ClassKernel
+        One class's kernel.
+    candidates : ndarray of shape (n, m), int
+        Candidate rows per row, ``-1`` for missing entries (as
+        :func:`candidate_neighbours` returns them).
+    k : int
+        Neighbours kept per row.
+    block_rows : int, default=4096
+        Rows whose candidates are evaluated at once.
+
+    Returns
+    -------
+    indices : ndarray of shape (n, k), int
+        Most similar first, ties to the lower index, padded with -1.
+    similarities : ndarray of shape (n, k), float
+        The exact kernel values, padded with -inf.
     """
     n, m = candidates.shape
     valid = candidates >= 0
@@ -235,6 +292,28 @@ def approximate_neighbours(
     ``3 k``) nearest sketches, and those are ranked by their exact kernel
     values. The similarities returned are exact; a true neighbour that the
     search did not list is missed.
+
+    Parameters
+    ----------
+    kernel : ClassKernel
+        One class's kernel.
+    k : int
+        Neighbours per row.
+    dim : int, default=256
+        Numbers per sketch (:func:`sketch`).
+    candidates : int or None, default=None
+        Candidates per row from the search; None means ``3 k``.
+    backend : {"auto", "faiss", "pynndescent"}, default="auto"
+        As in :func:`candidate_neighbours`.
+    random_state : int or None, default=0
+        Seed of the sketch and of the search.
+    progress : callable or None, default=None
+        Called with the number of rows once they are done.
+
+    Returns
+    -------
+    indices, similarities : ndarray of shape (n, k)
+        As :func:`rerank` returns them.
     """
     m = 3 * k if candidates is None else max(int(candidates), k)
     vectors = sketch(kernel, dim, random_state=random_state)

@@ -51,6 +51,21 @@ def normalize_kernel(kernel, normalize, n_classes):
 
     With "cosine" the diagonal is set to exactly 1 (0 for rows of zero norm), so
     that ties between self-similarities are real ties, broken by index.
+
+    Parameters
+    ----------
+    kernel : torch.Tensor of shape (n, n)
+        A raw lpNTK matrix (``normalize=None``); overwritten.
+    normalize : {None, "K", "cosine"}
+        None leaves it as it is; "K" divides by ``n_classes``; "cosine" divides
+        entry ``(i, j)`` by ``sqrt(K_ii K_jj)``.
+    n_classes : int
+        Number of logits of the model (read by "K").
+
+    Returns
+    -------
+    kernel : torch.Tensor of shape (n, n)
+        The same tensor, normalised.
     """
     raw_diag = torch.diagonal(kernel).clone()
     _apply_scale(kernel, row_scale(raw_diag, normalize, n_classes))
@@ -62,9 +77,31 @@ def normalize_kernel(kernel, normalize, n_classes):
 class ClassKernel:
     """The lpNTK of one class, as a full matrix or row by row.
 
-    Offers what the selection layer reads: :meth:`diagonal`, :meth:`row` and
-    :meth:`rows`, all NumPy; :meth:`matrix` forms the whole (n, n) array.
-    ``lazy`` is True when the plan did not leave room for the full matrix.
+    Made by :meth:`LpNTKEngine.kernel`. Offers what the selection layer reads:
+    :meth:`diagonal`, :meth:`row` and :meth:`rows`, all NumPy; :meth:`matrix`
+    forms the whole (n, n) array. Rows are computed from the stored labelled
+    gradients when asked for, so a class too large for its Gram matrix can
+    still be read row by row.
+
+    Parameters
+    ----------
+    store : object
+        The labelled gradients of the class's rows: a dense part ``store.dense``
+        (a tensor of shape (n, width) or None) and ghost factors
+        ``store.ghosts`` (a list of :class:`~sklearn_lpntk.layers.GhostPiece`).
+    normalize : {None, "K", "cosine"}
+        As in :func:`normalize_kernel`, applied to every entry read.
+    n_classes : int
+        Number of logits of the model.
+    lazy : bool
+        True when the plan did not leave room for the full matrix.
+
+    Attributes
+    ----------
+    store, normalize, n_classes, lazy
+        The parameters.
+    shape : tuple of int
+        ``(n, n)``.
     """
 
     def __init__(self, store, *, normalize, n_classes, lazy):

@@ -75,7 +75,19 @@ def mirror_upper_(matrix, tile=_MIRROR_TILE):
 
 
 def gram(phi):
-    """Exactly symmetric Gram matrix ``phi @ phi.T``: one product, one mirror."""
+    """Exactly symmetric Gram matrix ``phi @ phi.T``: one product, one mirror.
+
+    Parameters
+    ----------
+    phi : torch.Tensor of shape (n, width)
+        One row of features per sample.
+
+    Returns
+    -------
+    gram : torch.Tensor of shape (n, n)
+        ``phi @ phi.T``, its lower triangle a copy of its upper one (large
+        products compute only the upper triangle's blocks).
+    """
     return mirror_upper_(product(phi))
 
 

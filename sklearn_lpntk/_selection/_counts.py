@@ -10,9 +10,27 @@ import numpy as np
 
 
 def keep_counts(sizes, prune_ratio, weights=None):
-    """Rows kept per class of ``sizes`` rows: ``max(1, floor(n_c * (1 - prune_ratio)))``
-    each (a 1e-9 guard against floating point: 100 rows at 0.9 keep 10), or, with the
-    class budget's ``weights``, that total shared by :func:`allocate_counts`."""
+    """Rows kept per class: ``max(1, floor(n_c * (1 - prune_ratio)))`` each.
+
+    This is the one place the rule is computed; a 1e-9 guard absorbs floating
+    point (100 rows at 0.9 keep 10).
+
+    Parameters
+    ----------
+    sizes : array-like of int
+        Rows of every class.
+    prune_ratio : float
+        Share removed, in [0, 1).
+    weights : array-like of float or None, default=None
+        With a class budget's weights, the same total is shared out with kept
+        fractions proportional to them (at least one row and at most all of
+        every class; the excess of a full class goes to the others).
+
+    Returns
+    -------
+    counts : ndarray of int
+        Rows kept per class.
+    """
     sizes = np.asarray(sizes, dtype=np.int64)
     equal = np.maximum(1, np.floor(sizes * (1.0 - prune_ratio) + 1e-9)).astype(np.intp)
     if weights is None:

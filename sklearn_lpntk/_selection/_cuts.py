@@ -43,9 +43,11 @@ class Selection:
 class Cut:
     """The base class, and protocol, of every cut (one class's keep-rule, computed once).
 
-    A subclass sets ``order`` and implements :meth:`covers` and :meth:`select`;
-    :meth:`~sklearn_lpntk._prepared.PreparedFit.cut` reads nothing else. (A plain
-    base class: the selection layer imports only numpy and a few standard modules.)
+    :func:`rule_cut` returns one. A subclass sets ``order`` and implements
+    :meth:`covers` and :meth:`select`; the estimators read nothing else, so a
+    fitted pruner cuts its stored cuts at any ratio without computing them
+    again. (A plain base class: the selection layer imports only numpy and a
+    few standard modules.)
 
     Attributes
     ----------
@@ -61,9 +63,22 @@ class Cut:
         raise NotImplementedError
 
     def select(self, k, prune_ratio=None):
-        """The :class:`Selection` for ``k`` rows; ``prune_ratio`` is the ratio
-        ``k`` came from (only rules whose settings follow the ratio, such as
-        CCS's automatic hard fraction, read it)."""
+        """The selection of ``k`` rows.
+
+        Parameters
+        ----------
+        k : int
+            Rows kept.
+        prune_ratio : float or None, default=None
+            The ratio ``k`` came from (only rules whose settings follow the
+            ratio, such as CCS's automatic hard fraction, read it).
+
+        Returns
+        -------
+        selection : Selection
+            A dataclass whose ``kept`` holds the kept rows (ascending) and
+            whose other fields say what the filters and the rule decided.
+        """
         raise NotImplementedError
 
 

@@ -42,19 +42,32 @@ def choose_rows(
     Parameters
     ----------
     kernel : ndarray of shape (n, n), or a lazy kernel
-        The class's lpNTK (see :func:`select_from_kernel`).
+        The class's lpNTK. A lazy kernel (an object with ``shape``,
+        ``diagonal()`` and ``row(i)``, such as a
+        :class:`~sklearn_lpntk.kernels.ClassKernel`) has only the rows the
+        traversal rules need read.
     n_keep : int
         Rows to keep (fewer only where a filter leaves fewer, or in "repo" mode).
     keep : str
-        A traversal rule ("centres", "random_member", "thin_largest"; see
-        :func:`select_from_kernel`) or a matrix rule: "representative"
-        (:func:`facility_location`), "redundancy" (:func:`drop_redundant`),
+        A traversal rule or a matrix rule. Traversal rules cluster by
+        :func:`~sklearn_lpntk.farthest_first_traversal`: "centres" keeps the ``n_keep``
+        centres, "random_member" one random member of each of ``n_keep``
+        clusters, "thin_largest" clusters into
+        ``max(1, floor(cluster_ratio * n_keep))`` clusters and halves the
+        largest until ``n_keep`` rows remain. Matrix rules: "representative"
+        (:func:`facility_location`), "redundancy" (the more typical row of the
+        most similar remaining pair is dropped until ``n_keep`` remain),
         "coverage" (:func:`stratified_coverage` over the difficulty
         ``-typicality``, so that the least typical, most contradictory rows are
-        the hardest) or "budget" ("redundancy" while at least
-        :data:`BUDGET_SWITCH` of the class is kept, "representative" below).
-    cluster_ratio, random_state, fpc
-        As for :func:`select_from_kernel` (``fpc`` is its ``mode``).
+        the hardest), "budget" ("redundancy" while at least half of the class
+        is kept, "representative" below) and "d2"
+        (:func:`message_passing_selection`).
+    cluster_ratio : float
+        Only for "thin_largest": clusters per kept row.
+    random_state : int, Generator or None
+        Draws of "random_member" and "thin_largest".
+    fpc : {"canonical", "repo"}
+        The traversal's ``mode`` (:func:`~sklearn_lpntk.farthest_first_traversal`).
     hard_fraction : float in [0, 1) or "auto"
         Only for "coverage": share of the class dropped as hardest first;
         "auto" follows :func:`default_hard_fraction` of the prune ratio.
@@ -97,14 +110,29 @@ def rule_cut(
 ):
     """Everything :func:`choose_rows` computes that does not depend on ``n_keep``.
 
-    Returns a cut (see :mod:`._cuts`) whose ``select(k)`` equals
+    Returns a :class:`Cut` whose ``select(k)`` equals
     ``choose_rows(kernel, k, ...)`` for every ``k``: the traversal or the
     greedy order is computed once. With ``n_keep`` given, a traversal rule
     reads only as many kernel rows as ``n_keep`` needs (for lazy kernels) and
     its cut then covers only the selections that need no more; the matrix
-    rules always compute their whole order. ``random_state`` should be an int
-    (or None) so that every cut draws alike; options as for
-    :func:`choose_rows`.
+    rules always compute their whole order.
+
+    Parameters
+    ----------
+    kernel : ndarray of shape (n, n), lazy kernel or NeighbourGraph
+        One class's kernel.
+    n_keep : int or None, default=None
+        The largest selection a traversal rule will be asked for; None
+        computes the whole traversal.
+    keep, cluster_ratio, selfmax, drop_contradictory, fpc, hard_fraction
+        As for :func:`choose_rows`.
+    random_state : int or None, default=None
+        An int (or None) so that every cut draws alike.
+
+    Returns
+    -------
+    cut : Cut
+        ``cut.select(k)`` gives the :class:`Selection` of ``k`` rows.
     """
     check_option("selfmax", selfmax, (None, *SELFMAX_MODES))
     check_option("keep", keep, KEEP_RULES)

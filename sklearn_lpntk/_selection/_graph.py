@@ -101,7 +101,10 @@ class NeighbourGraph:
         return result
 
     def most_similar(self, kept):
-        """Every row's most similar kept row (see :func:`graph_most_similar`)."""
+        """Every row's kept row along the graph: kept rows are their own; a row
+        the graph links to kept rows takes the most similar of them, other rows the kept row
+        of their most similar placed neighbour, and rows with no path to a kept
+        row ``kept[0]``."""
         return graph_most_similar(self, kept)
 
     def typicality(self):
@@ -259,8 +262,21 @@ def facility_objective(similarity, kept):
 
 
 def top_neighbours(similarity, n_neighbors):
-    """A dense class matrix's :class:`NeighbourGraph`: every row's ``n_neighbors`` most
-    similar other rows (ties to the lower index); a graph is returned as it is."""
+    """A dense class matrix's :class:`NeighbourGraph`.
+
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n) or NeighbourGraph
+        A class's similarities; a graph is returned as it is.
+    n_neighbors : int
+        Neighbours listed per row (at most ``n - 1``).
+
+    Returns
+    -------
+    graph : NeighbourGraph
+        Every row's ``n_neighbors`` most similar other rows, ties to the lower
+        index; exact.
+    """
     if isinstance(similarity, NeighbourGraph):
         return similarity
     S = np.asarray(similarity, dtype=np.float64)

@@ -21,7 +21,17 @@ from ._checks import check_count, check_finite
 
 
 def typicality(similarity):
-    """Mean similarity of every row to the other rows (0 for a single row)."""
+    """Mean similarity of every row to the other rows (0 for a single row).
+
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n)
+
+    Returns
+    -------
+    typical : ndarray of shape (n,)
+        ``(sum_j s_ij - s_ii) / (n - 1)``.
+    """
     S = np.asarray(similarity, dtype=np.float64)
     n = S.shape[0]
     if n < 2:
@@ -38,7 +48,17 @@ def facility_location(similarity, n_keep):
     gains are upper bounds (submodularity), so a lazy priority queue gives the
     same choices as recomputing every gain.
 
-    Returns the chosen rows in the order chosen.
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n)
+        A class's similarities (float32 is read as it is, sums in float64).
+    n_keep : int
+        Rows to choose.
+
+    Returns
+    -------
+    rows : list of int
+        The chosen rows, in the order chosen.
     """
     S = np.asarray(similarity)
     if S.dtype not in (np.float32, np.float64):
@@ -170,7 +190,10 @@ def stratified_coverage(scores, n_keep, *, hard_fraction=0.0, n_bins=50, random_
     random_state : int, Generator or None
         Sampling inside the bins.
 
-    Returns the kept rows, ascending.
+    Returns
+    -------
+    rows : ndarray of int
+        The kept rows, ascending.
     """
     scores = np.asarray(scores, dtype=np.float64)
     n = len(scores)
@@ -210,12 +233,32 @@ def default_hard_fraction(prune_ratio):
     0 up to 30 % pruning, 0.1 at 50 %, 0.2 at 70 %, 0.3 from 90 %: the range
     the CCS literature uses, larger at high pruning (our schedule, not tuned on
     any dataset of this project).
+
+    Parameters
+    ----------
+    prune_ratio : float
+
+    Returns
+    -------
+    hard_fraction : float
     """
     return float(np.clip((prune_ratio - 0.3) / 2, 0.0, 0.3))
 
 
 def middle_band(scores, n_keep):
-    """The ``n_keep`` rows whose score is closest to the median (ties: lowest index)."""
+    """The ``n_keep`` rows whose score is closest to the median (ties: lowest index).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+        One score per row (Moderate reads distances to the class centre).
+    n_keep : int
+
+    Returns
+    -------
+    rows : ndarray of int
+        The kept rows.
+    """
     check_count("n_keep", n_keep, len(scores))
     return np.sort(middle_out_order(scores)[:n_keep])
 

@@ -58,6 +58,18 @@ def local_scale(similarity, n_neighbors):
     most rows near-duplicates, while a row's nearest neighbour relative to its
     k-th one stays informative. On a graph, its last listed neighbour is used.
     Rows with no neighbour get ``inf``.
+
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n) or NeighbourGraph
+        A class's cosine similarities (at most 1).
+    n_neighbors : int
+        Which neighbour sets the scale (the last one listed when fewer exist).
+
+    Returns
+    -------
+    scale : ndarray of shape (n,)
+        ``1 - s`` to that neighbour, at least 1e-12; ``inf`` without one.
     """
     if hasattr(similarity, "indices"):  # a NeighbourGraph
         values = np.where(similarity.indices >= 0, similarity.similarities, -np.inf)

@@ -4,7 +4,20 @@ import numpy as np
 
 
 def el2n_scores(probabilities, y):
-    """``||softmax(z(x)) - e_y||_2`` for every row of ``probabilities``."""
+    """EL2N scores: ``||softmax(z(x)) - e_y||_2`` for every row of ``probabilities``.
+
+    Parameters
+    ----------
+    probabilities : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+    y : array-like of int, shape (n_samples,)
+        Class indices in ``[0, n_classes)``.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        The error vector's norm; high for hard or mislabelled rows.
+    """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     onehot = np.zeros_like(probabilities)
     onehot[np.arange(len(y)), y] = 1.0

@@ -1,0 +1,63 @@
+"""The selection layer's public building blocks: keep-rules on a class's similarities.
+
+:class:`~sklearn_lpntk.LpNTKPruner` applies one of these to every class's
+lpNTK. Call them directly to try several rules on one kernel without training
+again, or to apply a rule to a similarity of your own. Everything is NumPy: a
+class's ``(n, n)`` similarity matrix in, row indices of that class out.
+
+* how many rows each class keeps: :func:`keep_counts`;
+* the clustering of the paper and the default rule: :func:`farthest_first_traversal`,
+  :func:`facility_location`;
+* a rule by name, with the self-max and contradiction filters, once or cut at
+  several sizes: :func:`choose_rows`, :func:`rule_cut` (a :class:`Cut` whose
+  ``select`` returns a :class:`Selection`);
+* score-based rules (the baselines' keep-rules): :func:`stratified_coverage`
+  (CCS), :func:`middle_band` (Moderate), :func:`message_passing_selection` (D2),
+  :func:`typicality`, :func:`default_hard_fraction`;
+* near-duplicates: :func:`local_scale`, :func:`drop_near_duplicates`,
+  :func:`duplicate_threshold` (the calibration of ``prune_ratio="auto"``);
+* a class as a neighbour graph instead of a matrix: :class:`NeighbourGraph`,
+  :func:`top_neighbours`.
+"""
+
+from ._redundancy import duplicate_threshold
+from ._selection import (
+    KEEP_RULES,
+    Cut,
+    NeighbourGraph,
+    Selection,
+    choose_rows,
+    default_hard_fraction,
+    drop_near_duplicates,
+    facility_location,
+    farthest_first_traversal,
+    keep_counts,
+    local_scale,
+    message_passing_selection,
+    middle_band,
+    rule_cut,
+    stratified_coverage,
+    top_neighbours,
+    typicality,
+)
+
+__all__ = [
+    "KEEP_RULES",
+    "Cut",
+    "NeighbourGraph",
+    "Selection",
+    "choose_rows",
+    "default_hard_fraction",
+    "drop_near_duplicates",
+    "duplicate_threshold",
+    "facility_location",
+    "farthest_first_traversal",
+    "keep_counts",
+    "local_scale",
+    "message_passing_selection",
+    "middle_band",
+    "rule_cut",
+    "stratified_coverage",
+    "top_neighbours",
+    "typicality",
+]
