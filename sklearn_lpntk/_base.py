@@ -1,7 +1,7 @@
 """The contract every pruner shares: validation, one compute function, resampling.
 
 A pruner is an imbalanced-learn sampler (``_sampling_type = "bypass"``) whose
-``fit`` keeps :func:`~sklearn_lpntk._selection.keep_counts` rows of every class
+``fit`` keeps :func:`~sklearn_lpntk.selection.keep_counts` rows of every class
 and whose ``fit_resample`` / ``fit_transform`` return those rows. The fit reads
 top to bottom: validation (:meth:`BasePruner._fit`), then
 :meth:`BasePruner._compute`, which returns the complete
@@ -247,7 +247,7 @@ class BasePruner(BaseSampler):
         Returns
         -------
         cuts : list
-            One :class:`~sklearn_lpntk._selection.Cut` per class, on its rows.
+            One :class:`~sklearn_lpntk.selection.Cut` per class, on its rows.
         attributes : dict
             The fitted attributes that do not depend on the ratio.
         redundancy : dict, optional

@@ -5,7 +5,7 @@
 proportional to its error rate, measured out of fold on the training rows
 (two folds, each predicted by a network trained on the other). A dict gives
 the weights directly. The counts themselves come from
-:func:`sklearn_lpntk._selection.keep_counts`: the same total as "equal", at
+:func:`sklearn_lpntk.selection.keep_counts`: the same total as "equal", at
 least one row per class.
 """
 

@@ -180,7 +180,7 @@ def class_kernel(source, c, X, y, progress=None):
 
 
 def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
-    """A class's :class:`~sklearn_lpntk._selection.NeighbourGraph` from its kernel.
+    """A class's :class:`~sklearn_lpntk.selection.NeighbourGraph` from its kernel.
 
     The exact graph is built block of rows by block (joblib tasks over
     ``n_jobs``, threads by default, so that ``joblib.parallel_config("dask")``
@@ -215,7 +215,7 @@ def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
 def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, linked=None, near=0):
     """Kernel, neighbour graph, filters, traversal and keep order of one class (a joblib task).
 
-    Returns the class's cut (see :func:`~sklearn_lpntk._selection.rule_cut`;
+    Returns the class's cut (see :func:`~sklearn_lpntk.selection.rule_cut`;
     for a lazy kernel the traversal stops where ``n_keep`` rows need it), the
     kernel's diagonal, and the seconds spent on the kernel, on the neighbour
     graph (0 without one) and on the order; with ``near`` > 0 also every row's
@@ -240,7 +240,7 @@ def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0, near=0):
     """Every class's cut from its kernel: filters, traversal and keep order.
 
     ``rows`` are the row indices of every class, ``options`` the keyword
-    arguments of :func:`~sklearn_lpntk._selection.rule_cut`. Returns the
+    arguments of :func:`~sklearn_lpntk.selection.rule_cut`. Returns the
     cuts, ``self_kernel_`` and (with ``near`` > 0) every class's neighbour graph of
     ``near`` neighbours; the seconds go to ``watch``'s "kernel", "neighbours"
     and "selection".

@@ -31,7 +31,7 @@ class PreparedFit:
     class_rows : tuple of ndarray
         Row indices (into the training data) of every encoded class.
     cuts : tuple
-        One cut per class (see :class:`~sklearn_lpntk._selection.Cut`).
+        One cut per class (see :class:`~sklearn_lpntk.selection.Cut`).
     attributes : dict
         Fitted attributes that do not depend on the ratio (``net_``,
         ``scores_``, ``self_kernel_``, ...).

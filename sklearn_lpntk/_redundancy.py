@@ -6,7 +6,7 @@ median cosine of 0.998), so no absolute cosine separates a near-duplicate from
 an ordinary neighbour. What does separate them is the distance to the nearest
 row relative to the row's neighbourhood: ``1 - s_ij`` against the row's local
 scale, ``1 - s`` to its ``n_neighbors``-th most similar row
-(:func:`~sklearn_lpntk._selection._redundant.local_scale`).
+(:func:`~sklearn_lpntk.selection.local_scale`).
 
 The data say how small that relative distance is for an interchangeable pair.
 A few rows of every class are copied with a small perturbation
@@ -16,7 +16,7 @@ every copy and its original is read under the fitted network, and the
 threshold is the median (:data:`CALIBRATION_QUANTILE`) of
 ``(1 - cosine) / local scale`` over the copies. Each class's rows are then walked
 in their keep order and a row is dropped when it is that close to a row kept
-before it (:func:`~sklearn_lpntk._selection._redundant.drop_near_duplicates`):
+before it (:func:`~sklearn_lpntk.selection.drop_near_duplicates`):
 exact duplicates always, copies as close as the calibration's at least half of
 the time, and on data without near-duplicates almost nothing.
 """

@@ -1,21 +1,35 @@
 """The lpNTK engine's public building blocks: kernels, memory plans, neighbour graphs.
 
-:func:`lpntk_kernel` is the one call most users need. The names below are for
+:func:`~sklearn_lpntk.lpntk_kernel` is the one call most users need. The names below are for
 those who compute kernels themselves, outside an estimator: the engine behind
 :class:`~sklearn_lpntk.LpNTKPruner`, one class's kernel read whole or row by
-row, and every row's nearest rows without the whole Gram matrix. Nothing here
-needs scikit-learn; inputs are arrays or tensors and a ``torch.nn.Module``.
+row, and every row's nearest rows without the whole Gram matrix. None of it uses
+scikit-learn; inputs are arrays or tensors and a ``torch.nn.Module``.
 
-The engine's lifecycle::
+The engine's lifecycle: probe the model on two rows, plan the memory of every
+class before any expensive work, then compute one class's kernel at a time
+(``kernel`` reads the model's parameters when it is called, so a plan made
+before training serves the trained model):
 
-    from sklearn_lpntk.kernels import LpNTKEngine
-
-    engine = LpNTKEngine(model, normalize="cosine")
-    plan = engine.plan(engine.probe(X, y), [len(X)])  # memory plan, before any work
-    K = engine.kernel(X, y, plan).matrix()            # (n, n) NumPy array
+>>> import numpy as np
+>>> import torch
+>>> from sklearn_lpntk.kernels import LpNTKEngine, exact_neighbours
+>>> _ = torch.manual_seed(0)
+>>> model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+>>> X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+>>> y = np.zeros(30, dtype=int)  # the rows of one class
+>>> engine = LpNTKEngine(model, normalize="cosine")
+>>> plan = engine.plan(engine.probe(X, y), [len(X)])
+>>> kernel = engine.kernel(X, y, plan)
+>>> K = kernel.matrix()
+>>> K.shape, bool(np.allclose(np.diagonal(K), 1.0))
+((30, 30), True)
+>>> indices, similarities = exact_neighbours(kernel, 5)  # without the whole matrix
+>>> indices.shape
+(30, 5)
 
 See the API reference for each name; the layer-rule protocol of the factorised
-strategy is :mod:`sklearn_lpntk.layers`.
+strategy is ``sklearn_lpntk.layers``.
 """
 
 from ._engine import (

@@ -6,7 +6,7 @@ again, or to apply a rule to a similarity of your own. Everything is NumPy: a
 class's ``(n, n)`` similarity matrix in, row indices of that class out.
 
 * how many rows each class keeps: :func:`keep_counts`;
-* the clustering of the paper and the default rule: :func:`farthest_first_traversal`,
+* the clustering of the paper and the default rule: :func:`~sklearn_lpntk.farthest_first_traversal`,
   :func:`facility_location`;
 * a rule by name, with the self-max and contradiction filters, once or cut at
   several sizes: :func:`choose_rows`, :func:`rule_cut` (a :class:`Cut` whose
@@ -18,6 +18,21 @@ class's ``(n, n)`` similarity matrix in, row indices of that class out.
   :func:`duplicate_threshold` (the calibration of ``prune_ratio="auto"``);
 * a class as a neighbour graph instead of a matrix: :class:`NeighbourGraph`,
   :func:`top_neighbours`.
+
+A rule's cut is computed once and read at any size:
+
+>>> import numpy as np
+>>> from sklearn_lpntk.selection import facility_location, keep_counts, rule_cut
+>>> F = np.random.default_rng(0).normal(size=(40, 5))
+>>> F /= np.linalg.norm(F, axis=1, keepdims=True)
+>>> S = F @ F.T  # one class's cosine similarities
+>>> [int(k) for k in keep_counts([40], 0.75)]
+[10]
+>>> cut = rule_cut(S, keep="representative")
+>>> [len(cut.select(k).kept) for k in (10, 20, 30)]
+[10, 20, 30]
+>>> bool(np.array_equal(cut.select(10).kept, np.sort(facility_location(S, 10))))
+True
 """
 
 from ._redundancy import duplicate_threshold

@@ -61,8 +61,9 @@ def test_docstring_examples_run():
 
     import sklearn_lpntk._baselines._random as baseline
     import sklearn_lpntk._pruner as module
+    from sklearn_lpntk import kernels, selection
 
-    for mod in (module, baseline):
+    for mod in (module, baseline, kernels, selection):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0
 
