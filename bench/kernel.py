@@ -193,7 +193,8 @@ def child(args):
             _sync(device)
         result.update(seconds=m.seconds, extra_peak=m.extra_peak)
     else:
-        from sklearn_lpntk.kernels import FactorizedGradients, LpNTKEngine
+        from sklearn_lpntk.kernels import LpNTKEngine
+        from sklearn_lpntk.layers import rule_coverage
 
         engine = LpNTKEngine(
             model,
@@ -224,8 +225,7 @@ def child(args):
                 flops += 2.0 * len(idx) ** 2 * width
                 kernels[str(c)] = K.cpu().numpy()
                 del kernel, K
-        producer = FactorizedGradients(model, device=device, dtype=torch.float32)
-        result["rule_share"] = producer.n_covered / producer.n_features
+        result["rule_share"] = rule_coverage(model)
         result.update(
             seconds=m.seconds,
             extra_peak=m.extra_peak,

@@ -26,6 +26,9 @@ datasets
     Offline loaders (Fashion-MNIST from local IDX files).
 layers
     The per-layer rule protocol of the factorised strategy.
+kernels, selection
+    The building blocks underneath: the lpNTK engine, neighbour graphs, and the
+    keep-rules on a class's similarities.
 """
 
 from ._baselines import (

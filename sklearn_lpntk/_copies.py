@@ -80,7 +80,9 @@ def perturb(X, kind="noise", *, scale=None, random_state=None):
         perturbed rows of the same shape.
     scale : float or None, default=None
         Noise in feature standard deviations, or the largest shift in positions;
-        None: 0.05 and 1.
+        None: 0.05 and 1. A feature of zero spread gets noise on the scale of
+        ``mean |X|`` (1 if that is 0); a single row's spread is ``|X|``. Noise on
+        integer rows (uint8 images) is rounded and clipped to the dtype's range.
     random_state : int, Generator or None, default=None
         Draws of the noise and the shifts.
 
@@ -105,7 +107,11 @@ def perturb(X, kind="noise", *, scale=None, random_state=None):
     if kind == "noise":
         spread = X.std(axis=0) if len(X) > 1 else np.abs(X)
         spread = np.where(spread > 0, spread, np.abs(X).mean() or 1.0)
-        return (X + scale * spread * rng.standard_normal(X.shape)).astype(X.dtype)
+        noisy = X + scale * spread * rng.standard_normal(X.shape)
+        if np.issubdtype(X.dtype, np.integer):  # pixels stay in range: no wrap-around
+            info = np.iinfo(X.dtype)
+            noisy = np.clip(np.rint(noisy), info.min, info.max)
+        return noisy.astype(X.dtype)
     if kind == "shift":
         return _shift(X, scale, rng)
     return X[..., ::-1].copy()

@@ -56,16 +56,22 @@ def calibration_rows(y, rng, n_rows=CALIBRATION_ROWS):
 def duplicate_threshold(cosine_of_pairs, X, y, scale_of_rows, perturbation, scale, random_state):
     """The calibrated relative threshold and the copies' relative distances.
 
-    What ``prune_ratio="auto"`` uses: 256 stratified rows are copied with the
-    perturbation, and the threshold is the median over the copies of
-    ``(1 - cosine(copy, original)) / scale(original)``.
+    What ``prune_ratio="auto"`` uses: about 256 rows, stratified by class (at
+    least two of every class where it has them, at most all), are copied with
+    the perturbation; rows of infinite scale (no neighbour) are left out. The
+    threshold is the median over the copies of
+    ``max(0, 1 - cosine(copy, original)) / scale(original)``; with no row
+    left it is 0.
 
     Parameters
     ----------
     cosine_of_pairs : callable
         ``cosine_of_pairs(X_a, X_b, y_ab)`` returns the lpNTK cosine between
         every row of ``X_a`` and the row of ``X_b`` at the same position (both
-        labelled ``y_ab``), under the fitted network.
+        labelled ``y_ab``), under the fitted network; for instance the
+        diagonal of the cross block of
+        ``lpntk_kernel(net, concat([X_a, X_b]), concat([y_ab, y_ab]),
+        normalize="cosine")``.
     X, y : arrays
         The training rows in the network's input shape, and their labels.
     scale_of_rows : array of shape (n_samples,)

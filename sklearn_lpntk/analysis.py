@@ -56,7 +56,8 @@ def cosine_matrix(kernel):
     Returns
     -------
     cosine : ndarray of shape (n, n), float64
-        Unit diagonal; rows and columns of zero norm are zero.
+        Diagonal 1 up to rounding; rows and columns whose diagonal entry is
+        zero or negative are zero.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     inv = inverse_norms(np.diagonal(kernel))
@@ -170,7 +171,8 @@ def precision_recall_f1(predicted, true):
     Returns
     -------
     precision, recall, f1 : float
-        0 where undefined (no positive prediction, no true positive).
+        Precision is 0 when nothing is predicted, recall 0 when ``true`` has no
+        positive, F1 0 when both are 0.
     """
     predicted = np.asarray(predicted, dtype=bool)
     true = np.asarray(true, dtype=bool)

@@ -21,9 +21,11 @@ Register your own for a custom layer::
             return A, D
 
 See :class:`PositionalRule` for the protocol and ``docs/performance.md`` for an
-example; a rule can be checked against ``lpntk_kernel(..., strategy="features")``.
+example; a rule can be checked against ``lpntk_kernel(..., strategy="features")``,
+and :func:`rule_coverage` says how much of a model the rules cover.
 """
 
+from ._engine import rule_coverage
 from ._engine._layers import GhostPiece, PositionalRule, register_rule, rule_for
 
-__all__ = ["GhostPiece", "PositionalRule", "register_rule", "rule_for"]
+__all__ = ["GhostPiece", "PositionalRule", "register_rule", "rule_coverage", "rule_for"]

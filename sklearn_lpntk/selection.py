@@ -8,13 +8,15 @@ class's ``(n, n)`` similarity matrix in, row indices of that class out.
 * how many rows each class keeps: :func:`keep_counts`;
 * the clustering of the paper and the default rule: :func:`~sklearn_lpntk.farthest_first_traversal`,
   :func:`facility_location`;
-* a rule by name, with the self-max and contradiction filters, once or cut at
+* a rule by name (``TRAVERSAL_RULES``, ``MATRIX_RULES``; a neighbour graph
+  serves the matrix rules), with the self-max and contradiction filters, once or cut at
   several sizes: :func:`choose_rows`, :func:`rule_cut` (a :class:`Cut` whose
   ``select`` returns a :class:`Selection`);
 * score-based rules (the baselines' keep-rules): :func:`stratified_coverage`
   (CCS), :func:`middle_band` (Moderate), :func:`message_passing_selection` (D2),
   :func:`typicality`, :func:`default_hard_fraction`;
-* near-duplicates: :func:`local_scale`, :func:`drop_near_duplicates`,
+* near-duplicates: :func:`drop_redundant` (the "redundancy" rule),
+  :func:`local_scale`, :func:`drop_near_duplicates`,
   :func:`duplicate_threshold` (the calibration of ``prune_ratio="auto"``);
 * a class as a neighbour graph instead of a matrix: :class:`NeighbourGraph`,
   :func:`top_neighbours`.
@@ -38,12 +40,15 @@ True
 from ._redundancy import duplicate_threshold
 from ._selection import (
     KEEP_RULES,
+    MATRIX_RULES,
+    TRAVERSAL_RULES,
     Cut,
     NeighbourGraph,
     Selection,
     choose_rows,
     default_hard_fraction,
     drop_near_duplicates,
+    drop_redundant,
     facility_location,
     farthest_first_traversal,
     keep_counts,
@@ -58,12 +63,15 @@ from ._selection import (
 
 __all__ = [
     "KEEP_RULES",
+    "MATRIX_RULES",
+    "TRAVERSAL_RULES",
     "Cut",
     "NeighbourGraph",
     "Selection",
     "choose_rows",
     "default_hard_fraction",
     "drop_near_duplicates",
+    "drop_redundant",
     "duplicate_threshold",
     "facility_location",
     "farthest_first_traversal",

@@ -96,3 +96,28 @@ def test_duplicate_threshold_sees_exact_copies_as_duplicates():
     assert len(ratios) == len(X) and np.all(ratios < 1e-12)
     noisy = perturb(X, "noise", scale=0.05, random_state=0)
     assert noisy.shape == X.shape and not np.array_equal(noisy, X)
+
+
+def test_noise_on_integer_pixels_is_clipped_to_their_range():
+    X = np.array([[0, 255, 128, 3]] * 50, dtype=np.uint8)
+    X[::2, 0] = 1  # some spread in every feature
+    X[1::2, 1] = 250
+    X[::3, 2] = 100
+    X[::2, 3] = 0
+    noisy = perturb(X, "noise", scale=3.0, random_state=0)
+    assert noisy.dtype == np.uint8
+    wide = X.astype(float) + 3.0 * X.std(axis=0) * np.random.default_rng(0).standard_normal(X.shape)
+    np.testing.assert_array_equal(noisy, np.clip(np.rint(wide), 0, 255).astype(np.uint8))
+    assert noisy[:, 0].max() < 128  # near 0: clipped up from below, never wrapped to 255
+
+
+def test_rule_coverage_counts_the_scalars_of_layers_with_rules():
+    from sklearn_lpntk.layers import rule_coverage
+
+    linear = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    assert rule_coverage(linear) == 1.0
+    # PReLU has no rule: its one weight goes through autograd; 16 + 10 covered of 27
+    mixed = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.PReLU(), torch.nn.Linear(4, 2))
+    assert rule_coverage(mixed) == pytest.approx(26 / 27)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        rule_coverage(torch.nn.Tanh())

@@ -275,6 +275,25 @@ def test_local_scale_is_the_distance_to_the_kth_neighbour_on_matrix_and_graph():
     assert np.isinf(local_scale(np.ones((1, 1)), 4)).all()
 
 
+def test_local_scale_on_a_padded_graph_reads_the_last_listed_neighbour():
+    """A class smaller than k + 1 rows pads its graph with -1; the scale is the same as
+    on the dense matrix, which reads the last other row."""
+    rng = np.random.default_rng(3)
+    F = rng.normal(size=(3, 4))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    S = F @ F.T
+    M = S.copy()
+    np.fill_diagonal(M, -np.inf)
+    order = np.argsort(-M, axis=1, kind="stable")[:, :2]
+    indices = np.hstack([order, np.full((3, 2), -1)])
+    values = np.hstack([np.take_along_axis(S, order, 1), np.full((3, 2), -np.inf)])
+    graph = NeighbourGraph(indices, values, np.ones(3))
+    scale = local_scale(graph, 4)
+    assert np.isfinite(scale).all()
+    np.testing.assert_allclose(scale, local_scale(S, 4))
+    np.testing.assert_allclose(scale, 1 - np.sort(M, axis=1)[:, 1])
+
+
 def test_relative_threshold_drops_pairs_close_against_their_neighbourhood():
     rng = np.random.default_rng(8)
     S, groups = with_copies(rng, noise=0.001)

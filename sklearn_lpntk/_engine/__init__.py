@@ -7,7 +7,7 @@ Nothing in this subpackage imports scikit-learn; it works on tensors and
 # the rule families register themselves with the _layers registry when imported
 from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: F401
 from ._device import resolve_device
-from ._factorized import FactorizedGradients
+from ._factorized import FactorizedGradients, rule_coverage
 from ._features import LabelledGradientFeatures
 from ._kernel import (
     DTYPES,
@@ -90,6 +90,7 @@ __all__ = [
     "register_rule",
     "resolve_device",
     "row_scale",
+    "rule_coverage",
     "split_state",
     "trainable_parameters",
 ]

@@ -42,7 +42,7 @@ class FactorizedGradients(GradientProducer):
     Attributes
     ----------
     n_features : int
-        Number of trainable parameters.
+        Number of trainable scalars (the length of phi).
     n_covered : int
         How many of them layer rules cover (the rest go through autograd).
     """
@@ -177,3 +177,23 @@ class FactorizedGradients(GradientProducer):
             out.extend(dense)
             work += 3 * dense[0].numel()  # vmap's per-sample gradients and copies
         return out, work
+
+
+def rule_coverage(model):
+    """The share of a model's trainable scalars that layer rules cover.
+
+    The factorised strategy differentiates these from one batched backward
+    pass; the rest go through per-sample autograd. ``strategy="auto"`` takes
+    the factorised strategy from a share of one half.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    share : float
+        In [0, 1]. A model without trainable parameters raises a ValueError.
+    """
+    producer = FactorizedGradients(model, device="cpu")
+    return producer.n_covered / producer.n_features

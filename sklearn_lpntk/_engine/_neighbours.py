@@ -123,7 +123,8 @@ def sketch(kernel, dim, *, random_state=0, chunk_rows=4096):
     dim : int
         Numbers per sketch.
     random_state : int or None, default=0
-        Seed of the count-sketch hash functions.
+        Seed of the count-sketch hash functions (None is seed 0: the sketch is
+        always reproducible).
     chunk_rows : int, default=4096
         Rows sketched at once.
 
@@ -156,7 +157,18 @@ def has_backend():
 
 
 def available_backend(backend="auto"):
-    """The similarity-search library to use, or an ImportError saying what to install."""
+    """The similarity-search library to use, or an ImportError saying what to install.
+
+    Parameters
+    ----------
+    backend : {"auto", "faiss", "pynndescent"}, default="auto"
+        "auto" tries ``BACKENDS`` in order.
+
+    Returns
+    -------
+    name : str
+        The first one asked for that imports.
+    """
     names = BACKENDS if backend == "auto" else (backend,)
     if backend != "auto" and backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not supported; use 'auto' or one of {BACKENDS}.")
@@ -210,9 +222,10 @@ def candidate_neighbours(vectors, m, *, backend="auto", random_state=0):
 
     Returns
     -------
-    candidates : ndarray of shape (n, min(m, n - 1)), int64
-        Row indices, ``-1`` where the search listed the row itself or fewer
-        rows than asked.
+    candidates : ndarray of shape (n, min(m, n - 1) + 1), int64
+        Row indices. One more than ``m`` is asked for because the search lists
+        the row itself, which is replaced by ``-1`` (as are places the search
+        left empty); a row may be listed twice (:func:`rerank` allows it).
     """
     name = available_backend(backend)
     n = len(vectors)
@@ -302,7 +315,7 @@ def approximate_neighbours(
     dim : int, default=256
         Numbers per sketch (:func:`sketch`).
     candidates : int or None, default=None
-        Candidates per row from the search; None means ``3 k``.
+        Candidates per row from the search (at least ``k``); None means ``3 k``.
     backend : {"auto", "faiss", "pynndescent"}, default="auto"
         As in :func:`candidate_neighbours`.
     random_state : int or None, default=0

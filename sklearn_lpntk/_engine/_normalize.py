@@ -86,9 +86,11 @@ class ClassKernel:
     Parameters
     ----------
     store : object
-        The labelled gradients of the class's rows: a dense part ``store.dense``
-        (a tensor of shape (n, width) or None) and ghost factors
+        The engine's internal store of the class's labelled gradients (or of
+        their sketch, with ``strategy="projection"``): a dense part
+        ``store.dense`` (a tensor of shape (n, width) or None) and ghost factors
         ``store.ghosts`` (a list of :class:`~sklearn_lpntk.layers.GhostPiece`).
+        Build a ClassKernel through :meth:`LpNTKEngine.kernel`, not by hand.
     normalize : {None, "K", "cosine"}
         As in :func:`normalize_kernel`, applied to every entry read.
     n_classes : int

@@ -41,18 +41,20 @@ def choose_rows(
 
     Parameters
     ----------
-    kernel : ndarray of shape (n, n), or a lazy kernel
+    kernel : ndarray of shape (n, n), lazy kernel or NeighbourGraph
         The class's lpNTK. A lazy kernel (an object with ``shape``,
         ``diagonal()`` and ``row(i)``, such as a
         :class:`~sklearn_lpntk.kernels.ClassKernel`) has only the rows the
-        traversal rules need read.
+        traversal rules need read. A :class:`NeighbourGraph` serves the matrix
+        rules only (``MATRIX_RULES``), without filters.
     n_keep : int
         Rows to keep (fewer only where a filter leaves fewer, or in "repo" mode).
-    keep : str
-        A traversal rule or a matrix rule. Traversal rules cluster by
-        :func:`~sklearn_lpntk.farthest_first_traversal`: "centres" keeps the ``n_keep``
-        centres, "random_member" one random member of each of ``n_keep``
-        clusters, "thin_largest" clusters into
+    keep : str, default="centres"
+        A traversal rule (``TRAVERSAL_RULES``) or a matrix rule
+        (``MATRIX_RULES``). Traversal rules cluster by
+        :func:`~sklearn_lpntk.farthest_first_traversal`: "centres" keeps the
+        ``n_keep`` centres, "random_member" one random member of each of
+        ``n_keep`` clusters, "thin_largest" clusters into
         ``max(1, floor(cluster_ratio * n_keep))`` clusters and halves the
         largest until ``n_keep`` rows remain. Matrix rules: "representative"
         (:func:`facility_location`), "redundancy" (the more typical row of the
@@ -62,21 +64,23 @@ def choose_rows(
         the hardest), "budget" ("redundancy" while at least half of the class
         is kept, "representative" below) and "d2"
         (:func:`message_passing_selection`).
-    cluster_ratio : float
+    cluster_ratio : float, default=0.5
         Only for "thin_largest": clusters per kept row.
-    random_state : int, Generator or None
-        Draws of "random_member" and "thin_largest".
-    fpc : {"canonical", "repo"}
-        The traversal's ``mode`` (:func:`~sklearn_lpntk.farthest_first_traversal`).
-    hard_fraction : float in [0, 1) or "auto"
-        Only for "coverage": share of the class dropped as hardest first;
-        "auto" follows :func:`default_hard_fraction` of the prune ratio.
-    selfmax : {None, "filter", "repo"}
-        "filter": only rows whose self-similarity is at least their similarity
-        to every other row may be kept, topped up by the traversal when too
-        few; "repo": the official code's replace-when-small behaviour.
-    drop_contradictory : float or None
+    random_state : int, Generator or None, default=None
+        Draws of "random_member", "thin_largest" and "coverage".
+    selfmax : {None, "filter", "repo"}, default=None
+        Traversal rules only (a matrix rule raises a ValueError). "filter":
+        only rows whose self-similarity is at least their similarity to every
+        other row may be kept, topped up by the traversal when too few;
+        "repo": the official code's replace-when-small behaviour.
+    drop_contradictory : float or None, default=None
         Rows with a partner of lpNTK cosine below this value are never kept.
+    fpc : {"canonical", "repo"}, default="canonical"
+        The traversal's ``mode`` (:func:`~sklearn_lpntk.farthest_first_traversal`).
+    hard_fraction : float in [0, 1) or "auto", default="auto"
+        For "coverage" and "d2": share of the class dropped as hardest first;
+        "auto" is :func:`default_hard_fraction` of the class's removed share
+        ``1 - n_keep / n``.
 
     Returns
     -------
@@ -120,10 +124,12 @@ def rule_cut(
     Parameters
     ----------
     kernel : ndarray of shape (n, n), lazy kernel or NeighbourGraph
-        One class's kernel.
+        One class's kernel. A graph serves the matrix rules only, with
+        ``selfmax`` and ``drop_contradictory`` None (a ValueError otherwise).
     n_keep : int or None, default=None
         The largest selection a traversal rule will be asked for; None
-        computes the whole traversal.
+        computes the whole traversal. With ``selfmax`` as well, only the side
+        of the filter's switch that ``n_keep`` needs is computed.
     keep, cluster_ratio, selfmax, drop_contradictory, fpc, hard_fraction
         As for :func:`choose_rows`.
     random_state : int or None, default=None

@@ -101,10 +101,21 @@ class NeighbourGraph:
         return result
 
     def most_similar(self, kept):
-        """Every row's kept row along the graph: kept rows are their own; a row
-        the graph links to kept rows takes the most similar of them, other rows the kept row
-        of their most similar placed neighbour, and rows with no path to a kept
-        row ``kept[0]``."""
+        """Every row's kept row along the graph.
+
+        Parameters
+        ----------
+        kept : array-like of int
+            Kept rows (at least one).
+
+        Returns
+        -------
+        assignment : ndarray of int, shape (n,)
+            Kept rows are their own; a row the graph links to kept rows takes
+            the most similar of them, other rows the kept row of their most
+            similar placed neighbour, and rows with no path to a kept row
+            ``kept[0]``.
+        """
         return graph_most_similar(self, kept)
 
     def typicality(self):
@@ -275,7 +286,9 @@ def top_neighbours(similarity, n_neighbors):
     -------
     graph : NeighbourGraph
         Every row's ``n_neighbors`` most similar other rows, ties to the lower
-        index; exact.
+        index; exact. Its ``typical`` is None, so rules on it read typicality
+        as the mean over the listed neighbours (the engine's graphs carry the
+        exact class mean).
     """
     if isinstance(similarity, NeighbourGraph):
         return similarity

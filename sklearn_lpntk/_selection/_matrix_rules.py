@@ -57,7 +57,7 @@ def facility_location(similarity, n_keep):
 
     Returns
     -------
-    rows : list of int
+    rows : ndarray of int
         The chosen rows, in the order chosen.
     """
     S = np.asarray(similarity)
@@ -120,7 +120,20 @@ def drop_redundant(similarity, n_keep, typical=None):
     index) and drop its more typical member (higher ``typical``; ties: the
     higher index), so that of two interchangeable rows the rarer view stays.
 
-    Returns the kept rows, ascending.
+    Parameters
+    ----------
+    similarity : ndarray of shape (n, n)
+        A class's similarities.
+    n_keep : int
+        Rows to keep.
+    typical : ndarray of shape (n,) or None, default=None
+        Every row's typicality; None computes :func:`typicality` of
+        ``similarity``.
+
+    Returns
+    -------
+    rows : ndarray of int
+        The kept rows, ascending.
     """
     S = np.array(similarity, dtype=np.float64)
     n = S.shape[0]
@@ -257,7 +270,7 @@ def middle_band(scores, n_keep):
     Returns
     -------
     rows : ndarray of int
-        The kept rows.
+        The kept rows, ascending.
     """
     check_count("n_keep", n_keep, len(scores))
     return np.sort(middle_out_order(scores)[:n_keep])

@@ -56,7 +56,8 @@ def local_scale(similarity, n_neighbors):
     The scale of "near" around a row: inside a class whose similarities are all
     high and close together, an absolute threshold on the similarity would call
     most rows near-duplicates, while a row's nearest neighbour relative to its
-    k-th one stays informative. On a graph, its last listed neighbour is used.
+    k-th one stays informative. On a graph, the ``n_neighbors``-th listed
+    neighbour is used, or the last one listed where fewer are (padding).
     Rows with no neighbour get ``inf``.
 
     Parameters
@@ -72,7 +73,9 @@ def local_scale(similarity, n_neighbors):
         ``1 - s`` to that neighbour, at least 1e-12; ``inf`` without one.
     """
     if hasattr(similarity, "indices"):  # a NeighbourGraph
-        values = np.where(similarity.indices >= 0, similarity.similarities, -np.inf)
+        # padding (-1) ends a row's list: the least similar of its first
+        # n_neighbors listed neighbours is its last listed one
+        values = np.where(similarity.indices >= 0, similarity.similarities, np.inf)
         values = values[:, : max(1, min(n_neighbors, values.shape[1]))]
         kth = values.min(axis=1)
     else:
