@@ -283,22 +283,20 @@ def run_pool(args, name, Xo, yo, level, kind, seed, writer):
                     entry["kept"].setdefault((rule, ratio), []).append(rows[local])
     randoms = {ratio: random_share(yp, groups, ratio, rng) for ratio in RATIOS}
     n_copies_planted = len(yp) - len(np.unique(groups))
+    run_fields = dict(dataset=name, pool=len(yo), level=label_, kind=kind, seed=seed)
     for label, parts in auto_kept.items():
         kept = np.concatenate(parts)
         removed = len(yp) - len(kept)
-        originals_lost = 1 - distinct_share(kept, groups, yp)["kept"]
+        share = distinct_share(kept, groups, yp)
+        originals_lost = 1 - share["kept"]
         ratio = removed / len(yp)
         writer.writerow(
             dict(
-                dataset=name,
-                pool=len(yo),
-                level=label_,
-                kind=kind,
-                seed=seed,
+                **run_fields,
                 variant="lpNTK cosine (default)",
                 rule=label,
                 prune_ratio=f"{ratio:.4f}",
-                distinct_of_allowed=f"{distinct_share(kept, groups, yp)['of_allowed']:.4f}",
+                distinct_of_allowed=f"{share['of_allowed']:.4f}",
                 auto_threshold=f"{thresholds[label]:.5f}",
                 auto_removed=removed,
                 planted_copies=n_copies_planted,
@@ -324,11 +322,7 @@ def run_pool(args, name, Xo, yo, level, kind, seed, writer):
             mean, low, high = randoms[ratio]
             writer.writerow(
                 dict(
-                    dataset=name,
-                    pool=len(yo),
-                    level=label_,
-                    kind=kind,
-                    seed=seed,
+                    **run_fields,
                     variant=variant,
                     precision=f"{prec:.4f}",
                     auc=f"{auc:.4f}",

@@ -253,14 +253,8 @@ def sgd_step_forgetting(model, X_observed, y_observed, X_batch, y_batch, lr):
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Maps inputs to logits; its parameters are not changed.
-    X_observed, y_observed : array-like or tensor
-        The samples whose predictions are followed, and their class indices.
-    X_batch, y_batch : array-like or tensor
-        The batch the SGD step is taken on.
-    lr : float
-        Learning rate of the step.
+    model, X_observed, y_observed, X_batch, y_batch, lr
+        As for :func:`predict_forgetting`.
 
     Returns
     -------

@@ -121,3 +121,20 @@ def test_rule_coverage_counts_the_scalars_of_layers_with_rules():
     assert rule_coverage(mixed) == pytest.approx(26 / 27)
     with pytest.raises(ValueError, match="no trainable parameters"):
         rule_coverage(torch.nn.Tanh())
+
+
+def test_a_cut_must_implement_the_protocol():
+    class Half(selection.Cut):
+        order = None
+
+        def covers(self, k):
+            return True
+
+    with pytest.raises(TypeError, match="abstract"):
+        Half()
+
+    class Whole(Half):
+        def select(self, k, prune_ratio=None):
+            return selection.Selection(np.arange(k))
+
+    assert Whole().select(3).kept.tolist() == [0, 1, 2]

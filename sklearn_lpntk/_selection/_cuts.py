@@ -6,6 +6,7 @@ greedy order, the scores) and returns a :class:`Cut`; ``cut.select(k)`` then
 gives the :class:`Selection` that the rule would have made for ``k`` rows.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,14 +41,14 @@ class Selection:
     contradictory: np.ndarray = None
 
 
-class Cut:
+class Cut(ABC):
     """The base class, and protocol, of every cut (one class's keep-rule, computed once).
 
     :func:`rule_cut` returns one. A subclass sets ``order`` and implements
     :meth:`covers` and :meth:`select`; the estimators read nothing else, so a
     fitted pruner cuts its stored cuts at any ratio without computing them
-    again. (A plain base class: the selection layer imports only numpy and a
-    few standard modules.)
+    again. An abstract base class: a subclass that leaves either method out
+    cannot be instantiated.
 
     Attributes
     ----------
@@ -57,11 +58,12 @@ class Cut:
         (not here: a dataclass field would inherit the default).
     """
 
+    @abstractmethod
     def covers(self, k):
         """Whether ``select(k)`` is available (a traversal on a lazy kernel is
         run only as far as it was asked to)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def select(self, k, prune_ratio=None):
         """The selection of ``k`` rows.
 
@@ -79,7 +81,6 @@ class Cut:
             A dataclass whose ``kept`` holds the kept rows (ascending) and
             whose other fields say what the filters and the rule decided.
         """
-        raise NotImplementedError
 
 
 class AssignmentLog:
