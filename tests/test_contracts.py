@@ -62,6 +62,7 @@ def test_layers_import_only_downwards():
             "heapq",
             "dataclasses",
             "math",
+            "abc",
         }
         assert not outside, f"{path.name} imports {outside}"
         assert not any(n.startswith("..") for n in _imports(path)), path.name
