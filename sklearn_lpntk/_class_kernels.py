@@ -40,7 +40,9 @@ class KernelSource:
     attributes: dict
 
 
-def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors):
+def train_for_kernels(
+    X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors, block_rows=None
+):
     """Train the brief networks, planning the kernels' memory first; a :class:`KernelSource`.
 
     ``X``, ``y`` (encoded; the labels the kernel is labelled with) and ``classes``
@@ -48,8 +50,9 @@ def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_
     "setup" and "training". ``params`` are the estimator's parameters: the
     network's (``TRAINING_PARAMS``), the engine's (``_KERNEL_PARAMS``),
     ``checkpoints``, ``validation_fraction``, ``n_inits``, ``n_jobs`` and
-    ``verbose``. ``need_full``, ``graph`` (None: the kernel itself) and
-    ``n_neighbors`` are passed to ``LpNTKEngine.plan``.
+    ``verbose``. ``need_full``, ``graph`` (None: the kernel itself; "blocks":
+    large classes in blocks of ``block_rows`` rows), ``n_neighbors`` and
+    ``block_rows`` are passed to ``LpNTKEngine.plan``.
     """
     network = {k: params[k] for k in TRAINING_PARAMS}
     kernel = {k: params[k] for k in _KERNEL_PARAMS}
@@ -83,6 +86,7 @@ def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_
             need_full=need_full,
             graph=graph,
             n_neighbors=n_neighbors,
+            block_rows=block_rows,
         )
         planned.extend((engine, plan))
 
@@ -226,11 +230,13 @@ def _class_cut(source, c, X, y, n_keep, options, progress=None, block_jobs=1, li
     middle = time.perf_counter()
     class_plan = source.plan.classes[c]
     seed = int(source.class_seeds[c])
-    if class_plan.graph is not None:
+    blocks = class_plan.graph == "blocks"  # the rule reads the kernel in blocks itself
+    if class_plan.graph is not None and not blocks:
         kernel = class_graph(kernel, diagonal, class_plan, seed, n_jobs=block_jobs, progress=linked)
     graph_done = time.perf_counter()
     lazy = class_plan.lazy and class_plan.graph is None
-    cut = rule_cut(kernel, n_keep if lazy else None, random_state=seed, **options)
+    in_blocks = {"block_rows": class_plan.block_rows} if blocks else {}
+    cut = rule_cut(kernel, n_keep if lazy else None, random_state=seed, **in_blocks, **options)
     neighbours = top_neighbours(kernel, near) if near else None
     end = time.perf_counter()
     return cut, diagonal, middle - start, graph_done - middle, end - graph_done, neighbours
@@ -252,7 +258,9 @@ def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0, near=0):
     if verbose >= 2:
         for c, p in enumerate(plan.classes):
             how = (
-                f"{p.graph} graph of {p.n_neighbors} neighbours"
+                f"blocks of {p.block_rows} rows"
+                if p.graph == "blocks"
+                else f"{p.graph} graph of {p.n_neighbors} neighbours"
                 if p.graph
                 else ("lazy rows" if p.lazy else "full Gram")
             )
@@ -261,13 +269,13 @@ def class_cuts(source, rows, X, y, n_keep, options, watch, verbose=0, near=0):
                 f"about {p.bytes_needed / 1e6:.0f} MB"
             )
     done = progress_bar(len(tasks), "lpNTK: classes", "class", bool(verbose))
-    graphs = any(p.graph is not None for p in plan.classes)
+    graphs = any(p.graph not in (None, "blocks") for p in plan.classes)
     results = []
     if source.n_jobs == 1 or graphs:
         # with a neighbour graph, the classes run one after the other and the
         # graph's blocks of rows take the n_jobs
         bar = progress_bar(len(y) * plan.copies, "lpNTK: gradients", "row", bool(verbose))
-        in_graphs = sum(p.n_samples for p in plan.classes if p.graph is not None)
+        in_graphs = sum(p.n_samples for p in plan.classes if p.graph not in (None, "blocks"))
         linked = progress_bar(in_graphs, "lpNTK: neighbours", "row", bool(verbose) and graphs)
         with bar, linked, done:
             for task in tasks:

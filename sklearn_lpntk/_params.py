@@ -157,15 +157,17 @@ def check_graph_options(graph, keep, selfmax, drop_contradictory):
     if graph not in ("exact", "approximate"):
         return
     for name, value, bad in (
-        ("keep", keep, keep not in MATRIX_RULES),
+        ("keep", keep, keep not in MATRIX_RULES or keep == "herding"),
         ("drop_contradictory", drop_contradictory, drop_contradictory is not None),
         ("selfmax", selfmax, selfmax is not None),
     ):
         if bad:
             raise ValueError(
-                f"graph={graph!r} serves the matrix keep-rules {MATRIX_RULES} without "
-                f"selfmax or drop_contradictory; {name}={value!r} reads the class's kernel "
-                "itself. Use graph='auto' or 'dense'."
+                f"graph={graph!r} serves the matrix keep-rules "
+                f"{tuple(r for r in MATRIX_RULES if r != 'herding')} without selfmax or "
+                f"drop_contradictory; {name}={value!r} reads the class's kernel itself "
+                "(keep='herding' reads a large class in blocks of rows). Use graph='auto' "
+                "or 'dense'."
             )
     if graph == "approximate":
         available_backend()  # an ImportError naming the extra

@@ -11,7 +11,7 @@ from ._copies import PERTURBATIONS
 from ._engine import GRAPH_MODES, NORMALIZATIONS
 from ._params import LPNTK_CONSTRAINTS, check_graph_options, check_n_jobs, fill_doc
 from ._redundancy import find_near_duplicates
-from ._selection import FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
+from ._selection import BLOCK_ROWS, FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
 
 #: The parameters of the keep-rule (the keyword arguments of ``_selection.rule_cut``).
 _RULE_OPTIONS = ("keep", "cluster_ratio", "hard_fraction", "selfmax", "drop_contradictory", "fpc")
@@ -369,9 +369,17 @@ class LpNTKPruner(BasePruner):
     def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
         params = self.get_params(deep=False)
         matrix_rule = self.keep in MATRIX_RULES
-        # the kernel itself serves the traversal rules and drop_contradictory
+        # the kernel itself serves the traversal rules and drop_contradictory; herding
+        # reads a class past the dense limit in blocks of rows, not through a graph
         graph = self.graph if matrix_rule and self.drop_contradictory is None else None
-        plan = {"need_full": matrix_rule, "graph": graph, "n_neighbors": self.n_neighbors}
+        if self.keep == "herding" and graph == "auto":
+            graph = "blocks"
+        plan = {
+            "need_full": matrix_rule,
+            "graph": graph,
+            "n_neighbors": self.n_neighbors,
+            "block_rows": BLOCK_ROWS,
+        }
         source = train_for_kernels(X, y, classes, rng, watch, params, **plan)
         options = {k: params[k] for k in _RULE_OPTIONS}
         auto = self.prune_ratio == "auto"

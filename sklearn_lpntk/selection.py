@@ -8,6 +8,9 @@ class's ``(n, n)`` similarity matrix in, row indices of that class out.
 * how many rows each class keeps: :func:`keep_counts`;
 * the clustering of the paper and the default rule: :func:`~sklearn_lpntk.farthest_first_traversal`,
   :func:`facility_location`;
+* matching a class's distribution: :func:`kernel_herding` (the "herding" rule),
+  :func:`block_herding` (a class read in blocks), :func:`mean_discrepancy` (the squared
+  MMD of a subset to its class);
 * a rule by name (``TRAVERSAL_RULES``, ``MATRIX_RULES``; a neighbour graph
   serves the matrix rules), with the self-max and contradiction filters, once or cut at
   several sizes: :func:`choose_rows`, :func:`rule_cut` (a :class:`Cut` whose
@@ -45,6 +48,7 @@ from ._selection import (
     Cut,
     NeighbourGraph,
     Selection,
+    block_herding,
     choose_rows,
     default_hard_fraction,
     drop_near_duplicates,
@@ -52,7 +56,9 @@ from ._selection import (
     facility_location,
     farthest_first_traversal,
     keep_counts,
+    kernel_herding,
     local_scale,
+    mean_discrepancy,
     message_passing_selection,
     middle_band,
     rule_cut,
@@ -68,6 +74,7 @@ __all__ = [
     "Cut",
     "NeighbourGraph",
     "Selection",
+    "block_herding",
     "choose_rows",
     "default_hard_fraction",
     "drop_near_duplicates",
@@ -76,7 +83,9 @@ __all__ = [
     "facility_location",
     "farthest_first_traversal",
     "keep_counts",
+    "kernel_herding",
     "local_scale",
+    "mean_discrepancy",
     "message_passing_selection",
     "middle_band",
     "rule_cut",

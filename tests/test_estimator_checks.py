@@ -35,6 +35,7 @@ BASELINES = [
     LpNTKPruner(max_epochs=1, graph="approximate", n_neighbors=3, random_state=0),
     LpNTKPruner(max_epochs=1, keep="budget", graph="exact", n_neighbors=3, random_state=0),
     LpNTKPruner(max_epochs=1, keep="d2", random_state=0),
+    LpNTKPruner(max_epochs=1, keep="herding", random_state=0),
     LpNTKPruner("auto", max_epochs=1, random_state=0),
     LpNTKCleaner(max_epochs=1, random_state=0),
     RandomPruner(class_budget="error", random_state=0),

@@ -32,9 +32,10 @@ from ._counts import n_to_keep
 from ._reference import choose_rows_05
 
 RATIOS = (0.0, 0.2, 0.5, 0.8)
-#: the rules that the frozen 0.5 reference knows ("d2" came in 0.7; its cut is checked
-#: against a brute-force reading of its definition in test_redundancy.py)
-RULES_05 = tuple(k for k in KEEP_RULES if k != "d2")
+#: the rules that the frozen 0.5 reference knows ("d2" came in 0.7 and "herding" in 0.8;
+#: their cuts are checked against brute-force readings of their definitions in
+#: test_redundancy.py and test_herding.py)
+RULES_05 = tuple(k for k in KEEP_RULES if k not in ("d2", "herding"))
 
 
 def _kernels(seed, n=23):
@@ -123,7 +124,7 @@ def test_the_assignment_log_replays_the_traversal_at_every_prefix():
 
 def test_nested_rules_have_an_order_and_the_others_none():
     K = _kernels(0)["cosine32"]
-    nested = {"centres", "representative", "redundancy"}
+    nested = {"centres", "representative", "redundancy", "herding"}
     for keep in KEEP_RULES:
         cut = rule_cut(K, keep=keep, random_state=0)
         assert (cut.order is not None) == (keep in nested), keep

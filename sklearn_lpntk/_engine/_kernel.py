@@ -39,6 +39,7 @@ from ._normalize import (
     row_scale,
 )
 from ._plan import (
+    BLOCKS,
     GRAPH_MODES,
     KernelPlan,
     MemoryBudgetError,
@@ -228,8 +229,11 @@ class LpNTKEngine:
             need += math.ceil(n * n * self.itemsize * (1 + self._gram_matrices(probe, strategy, n)))
         return need
 
-    def _graph_plans(self, probe, strategy, class_sizes, budget, copies, plans, graph, k):
-        """Class plans with the classes that ``graph`` sends to a neighbour graph replaced."""
+    def _graph_plans(
+        self, probe, strategy, class_sizes, budget, copies, plans, graph, k, block_rows
+    ):
+        """Class plans with the classes that ``graph`` sends to a neighbour graph (or to
+        blocks) replaced."""
         store, work = self._numbers(probe, strategy, copies)
         return graph_plans(
             class_sizes,
@@ -241,22 +245,34 @@ class LpNTKEngine:
             itemsize=self.itemsize,
             budget=budget,
             device_type=self.device.type,
+            block_rows=block_rows,
         )
 
     def plan(
-        self, probe, class_sizes, *, n_jobs=1, need_full=False, copies=1, graph=None, n_neighbors=10
+        self,
+        probe,
+        class_sizes,
+        *,
+        n_jobs=1,
+        need_full=False,
+        copies=1,
+        graph=None,
+        n_neighbors=10,
+        block_rows=None,
     ):
         """A :class:`KernelPlan` for classes of the given sizes, before any expensive work.
 
         ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
         ``need_full`` the full Gram matrix is required (no lazy rows).
         ``copies`` parameter states (checkpoints) are averaged, multiplying
-        what is stored. Raises :class:`~sklearn_lpntk.MemoryBudgetError` when the work cannot
-        fit.
+        what is stored. ``graph`` (one of ``GRAPH_MODES``, or "blocks" with
+        ``block_rows``) says how a class past the dense limit, or one whose matrix
+        does not fit, is read. Raises :class:`~sklearn_lpntk.MemoryBudgetError` when
+        the work cannot fit.
         """
         budget = None if self.budget is None else self.budget // max(1, n_jobs)
         strategy = self.strategy
-        if graph is not None and graph not in GRAPH_MODES:
+        if graph is not None and graph not in (*GRAPH_MODES, BLOCKS):
             raise ValueError(f"graph={graph!r} is not supported; use one of {GRAPH_MODES}.")
 
         def fits(plans):
@@ -269,7 +285,7 @@ class LpNTKEngine:
             if graph is None:
                 return plans
             return self._graph_plans(
-                probe, strategy, class_sizes, budget, copies, plans, graph, n_neighbors
+                probe, strategy, class_sizes, budget, copies, plans, graph, n_neighbors, block_rows
             )
 
         plans = class_plans(strategy)

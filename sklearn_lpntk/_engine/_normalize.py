@@ -161,6 +161,20 @@ class ClassKernel:
         sums = (self.store.weighted_row_sums(scale) - self._raw_diag * scale) * scale
         return sums.cpu().numpy().astype(np.float64) / (n - 1)
 
+    def submatrix(self, rows):
+        """The normalised kernel among the rows ``rows`` (indices), as a NumPy array.
+
+        ``K[rows][:, rows]`` from the rows' own factors: ``m^2`` entries for ``m``
+        rows, whatever the class's size (how kernel herding reads a large class).
+        """
+        index = torch.as_tensor(np.asarray(rows, dtype=np.int64), device=self.store.device)
+        block = self.store.subset(index).gram()
+        if self._scale is not None:
+            _apply_scale(block, self._scale[index])
+        if self.normalize == "cosine":
+            torch.diagonal(block).copy_(self._unit[index])
+        return block.cpu().numpy()
+
     def row_pairs(self, rows, cols):
         """Normalised kappa of every row in ``rows`` (B,) to its ``cols`` (B, m)."""
         values = self.store.row_pairs(rows, cols)

@@ -104,6 +104,9 @@ def parse_memory_budget(budget, device="cpu"):
 GRAPH_EDGE_BYTES = 96
 #: Values of the ``graph`` option: how the matrix rules read a class.
 GRAPH_MODES = ("auto", "dense", "exact", "approximate")
+#: What a plan may also be asked for: like "auto", but a class past the dense
+#: limit is read in blocks of rows (kernel herding) instead of through a graph.
+BLOCKS = "blocks"
 #: ``graph="auto"`` reads a class's whole Gram matrix up to this many rows (a
 #: 10,000-row class is 400 MB in float32 and seconds of greedy selection)...
 DENSE_MAX_ROWS = 10_000
@@ -123,9 +126,10 @@ class ClassPlan:
     """How one class's kernel is computed.
 
     ``graph`` is None when the selection reads the kernel itself (the whole
-    matrix, or rows on demand when ``lazy``), else "exact" or "approximate":
+    matrix, or rows on demand when ``lazy``), "exact" or "approximate" when
     the class is read through a neighbour graph of ``n_neighbors`` per row,
-    built ``block_rows`` kernel rows at a time.
+    built ``block_rows`` kernel rows at a time, and "blocks" when it is read
+    as the matrices of random blocks of at most ``block_rows`` rows.
     """
 
     n_samples: int
@@ -140,6 +144,8 @@ class ClassPlan:
 def graph_mode(n, requested, *, width, device_type="cpu", backend_available=True):
     """ "dense", "exact" or "approximate" for a class of ``n`` rows (``requested``
     one of :data:`GRAPH_MODES`; "auto" decides from the sizes)."""
+    if requested == BLOCKS:
+        return "dense" if n <= DENSE_MAX_ROWS else BLOCKS
     if requested != "auto":
         return requested
     if n <= DENSE_MAX_ROWS:
@@ -148,6 +154,34 @@ def graph_mode(n, requested, *, width, device_type="cpu", backend_available=True
     if float(n) * n * max(width, 1) <= limit or not backend_available:
         return "exact"
     return "approximate"
+
+
+def plan_block_class(n, *, store_numbers, work_numbers, itemsize, budget, max_chunk, block_rows):
+    """The plan of a class read in blocks of rows, or None when it cannot fit.
+
+    Memory: the stored phi, one block's copy of it and its matrix (with the
+    temporaries of its product), a few vectors of length n, and one chunk of
+    samples being differentiated. The block shrinks to fit the budget.
+    """
+    store = n * store_numbers * itemsize
+    work = work_numbers * itemsize * WORK_FACTOR
+    fixed = store + n * LAZY_VECTORS * 8
+
+    def block_bytes(m):
+        return m * store_numbers * itemsize + 3 * m * m * itemsize
+
+    m = min(int(block_rows), n)
+    if budget is None:
+        return ClassPlan(
+            n, max_chunk, True, fixed + block_bytes(m) + max_chunk * work, BLOCKS, 0, m
+        )
+    while m > 1 and fixed + block_bytes(m) + work > budget:
+        m //= 2
+    room = budget - fixed - block_bytes(m)
+    if room < work:
+        return None
+    chunk = int(min(max_chunk, room // work))
+    return ClassPlan(n, chunk, True, fixed + block_bytes(m) + chunk * work, BLOCKS, 0, m)
 
 
 def plan_graph_class(
@@ -261,15 +295,49 @@ class KernelPlan:
 
 
 def graph_plans(
-    class_sizes, plans, graph, k, *, store_numbers, work_numbers, itemsize, budget, device_type
+    class_sizes,
+    plans,
+    graph,
+    k,
+    *,
+    store_numbers,
+    work_numbers,
+    itemsize,
+    budget,
+    device_type,
+    block_rows=None,
 ):
-    """``plans`` with the classes that ``graph`` sends to a neighbour graph re-planned.
+    """``plans`` with the classes that ``graph`` sends to a neighbour graph (or, for
+    :data:`BLOCKS`, to blocks of ``block_rows`` rows) re-planned.
 
     Under "auto", a class at or below the dense limit whose matrix does not fit
-    (its plan is None or lazy) is read through an exact graph instead.
+    (its plan is None or lazy) is read through an exact graph instead (in
+    blocks, under :data:`BLOCKS`).
     """
     from ._neighbours import available_backend, has_backend
 
+    if graph == BLOCKS:
+        if block_rows is None:
+            raise ValueError("a plan in blocks needs block_rows.")
+        max_chunk = max((p.chunk_size for p in plans if p is not None), default=1)
+        out = []
+        for n, p in zip(class_sizes, plans):
+            dense = graph_mode(n, BLOCKS, width=store_numbers) == "dense"
+            if dense and p is not None and not p.lazy:
+                out.append(p)
+                continue
+            out.append(
+                plan_block_class(
+                    n,
+                    store_numbers=store_numbers,
+                    work_numbers=work_numbers,
+                    itemsize=itemsize,
+                    budget=budget,
+                    max_chunk=max_chunk,
+                    block_rows=block_rows,
+                )
+            )
+        return tuple(out)
     found = has_backend()
     if graph == "approximate" and not found:
         available_backend()  # raises the ImportError that says what to install

@@ -198,6 +198,11 @@ class FactorStore:
                 ).sum(dim=(1, 2))
         return diag
 
+    def subset(self, rows):
+        """A store of the samples ``rows`` (an index tensor), in that order (a copy)."""
+        dense = None if self.dense is None else self.dense[rows]
+        return FactorStore(dense, [GhostPiece(g.A[rows], g.D[rows]) for g in self.ghosts])
+
     def pieces(self, start, stop):
         """The stored pieces of rows ``start:stop``, as a producer returns them."""
         out = [] if self.dense is None else [self.dense[start:stop]]

@@ -29,6 +29,7 @@ from ._graph import (
     graph_redundancy_order,
     top_neighbours,
 )
+from ._herding import BLOCK_ROWS, block_herding, kernel_herding, mean_discrepancy
 from ._keep_rules import (
     KEEP_RULES,
     MATRIX_RULES,
@@ -50,6 +51,10 @@ from ._redundant import drop_near_duplicates, local_scale, message_passing_selec
 from ._row_scores import el2n_scores, forgetting_events, inverse_norms
 
 __all__ = [
+    "BLOCK_ROWS",
+    "block_herding",
+    "kernel_herding",
+    "mean_discrepancy",
     "drop_near_duplicates",
     "local_scale",
     "message_passing_selection",

@@ -14,6 +14,7 @@ from ._graph import (
     graph_facility_location,
     graph_redundancy_order,
 )
+from ._herding import block_herding, kernel_herding
 from ._keep_rules import KEEP_RULES, MATRIX_RULES, traversal_cut
 from ._matrix_rules import facility_location, redundancy_order, typicality
 
@@ -63,7 +64,8 @@ def choose_rows(
         ``-typicality``, so that the least typical, most contradictory rows are
         the hardest), "budget" ("redundancy" while at least half of the class
         is kept, "representative" below) and "d2"
-        (:func:`message_passing_selection`).
+        (:func:`message_passing_selection`) and "herding" (:func:`kernel_herding`:
+        the rows whose kernel mean best matches the class's).
     cluster_ratio : float, default=0.5
         Only for "thin_largest": clusters per kept row.
     random_state : int, Generator or None, default=None
@@ -111,6 +113,7 @@ def rule_cut(
     drop_contradictory=None,
     fpc="canonical",
     hard_fraction="auto",
+    block_rows=None,
 ):
     """Everything :func:`choose_rows` computes that does not depend on ``n_keep``.
 
@@ -134,6 +137,11 @@ def rule_cut(
         As for :func:`choose_rows`.
     random_state : int or None, default=None
         An int (or None) so that every cut draws alike.
+    block_rows : int or None, default=None
+        Only for "herding": read the class in random blocks of at most this many
+        rows (:func:`block_herding`) instead of as one matrix; the kernel must
+        then offer ``submatrix(rows)`` and ``typicality()`` (a
+        :class:`~sklearn_lpntk.kernels.ClassKernel` does) and no filter is applied.
 
     Returns
     -------
@@ -144,6 +152,13 @@ def rule_cut(
     check_option("keep", keep, KEEP_RULES)
     if isinstance(kernel, NeighbourGraph):
         return _graph_cut(kernel, keep, random_state, selfmax, drop_contradictory, hard_fraction)
+    if block_rows is not None and keep == "herding":
+        if selfmax is not None or drop_contradictory is not None:
+            raise ValueError(
+                "keep='herding' read in blocks applies no filter; use selfmax=None and "
+                "drop_contradictory=None, or read the class as one matrix (block_rows=None)."
+            )
+        return PrefixCut(block_herding(kernel, block_rows=block_rows, random_state=random_state))
     kernel = as_lazy_kernel(kernel)
     if keep in MATRIX_RULES:
         if selfmax is not None:
@@ -246,6 +261,9 @@ def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
         return redundancy()
     if keep == "budget":
         return Switch(BUDGET_SWITCH * n, representative(), redundancy())
+    if keep == "herding":
+        order = rows[kernel_herding(sub)]
+        return PrefixCut(order, matrix_assignment_log(S, order), "order", masks)
     typical = typicality(sub.astype(np.float64))
     if keep == "d2":
         return CoverageCut(
@@ -272,10 +290,11 @@ def _matrix_cut(kernel, keep, random_state, drop_contradictory, hard_fraction):
 
 def _graph_cut(graph, keep, random_state, selfmax, drop_contradictory, hard_fraction):
     """The cut of a matrix rule read from a class's neighbour graph."""
-    if keep not in MATRIX_RULES:
+    if keep not in MATRIX_RULES or keep == "herding":
         raise ValueError(
-            f"keep={keep!r} traverses the whole class matrix; a neighbour graph serves "
-            f"the matrix rules {MATRIX_RULES} only. Use graph='dense' for it."
+            f"keep={keep!r} reads the class's kernel itself; a neighbour graph serves "
+            f"the matrix rules {tuple(r for r in MATRIX_RULES if r != 'herding')} only. "
+            "Use graph='dense' for it (keep='herding' reads large classes in blocks)."
         )
     for name, value in (("selfmax", selfmax), ("drop_contradictory", drop_contradictory)):
         if value is not None:

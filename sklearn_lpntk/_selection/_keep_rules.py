@@ -9,7 +9,7 @@ from ._farthest_first import as_lazy_kernel, traverse
 #: Keep-rules read from a farthest-first clustering (lazy kernels allowed).
 TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
 #: Keep-rules that read the whole similarity matrix of a class.
-MATRIX_RULES = ("representative", "redundancy", "coverage", "budget", "d2")
+MATRIX_RULES = ("representative", "redundancy", "coverage", "budget", "d2", "herding")
 KEEP_RULES = TRAVERSAL_RULES + MATRIX_RULES
 
 
