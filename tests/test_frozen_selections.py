@@ -2,9 +2,9 @@
 reference was written (digits, kernel at initialisation, float64).
 
 The reference in ``tests/data/frozen_selections.npz`` was written by this module
-(``python -m tests.test_frozen_selections --write``) from the code of 0.7, before
-the keep-rules and the kernel became parameter objects and before tables were
-encoded inside the fit. It holds, for every setting below, the rows kept at
+(``python -m tests.test_frozen_selections --write``) from the code of 0.7 (and
+0.8's "herding" rule when it came), before the keep-rules and the kernel became
+parameter objects and before tables were encoded inside the fit. It holds, for every setting below, the rows kept at
 three prune ratios (cut from one fit) and the keep order where the rule has one.
 A refactoring must leave all of them as they are; a change of selection that is
 meant must say so in CHANGELOG.md and rewrite the reference in the same commit.
@@ -31,7 +31,7 @@ def _settings():
 
     common = dict(max_epochs=0, dtype="float64", random_state=0)
     settings = {}
-    for keep in ("representative", "redundancy", "coverage", "budget", "d2"):
+    for keep in ("representative", "redundancy", "coverage", "budget", "d2", "herding"):
         settings[f"lpntk-{keep}"] = lambda keep=keep: sl.LpNTKPruner(0.3, keep=keep, **common)
     for keep in ("centres", "random_member", "thin_largest"):
         settings[f"lpntk-cosine-{keep}"] = lambda keep=keep: sl.LpNTKPruner(
@@ -47,20 +47,21 @@ def _settings():
     settings["lpntk-paper-contradictory"] = lambda: sl.LpNTKPruner.paper(
         0.3, drop_contradictory=0.0, **common
     )
+    # the settings below name their rule, so that a new default rule changes none of them
     settings["lpntk-full-error-K"] = lambda: sl.LpNTKPruner(
-        0.3, normalize="K", error_weighting="full", **common
+        0.3, keep="representative", normalize="K", error_weighting="full", **common
     )
     for keep in ("representative", "redundancy", "coverage", "d2"):
         settings[f"lpntk-graph-{keep}"] = lambda keep=keep: sl.LpNTKPruner(
             0.3, keep=keep, graph="exact", n_neighbors=5, **common
         )
     settings["lpntk-projection"] = lambda: sl.LpNTKPruner(
-        0.3, strategy="projection", projection_dim=256, **common
+        0.3, keep="representative", strategy="projection", projection_dim=256, **common
     )
     settings["lpntk-class-budget"] = lambda: sl.LpNTKPruner(
-        0.3, class_budget={c: 1.0 + c % 3 for c in range(10)}, **common
+        0.3, keep="representative", class_budget={c: 1.0 + c % 3 for c in range(10)}, **common
     )
-    settings["lpntk-auto"] = lambda: sl.LpNTKPruner("auto", **common)
+    settings["lpntk-auto"] = lambda: sl.LpNTKPruner("auto", keep="representative", **common)
     settings["random"] = lambda: sl.RandomPruner(0.3, random_state=0)
     trained = dict(max_epochs=0, random_state=0)
     settings["el2n"] = lambda: sl.EL2NPruner(0.3, n_inits=2, **trained)
