@@ -376,6 +376,24 @@ def report(args):
                 f"| {method} | {dataset} | {int(ratio * 100)} % | {model} | {metric} | "
                 f"{m:+.4f} ± {h:.4f} |"
             )
+    print("\n### Per dataset: cells above / below random beyond the interval\n")
+    print(
+        "| dataset | "
+        + " | ".join(f"{m} ({metric})" for m in methods for metric in METRICS)
+        + " |"
+    )
+    print("|---|" + "---|" * (len(methods) * len(METRICS)))
+    for dataset in datasets:
+        parts = []
+        for method in methods:
+            for metric in METRICS:
+                verdicts = [
+                    _verdict(m, h)
+                    for k, (m, h, _) in cells.items()
+                    if k[0] == dataset and k[1] == method and k[4] == metric
+                ]
+                parts.append(f"{verdicts.count('above')} / {verdicts.count('below')}")
+        print(f"| {dataset} | " + " | ".join(parts) + " |")
     mmd_rows = _read("matching-mmd-*.csv")
     if mmd_rows:
         print("\n### lpNTK MMD of the kept rows to their class\n")
