@@ -378,9 +378,7 @@ def report(args):
             )
     print("\n### Per dataset: cells above / below random beyond the interval\n")
     print(
-        "| dataset | "
-        + " | ".join(f"{m} ({metric})" for m in methods for metric in METRICS)
-        + " |"
+        "| dataset | " + " | ".join(f"{m} ({metric})" for m in methods for metric in METRICS) + " |"
     )
     print("|---|" + "---|" * (len(methods) * len(METRICS)))
     for dataset in datasets:

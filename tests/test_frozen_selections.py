@@ -4,10 +4,11 @@ reference was written (digits, kernel at initialisation, float64).
 The reference in ``tests/data/frozen_selections.npz`` was written by this module
 (``python -m tests.test_frozen_selections --write``) from the code of 0.7 (and
 0.8's "herding" rule when it came), before the keep-rules and the kernel became
-parameter objects and before tables were encoded inside the fit. It holds, for every setting below, the rows kept at
-three prune ratios (cut from one fit) and the keep order where the rule has one.
-A refactoring must leave all of them as they are; a change of selection that is
-meant must say so in CHANGELOG.md and rewrite the reference in the same commit.
+parameter objects and before tables were encoded inside the fit. It holds, for
+every setting below, the rows kept at three prune ratios (cut from one fit) and
+the keep order where the rule has one. A refactoring must leave all of them as
+they are; a change of selection that is meant must say so in CHANGELOG.md and
+rewrite the reference in the same commit.
 
 ``max_epochs=0`` reads the kernel of the seeded initialisation in float64, so
 the reference does not depend on how one machine's float32 training rounds.
