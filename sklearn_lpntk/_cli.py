@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._selection import rule_names
 from ._tables import DataError, format_of, read_table
 
 __all__ = ["main"]
@@ -117,9 +118,16 @@ def build_parser():
     )
     data.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     data.add_argument(
-        "--memory-budget",
+        "--max-memory",
+        "--memory-budget",  # the flag's name before 0.8
+        dest="max_memory",
         default="auto",
         help="memory the kernel may use, e.g. 4GB (default: auto)",
+    )
+    data.add_argument(
+        "--keep",
+        choices=rule_names(),
+        help="lpntk only: the keep-rule, with its defaults (default: the pruner's)",
     )
     data.add_argument(
         "--max-epochs",
@@ -220,10 +228,12 @@ def make_pruner(method, args, progress):
     settings = {
         "random_state": args.random_state,
         "device": args.device,
-        "memory_budget": args.memory_budget,
+        "max_memory": args.max_memory,
         "max_epochs": args.max_epochs,
         "verbose": int(progress),
     }
+    if "keep" in offered and getattr(args, "keep", None) is not None:
+        settings["keep"] = args.keep
     pruner.set_params(**{k: v for k, v in settings.items() if k in offered and v is not None})
     if "scorer" in offered:  # CCS: its difficulty score is trained with the same settings
         pruner.set_params(scorer=make_pruner("el2n", args, progress))
