@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import check_pruner_memory, load_or_compute
 from ._class_budget import CLASS_BUDGETS, TRAINING_PARAMS, check_class_budget, out_of_fold_error
+from ._options import refuse_moved
 from ._prepared import PreparedFit
 from ._progress import Stopwatch
 from ._selection import NON_FINITE_HINT, PrefixCut, keep_counts
@@ -83,6 +84,30 @@ class BasePruner(BaseSampler):
     #: (``n_jobs`` never changes a result: only as many classes as the memory limit
     #: holds run at once).
     _not_in_cache_key = ("prune_ratio", "verbose", "n_jobs", "memory")
+
+    #: Constructor keywords of 0.7 that moved in 0.8, ``{old: new spelling}``: the
+    #: constructor and :meth:`set_params` refuse them with a TypeError naming it.
+    _moved_params = {}
+
+    def set_params(self, **params):
+        """Set the parameters; a keyword of 0.7 that moved raises a TypeError naming its
+        new spelling.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values (``<param>__<option>`` reaches the options
+            of a parameter object, such as ``keep__hard_fraction`` or
+            ``kernel__normalize``).
+
+        Returns
+        -------
+        self : object
+            The pruner.
+        """
+        moved = {k: v for k, v in params.items() if k in self._moved_params}
+        refuse_moved(f"{type(self).__name__}.set_params", moved, self._moved_params)
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ input
     def _check_params(self):

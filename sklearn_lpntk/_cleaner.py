@@ -154,6 +154,8 @@ class LpNTKCleaner(BasePruner):
     sklearn_lpntk.LpNTKPruner : pruning to a fixed size.
     """
 
+    _moved_params = MOVED
+
     _parameter_constraints = {
         **{k: v for k, v in BasePruner._parameter_constraints.items() if k != "class_budget"},
         **{k: v for k, v in LPNTK_CONSTRAINTS.items() if k != "n_jobs"},

@@ -201,6 +201,7 @@ class LpNTKPruner(BasePruner):
     """
 
     _accepts_auto = True
+    _moved_params = MOVED
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
@@ -266,29 +267,19 @@ class LpNTKPruner(BasePruner):
 
     def _check_params(self):
         check_n_jobs(self.n_jobs)
-        self._kernel().check()
-        self._rule().check()
+        kernel, rule = self._kernel(), self._rule()
+        kernel.check()
+        rule.check()
+        if isinstance(rule, NearDuplicates) and kernel.normalize != "cosine":
+            raise ValueError(
+                f"{rule!r} (prune_ratio='auto' or keep=NearDuplicates(...)) compares lpNTK "
+                "cosines to every row's neighbourhood; it needs the cosine kernel, "
+                "kernel=LpNTK(normalize='cosine') (the default), got normalize="
+                f"{kernel.normalize!r}."
+            )
 
     def _cache_key_fields(self):
         return {"rule": self._rule(), "kernel": self._kernel()}
-
-    def set_params(self, **params):
-        """Set the parameters; a keyword of 0.7 that moved raises a TypeError naming its
-        new spelling.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names (``keep__<option>`` and ``kernel__<option>`` reach the
-            rule and kernel objects) and values.
-
-        Returns
-        -------
-        self : LpNTKPruner
-        """
-        moved = {k: v for k, v in params.items() if k in MOVED}
-        refuse_moved("LpNTKPruner.set_params", moved, MOVED)
-        return super().set_params(**params)
 
     @classmethod
     def paper(cls, prune_ratio=0.3, **params):

@@ -64,9 +64,7 @@ class EL2NPruner(TrainedScorePruner):
         memory=None,
         random_state=None,
         verbose=0,
-        **moved,
     ):
-        refuse_moved("GraNdPruner", moved, _MOVED)
         super().__init__(
             prune_ratio,
             max_epochs=max_epochs,
@@ -133,6 +131,8 @@ class GraNdPruner(TrainedScorePruner):
         Its standard deviation over the initialisations.
     {trained_attributes}
     """
+
+    _moved_params = _MOVED
 
     _parameter_constraints = {
         **TrainedScorePruner._parameter_constraints,

@@ -78,7 +78,15 @@ from ._traversal import (
     row_extremes,
     self_max_mask,
 )
-from ._traversal_rules import SELFMAX_MODES, Centres, RandomMember, ThinLargest
+from ._traversal_rules import (
+    SELFMAX_MODES,
+    Centres,
+    RandomMember,
+    ThinLargest,
+    TraversalRule,
+    select_from_kernel,
+    traversal_cut,
+)
 
 #: Every name ``keep=`` accepts (one registered rule each).
 KEEP_RULES = rule_names()
@@ -116,6 +124,7 @@ __all__ = [
     "Switch",
     "ThinLargest",
     "TraversalCut",
+    "TraversalRule",
     "allocate_counts",
     "as_lazy_kernel",
     "as_view",
@@ -149,9 +158,11 @@ __all__ = [
     "rule_cut",
     "rule_from",
     "rule_names",
+    "select_from_kernel",
     "self_max_mask",
     "stratified_choice",
     "stratified_coverage",
     "top_neighbours",
+    "traversal_cut",
     "typicality",
 ]

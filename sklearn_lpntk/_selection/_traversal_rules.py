@@ -14,12 +14,15 @@ from dataclasses import replace
 import numpy as np
 
 from .._options import check_choice, check_fraction
+from ._checks import check_count, check_option
 from ._cuts import AssignmentLog, Switch, TraversalCut, n_clusters_for
 from ._rule import ContradictionOption, KeepRule, as_view, register_rule
 from ._traversal import FPC_MODES, as_lazy_kernel, row_extremes, self_max_mask, traverse
 
 #: Values of the ``selfmax`` option (None switches the filter off).
 SELFMAX_MODES = ("filter", "repo")
+#: What a traversal cut keeps of its clusters (``keep=`` of :func:`traversal_cut`).
+TRAVERSAL_SELECTS = ("centres", "random_member", "thin_largest")
 
 
 class TraversalRule(ContradictionOption, KeepRule):
@@ -213,6 +216,7 @@ def traversal_cut(
     :func:`select_from_kernel`; an int ``random_state`` seeds every later cut
     alike.
     """
+    check_option("keep", keep, TRAVERSAL_SELECTS)
     kernel = as_lazy_kernel(kernel)
     n = kernel.shape[0]
     target = n if n_keep is None else min(n, n_clusters_for(keep, n_keep, cluster_ratio))
@@ -232,6 +236,73 @@ def traversal_cut(
         allowed=allowed,
         masks=masks or {},
     )
+
+
+def select_from_kernel(
+    kernel,
+    n_keep,
+    *,
+    keep="centres",
+    cluster_ratio=0.5,
+    thin_fraction=0.5,
+    random_state=None,
+    candidates=None,
+    initial=(),
+    mode="canonical",
+):
+    """Choose ``n_keep`` rows of one class from its similarity matrix by a traversal rule.
+
+    Parameters
+    ----------
+    kernel : ndarray of shape (n, n), or a lazy kernel
+        Similarity (lpNTK) between the samples of one class; a lazy kernel
+        (``shape``, ``diagonal()``, ``row(i)``) has only the rows it needs read.
+    n_keep : int
+        Number of rows to keep, 1 <= n_keep <= n.
+    keep : {"centres", "random_member", "thin_largest"}, default="centres"
+        "centres": the ``n_keep`` farthest-first centres. "random_member": one
+        uniformly random member of each of the ``n_keep`` clusters.
+        "thin_largest": cluster into ``max(1, floor(cluster_ratio * n_keep))``
+        clusters, then thin the largest clusters until ``n_keep`` rows remain.
+    cluster_ratio : float, default=0.5
+        Only for "thin_largest": clusters per kept row.
+    thin_fraction : float, default=0.5
+        Only for "thin_largest": the share of a cluster removed each time it is
+        thinned (the official code removes half of the largest cluster).
+    random_state : numpy.random.Generator, int or None
+        Randomness of "random_member" and "thin_largest".
+    candidates : array of bool, shape (n,), optional
+        Rows allowed to be kept (besides ``initial``); the others are still
+        clustered but never kept. Fewer than ``n_keep`` rows are kept when
+        fewer are allowed.
+    initial : sequence of int, optional
+        Centres forced first (see :func:`farthest_first_traversal`).
+    mode : {"canonical", "repo"}, default="canonical"
+        Traversal variant (see :func:`farthest_first_traversal`).
+
+    Returns
+    -------
+    kept : ndarray
+        Sorted row indices of the kept samples (length ``n_keep``).
+    centres : ndarray
+        The farthest-first centres, in the order chosen.
+    assignment : ndarray of shape (n,)
+        For every row, the row index of its centre.
+    """
+    kernel = as_lazy_kernel(kernel)
+    check_count("n_keep", n_keep, kernel.shape[0])
+    selection = traversal_cut(
+        kernel,
+        n_keep,
+        keep=keep,
+        cluster_ratio=cluster_ratio,
+        thin_fraction=thin_fraction,
+        random_state=random_state,
+        candidates=candidates,
+        initial=initial,
+        mode=mode,
+    ).select(n_keep)
+    return selection.kept, selection.centres, selection.assignment
 
 
 def _regimes(threshold, n_keep, *, below, above):
