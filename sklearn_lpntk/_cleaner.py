@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BasePruner, class_rows
 from ._class_cuts import class_kernel
 from ._engine import LpNTK
-from ._options import refuse_moved
+from ._options import hide_moved, refuse_moved
 from ._params import LPNTK_CONSTRAINTS, fill_doc
 from ._selection import RemovalCut, typicality
 from ._training import kernel_settings, train_for_kernels
@@ -163,6 +163,7 @@ class LpNTKCleaner(BasePruner):
         "separation": [Interval(Real, 0, None, closed="left")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.5,

@@ -171,3 +171,18 @@ def refuse_moved(owner, given, moved):
         f"{owner} got unexpected keyword argument(s): {'; '.join(lines)} (see CHANGELOG.md, "
         "0.8: options moved into parameter objects)."
     )
+
+
+def hide_moved(function):
+    """Decorator: ``function``'s signature without its ``**moved`` catch-all.
+
+    A constructor (or function) takes ``**moved`` only to refuse the keywords of
+    0.7 with their new spelling (:func:`refuse_moved`); the catch-all is no
+    parameter, so ``inspect.signature`` (scikit-learn's parameter list, the API
+    reference, ``help``) does not show it.
+    """
+    signature = inspect.signature(function)
+    function.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    )
+    return function

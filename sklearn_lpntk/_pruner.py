@@ -9,7 +9,7 @@ from ._base import BasePruner
 from ._class_cuts import class_cuts
 from ._duplicates import near_duplicate_cuts
 from ._engine import LpNTK
-from ._options import refuse_moved
+from ._options import hide_moved, refuse_moved
 from ._params import LPNTK_CONSTRAINTS, check_n_jobs, fill_doc
 from ._selection import Centres, KeepRule, NearDuplicates, rule_from, rule_names
 from ._training import kernel_settings, train_for_kernels
@@ -213,6 +213,7 @@ class LpNTKPruner(BasePruner):
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.3,

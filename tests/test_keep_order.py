@@ -10,11 +10,11 @@ import pytest
 from sklearn.datasets import load_digits
 
 from sklearn_lpntk import (
-    LpNTK,
     CCSPruner,
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTK,
     LpNTKCleaner,
     LpNTKPruner,
     ModeratePruner,

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._engine import LpNTK
-from .._options import refuse_moved
+from .._options import hide_moved, refuse_moved
 from .._params import fill_doc
 from .._selection import el2n_scores
 from ._trained import TrainedScorePruner
@@ -140,6 +140,7 @@ class GraNdPruner(TrainedScorePruner):
         "max_memory": [None, str, Interval(Real, 1, None, closed="left")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.3,

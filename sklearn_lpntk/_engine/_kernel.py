@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from .._options import refuse_moved
+from .._options import hide_moved, refuse_moved
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures
@@ -124,6 +124,7 @@ class LpNTKEngine:
         otherwise the exact one the model gets ("features" or "factorized").
     """
 
+    @hide_moved
     def __init__(
         self,
         model,
@@ -409,6 +410,7 @@ class LpNTKEngine:
         )
 
 
+@hide_moved
 def lpntk_kernel(
     model,
     X,
