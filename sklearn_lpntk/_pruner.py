@@ -40,6 +40,22 @@ MOVED = {
 }
 
 
+class _RuleNames(StrOptions):
+    """``keep``'s names: those registered when a fit validates its parameters, so that a
+    rule registered after import (:func:`~sklearn_lpntk.rules.register_rule`) counts."""
+
+    def __init__(self):
+        super().__init__(set(rule_names()))
+
+    def is_satisfied_by(self, val):
+        self.options = set(rule_names())
+        return super().is_satisfied_by(val)
+
+    def __str__(self):
+        self.options = set(rule_names())
+        return super().__str__()
+
+
 @fill_doc
 class LpNTKPruner(BasePruner):
     """Prune a classification training set with the labelled pseudo NTK.
@@ -207,7 +223,7 @@ class LpNTKPruner(BasePruner):
         **BasePruner._parameter_constraints,
         "prune_ratio": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         **LPNTK_CONSTRAINTS,
-        "keep": [StrOptions(set(rule_names())), KeepRule],
+        "keep": [_RuleNames(), KeepRule],
         "checkpoints": [None, "array-like"],
         "n_inits": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],

@@ -97,7 +97,10 @@ class NearDuplicates(KeepRule):
         return rule_from(self.rule)
 
     def check(self):
-        inner = self.inner
+        try:
+            inner = self.inner
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"NearDuplicates(rule={self.rule!r}): {exc}") from None
         inner.check()
         if isinstance(inner, NearDuplicates) or not inner.nested:
             raise ValueError(
