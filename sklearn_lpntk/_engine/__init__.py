@@ -9,13 +9,13 @@ from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: F401
 from ._device import resolve_device
 from ._factorized import FactorizedGradients, rule_coverage
 from ._features import LabelledGradientFeatures
+from ._function import lpntk_kernel
 from ._kernel import (
     DTYPES,
     NORMALIZATIONS,
     STRATEGIES,
     ClassKernel,
     LpNTKEngine,
-    lpntk_kernel,
     normalize_kernel,
     row_scale,
 )
