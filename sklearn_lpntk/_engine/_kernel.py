@@ -84,7 +84,7 @@ def _resolve_dtype(dtype, model):
 
 
 class LpNTKEngine:
-    """The lpNTK computation for one model, planned against a memory budget.
+    """The lpNTK computation for one model, planned against a memory limit.
 
     The engine is configured once and holds no state that later calls change.
     Its lifecycle is explicit::

@@ -88,7 +88,7 @@ class LpNTK(Options):
                 )
 
     def engine(self, model, *, max_memory=None, device="auto"):
-        """The :class:`LpNTKEngine` of ``model`` with these options.
+        """The :class:`~sklearn_lpntk.kernels.LpNTKEngine` of ``model`` with these options.
 
         Parameters
         ----------

@@ -46,7 +46,8 @@ class Herding(ContradictionOption, KeepRule):
     A kept set trains like its class when every row's mean lpNTK interaction with
     the kept rows equals its mean interaction with the class; the gap is the
     maximum mean discrepancy (MMD) in the lpNTK's feature space. Herding adds
-    the row that lowers it most, one at a time (:func:`kernel_herding`), so the
+    the row that lowers it most, one at a time
+    (:func:`~sklearn_lpntk.selection.kernel_herding`), so the
     kept rows follow the class's distribution, dense regions and boundary rows
     alike, rather than covering it. The order is nested: one fit serves every
     prune ratio.
@@ -56,7 +57,8 @@ class Herding(ContradictionOption, KeepRule):
     block_rows : int or None, default=4096
         A class past the dense limit (10,000 rows), or whose matrix does not
         fit the memory limit, is herded in random blocks of at most this many
-        rows towards the class's own mean (:func:`block_herding`), reading
+        rows towards the class's own mean
+        (:func:`~sklearn_lpntk.selection.block_herding`), reading
         ``n * block_rows`` kernel entries and no neighbour graph. None: always
         the whole matrix.
     drop_contradictory : float in [-1, 1] or None, default=None
@@ -195,7 +197,7 @@ def block_herding(kernel, *, block_rows=None, random_state=None):
         and ``submatrix(rows)`` (the kernel among the given rows), such as a
         :class:`~sklearn_lpntk.kernels.ClassKernel`.
     block_rows : int or None, default=None
-        Largest block; None uses :data:`BLOCK_ROWS`. A class of at most this
+        Largest block; None uses 4,096 rows (``BLOCK_ROWS``). A class of at most this
         many rows is one block, which is exactly :func:`kernel_herding`.
     random_state : int, Generator or None, default=None
         Which rows share a block.

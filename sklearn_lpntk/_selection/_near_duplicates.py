@@ -42,7 +42,7 @@ class NearDuplicates(KeepRule):
 
     Every class is walked in ``rule``'s keep order; a row is a near-duplicate
     when its lpNTK distance ``1 - cosine`` to a row kept before it is, relative
-    to the two rows' neighbourhoods (:func:`local_scale`), at most the
+    to the two rows' neighbourhoods (:func:`~sklearn_lpntk.selection.local_scale`), at most the
     threshold. The threshold is calibrated in every fit: about 256 rows are
     copied under ``perturbation`` and the threshold is the median relative
     distance between a copy and its row (at most 0.25, with a warning when the
@@ -196,7 +196,7 @@ def duplicate_threshold(cosines, scales):
     perturbation and reads the lpNTK cosine between every copy and its row.
     The threshold is the median over the copies of
     ``max(0, 1 - cosine) / scale`` (the row's :func:`local_scale`), at most
-    0.25 (:data:`MAX_THRESHOLD`), with a warning when the copies' median is
+    0.25 (``MAX_THRESHOLD``), with a warning when the copies' median is
     further (the kernel does not see them as copies).
 
     Parameters

@@ -47,7 +47,13 @@ def register_rule(name):
 
 
 def rule_names():
-    """The names ``keep=`` accepts, in registration order."""
+    """The names ``keep=`` accepts, in registration order.
+
+    Returns
+    -------
+    names : tuple of str
+        One registered name per rule class (:func:`register_rule`).
+    """
     return tuple(_RULES)
 
 
@@ -158,11 +164,12 @@ def as_view(kernel):
 class KeepRule(Options, ABC):
     """Base class of the keep-rules: which rows of a class survive.
 
-    Subclasses take their options as constructor keywords (see
-    :class:`~sklearn_lpntk._options.Options`), check them in :meth:`check`,
-    say in :meth:`plan` how the fit must read a class, and implement
-    :meth:`cut`. Register a subclass under a name with :func:`register_rule`
-    to make it a ``keep=`` shortcut.
+    Subclasses take their options as constructor keywords (``get_params``,
+    ``set_params``, a repr of the options that differ from their defaults and
+    equality come with the base class), check them in ``check()``, say in
+    :meth:`plan` how the fit must read a class, and implement :meth:`cut`.
+    Register a subclass under a name with :func:`register_rule` to make it a
+    ``keep=`` shortcut.
 
     Attributes
     ----------
@@ -184,7 +191,7 @@ class KeepRule(Options, ABC):
         plan : dict
             ``need_full`` (the whole class matrix, or a substitute: a neighbour
             graph or blocks; False: rows read on demand suffice), ``graph``
-            (None: the kernel itself; a mode of :data:`GRAPH_MODES` or
+            (None: the kernel itself; "auto", "dense", "exact", "approximate" or
             "blocks" for classes past the dense limit), ``n_neighbors`` and
             ``block_rows``.
         """
@@ -197,7 +204,8 @@ class KeepRule(Options, ABC):
         Parameters
         ----------
         kernel : ndarray, NeighbourGraph, lazy kernel or ClassView
-            The class's kernel, as :func:`as_view` reads it.
+            The class's kernel: its matrix, its neighbour graph, a kernel read
+            on demand, or a :class:`ClassView` of them.
         n_keep : int or None, default=None
             The largest count that will be asked for, where a rule can stop
             early (a traversal on a kernel read on demand); None: every count.
@@ -305,13 +313,13 @@ def rule_cut(kernel, n_keep=None, *, keep="centres", random_state=None, **option
     Parameters
     ----------
     kernel : ndarray of shape (n, n), NeighbourGraph or lazy kernel
-        One class's kernel (see :meth:`KeepRule.cut`).
+        One class's kernel (see :meth:`~sklearn_lpntk.rules.KeepRule.cut`).
     n_keep : int or None, default=None
         The largest count that will be asked for (a traversal on a kernel read
         on demand stops there); None: every count.
     keep : str or KeepRule, default="centres"
         The rule: an object from :mod:`sklearn_lpntk.rules` or a name
-        (:func:`rule_names`).
+        (:func:`~sklearn_lpntk.rules.rule_names`).
     random_state : int or None, default=None
         The rule's draws (an int, so that every count draws alike).
     **options : dict
