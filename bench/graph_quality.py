@@ -2,7 +2,7 @@
 
 Reads the CSVs that ``bench/prune.py`` writes with the methods ``random``,
 ``"lpNTK representative"`` (the dense default) and ``"lpNTK representative (graph)"``
-(the same rule on the exact 10-neighbour graph, what ``graph="exact"`` computes),
+(the same rule on the exact 10-neighbour graph, what ``FacilityLocation(graph="exact")`` computes),
 and prints, per dataset, ratio and budget, the paired difference graph − dense
 and graph − random over the seeds with its 95 % t-interval.
 

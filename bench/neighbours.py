@@ -2,7 +2,7 @@
 
 One class of binary tabular data (``make_classification``, 20 features), the
 labelled gradients of the default network after 2 epochs, sketched to
-``--dims`` numbers as ``graph="approximate"`` does; then each backend lists
+``--dims`` numbers as ``FacilityLocation(graph="approximate")`` does; then each backend lists
 every row's 30 nearest sketches, the candidates are ranked by the exact lpNTK,
 and the recall of the true 10 nearest rows (computed exactly for 300 random
 rows) is printed with the seconds of the search alone, measured in one run.

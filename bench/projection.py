@@ -4,7 +4,7 @@
     python -m bench.projection --quick  # 2 seeds
 
 For each seed the default pruner is fitted on all of scikit-learn's digits with
-the exact kernel and with ``strategy="projection"`` at several
+the exact kernel and with ``kernel=LpNTK(strategy="projection")`` at several
 ``projection_dim`` (same seed, so the same trained network). Printed: relative
 Frobenius error of each class kernel, and the overlap |kept_proj & kept_exact| /
 |kept_exact| at several prune ratios (a random subset would overlap 1 - ratio).
@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from bench._common import machine
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+from sklearn_lpntk import LpNTK, LpNTKPruner, lpntk_kernel
 
 
 def main():
@@ -35,9 +35,8 @@ def main():
             exact = LpNTKPruner(prune_ratio=r, random_state=seed).fit(X, y)
             kept = set(exact.sample_indices_.tolist())
             for d in dims:
-                proj = LpNTKPruner(
-                    prune_ratio=r, strategy="projection", projection_dim=d, random_state=seed
-                ).fit(X, y)
+                kernel = LpNTK(strategy="projection", projection_dim=d)
+                proj = LpNTKPruner(prune_ratio=r, kernel=kernel, random_state=seed).fit(X, y)
                 both = len(kept & set(proj.sample_indices_.tolist()))
                 overlap[d, r].append(both / len(kept))
         module = exact.net_.module_

@@ -95,12 +95,13 @@ LPNTK_RULES = {  # method name -> (normalisation, keep-rule)
     "lpNTK representative": ("cosine", "representative"),
     "lpNTK redundancy": ("cosine", "redundancy"),
     "lpNTK coverage": ("cosine", "coverage"),
-    "lpNTK budget": ("cosine", "budget"),
+    "lpNTK budget": ("cosine", "adaptive"),  # the method's name in results: "budget" before 0.8
 }
 #: redundancy levers (issue 24): D2 message passing over the cosine lpNTK's 5-NN graph,
 #: and facility location on the lpNTK of the last layer's parameters only
 REDUNDANCY_RULES = ["lpNTK D2", "lpNTK last layer", "lpNTK 4 views", "lpNTK centred"]
-#: the matrix rules read through a neighbour graph (LpNTKPruner(graph="exact"))
+#: the matrix rules read through a neighbour graph
+#: (LpNTKPruner(keep=FacilityLocation(graph="exact")))
 GRAPH_RULES = {"lpNTK representative (graph)": "representative"}
 GRAPH_NEIGHBOURS = 10
 BASELINES = ["random", "EL2N", "CCS (EL2N)", "forgetting", "Moderate"]
@@ -229,7 +230,7 @@ def select(method, y, ratio, seed, scores):
             local = facility_location(scores["centred"][c], k)
         elif method in GRAPH_RULES:
             # the same rule on the class's exact 10-neighbour graph (what
-            # graph="exact" hands the selection layer; approximate finds the same
+            # FacilityLocation(graph="exact") hands the selection layer; approximate finds the same
             # neighbours up to its recall)
             local = choose_rows(
                 exact_graph(scores["kernels"][c]["cosine"], GRAPH_NEIGHBOURS),
@@ -327,7 +328,7 @@ def run(args):
         for budget in ("epochs", "iterations"):
             record("full", 0.0, budget, n_full, accs, full_steps)
         log(f"full: {np.mean(accs):.4f} ± {np.std(accs):.4f} ({time.perf_counter() - t:.1f} s)")
-        trained = {}  # identical kept sets train identically: reuse (e.g. "budget")
+        trained = {}  # identical kept sets train identically: reuse (e.g. "lpNTK budget")
         for ratio in args.ratios:
             for method in methods:
                 if time.perf_counter() - start > args.time_budget:

@@ -57,7 +57,7 @@ from bench._common import (
 )
 from sklearn_lpntk import lpntk_kernel
 from sklearn_lpntk.analysis import copy_retrieval, distinct_share
-from sklearn_lpntk.datasets import plant_near_duplicates
+from sklearn_lpntk.datasets import perturb, plant_near_duplicates
 from sklearn_lpntk.selection import (
     drop_near_duplicates,
     duplicate_threshold,
@@ -183,15 +183,38 @@ def pair_cosines(module, name):
     return cosines
 
 
+def calibration_rows(y, rng, n_rows=256):
+    """About ``n_rows`` rows stratified by class, at least two of every class (all of a
+    smaller one): the rows ``prune_ratio="auto"`` copies to calibrate its threshold."""
+    picked = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        share = int(round(n_rows * len(rows) / len(y)))
+        picked.append(rng.choice(rows, min(len(rows), max(2, share)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def calibrated_threshold(cosines_of, X, y, scales, kind, scale, seed):
+    """prune_ratio="auto"'s calibration, spelled out with public names: copies of about
+    256 rows under ``kind``, their lpNTK cosines to their rows, and
+    ``duplicate_threshold`` of those against the rows' local scales."""
+    rng = np.random.default_rng(seed)
+    rows = calibration_rows(y, rng)
+    rows = rows[np.isfinite(scales[rows])]
+    originals = np.asarray(X[rows])
+    copies = perturb(originals, kind, scale=scale, random_state=rng)
+    return duplicate_threshold(cosines_of(originals, copies, y[rows]), scales[rows])[0]
+
+
 def auto_thresholds(nets, Xs, yp, scales, name, kind, seed):
     """prune_ratio="auto"'s threshold from noise copies, and from the planted kind."""
     module = nets["default"]
     out = {}
     for label, spec in (("auto (noise)", "noise"), ("auto (named)", kind)):
         k, scale = parse_kind(spec)
-        out[label] = duplicate_threshold(
+        out[label] = calibrated_threshold(
             pair_cosines(module, name), Xs, yp, scales, k, scale, seed
-        )[0]
+        )
     return out
 
 
@@ -448,8 +471,8 @@ def downstream(args):
                     f.flush()
             print(
                 f"seed {seed}: auto kept {len(kept)} of {len(ytr)} "
-                f"(redundancy {pruner.redundancy_:.3f}, threshold "
-                f"{pruner.redundancy_threshold_:.4f})",
+                f"(near-duplicates {pruner.duplicate_share_:.3f}, threshold "
+                f"{pruner.duplicate_threshold_:.4f})",
                 flush=True,
             )
 
@@ -464,8 +487,8 @@ def auto_counts(args):
             pruner = setup_pruner(setup, "auto", args.device, seed).fit(X, y)
             print(
                 f"{name} pool {len(y)} seed {seed}: removed "
-                f"{len(y) - len(pruner.sample_indices_)} rows ({pruner.redundancy_:.2%}), "
-                f"threshold {pruner.redundancy_threshold_:.4f}, "
+                f"{len(y) - len(pruner.sample_indices_)} rows ({pruner.duplicate_share_:.2%}), "
+                f"threshold {pruner.duplicate_threshold_:.4f}, "
                 f"{time.perf_counter() - start:.0f} s",
                 flush=True,
             )

@@ -14,7 +14,7 @@ For every seed, prune ratio and method, the pruner sees only the training set;
 a downstream ``MLPClassifier(128)`` (after ``StandardScaler``) is trained from
 scratch on the kept rows and its **final** test accuracy is recorded (no
 selection on the test set). Methods: lpNTK with each keep-rule, lpNTK with
-``normalize="cosine"``, random, EL2N, GraNd, forgetting.
+``kernel=LpNTK(normalize="cosine")``, random, EL2N, GraNd, forgetting.
 
 Label noise: 10 % and 20 % of the training labels are flipped to another class
 at random; every method prunes 30 %; reported are the downstream accuracy on
@@ -44,9 +44,11 @@ from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTK,
     LpNTKPruner,
     RandomPruner,
 )
+from sklearn_lpntk.rules import Centres, RandomMember, ThinLargest
 
 HERE = Path(__file__).resolve().parent
 CSV = HERE / "results" / "reproduce.csv"
@@ -68,10 +70,14 @@ FIELDS = [
 def methods():
     """Name -> pruner factory (prune_ratio, seed)."""
     return {
-        "lpNTK centres": lambda r, s: LpNTKPruner(r, random_state=s),
-        "lpNTK random_member": lambda r, s: LpNTKPruner(r, keep="random_member", random_state=s),
-        "lpNTK thin_largest": lambda r, s: LpNTKPruner(r, keep="thin_largest", random_state=s),
-        "lpNTK cosine centres": lambda r, s: LpNTKPruner(r, normalize="cosine", random_state=s),
+        # the paper's setting (raw lpNTK) with each of its keep-rules, then its centres on
+        # the cosine lpNTK
+        "lpNTK centres": lambda r, s: LpNTKPruner.paper(r, random_state=s),
+        "lpNTK random_member": lambda r, s: LpNTKPruner.paper(
+            r, keep=RandomMember(), random_state=s
+        ),
+        "lpNTK thin_largest": lambda r, s: LpNTKPruner.paper(r, keep=ThinLargest(), random_state=s),
+        "lpNTK cosine centres": lambda r, s: LpNTKPruner(r, keep=Centres(), random_state=s),
         "random": lambda r, s: RandomPruner(r, random_state=s),
         "EL2N": lambda r, s: EL2NPruner(r, random_state=s),
         "GraNd": lambda r, s: GraNdPruner(r, random_state=s),
@@ -80,16 +86,17 @@ def methods():
 
 
 def option_variants():
-    """lpNTK variants where the paper and its code disagree (all keep centres)."""
+    """lpNTK variants where the paper and its code disagree (all keep the paper's
+    centres; ``LpNTKPruner.paper(0.3, **params)``)."""
     return {
         "default (final network)": {},
         "checkpoints=[2, 5, 10] averaged": {"checkpoints": [2, 5, 10]},
         "validation_fraction=0.1": {"validation_fraction": 0.1},
-        "selfmax='filter'": {"selfmax": "filter"},
-        "selfmax='repo'": {"selfmax": "repo"},
-        "fpc='repo'": {"fpc": "repo"},
-        "drop_contradictory=0.0": {"drop_contradictory": 0.0},
-        "error_weighting='full'": {"error_weighting": "full"},
+        "selfmax='filter'": {"keep": Centres(selfmax="filter")},
+        "selfmax='repo'": {"keep": Centres(selfmax="repo")},
+        "fpc='repo'": {"keep": Centres(fpc="repo")},
+        "drop_contradictory=0.0": {"keep": Centres(drop_contradictory=0.0)},
+        "error_weighting='full'": {"kernel": LpNTK(normalize=None, error_weighting="full")},
     }
 
 
@@ -110,7 +117,8 @@ def run_options(quick):
                 for noise, y_fit in ((0.0, y_tr), (0.2, y_noisy)):
                     for name, params in option_variants().items():
                         t0 = time.perf_counter()
-                        pruner = LpNTKPruner(0.3, random_state=seed, **params).fit(X_tr, y_fit)
+                        pruner = LpNTKPruner.paper(0.3, random_state=seed, **params)
+                        pruner.fit(X_tr, y_fit)
                         idx = pruner.sample_indices_
                         acc = downstream_accuracy(X_tr[idx], y_fit[idx], X_te, y_te, seed)
                         removed = np.setdiff1d(np.arange(len(y_tr)), idx)

@@ -33,11 +33,13 @@ def one(n_rows, graph, device, seed):
     from sklearn.datasets import make_classification
 
     from sklearn_lpntk import LpNTKPruner
+    from sklearn_lpntk.rules import FacilityLocation
 
     X, y = make_classification(n_samples=n_rows, n_features=20, n_informative=10, random_state=seed)
     X = X.astype(np.float32)
     data_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    pruner = LpNTKPruner(0.5, max_epochs=2, graph=graph, device=device, random_state=seed)
+    keep = FacilityLocation(graph=graph)  # the default rule, its graph mode forced or "auto"
+    pruner = LpNTKPruner(0.5, max_epochs=2, keep=keep, device=device, random_state=seed)
     start = time.perf_counter()
     pruner.fit(X, y)
     total = time.perf_counter() - start

@@ -12,7 +12,7 @@ quadratic: N^2 / 10 pairs in all) separately, with peak memory.
 
 Part 2 runs ``LpNTKPruner`` end to end on 60,000 generated 28x28 ten-class
 images with that LeNet (one epoch of training, reported separately), the exact
-kernel, the default memory budget and ``prune_ratio=0.3``, and reports every
+kernel, the default memory limit (``max_memory``) and ``prune_ratio=0.3``, and reports every
 phase and the peak resident memory of the whole process.
 Results also go to ``bench/results/scale-<device>.json``.
 """
@@ -41,7 +41,7 @@ def child_kernel(args):
     X, y = images_28(args.n, seed=0)
     torch.manual_seed(0)
     model = LeNet().eval().to(device)
-    engine = LpNTKEngine(model, device=device, dtype="float32", memory_budget="auto")
+    engine = LpNTKEngine(model, device=device, dtype="float32", max_memory="auto")
     sizes = np.bincount(y, minlength=10).tolist()
     plan = engine.plan(engine.probe(X, y), sizes)
     grad_s = gram_s = 0.0

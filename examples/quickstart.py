@@ -23,7 +23,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_lpntk import LpNTKPruner, make_pipeline
+from sklearn_lpntk import LpNTK, LpNTKPruner, make_pipeline
+from sklearn_lpntk.rules import rule_names
 
 
 def downstream(seed):
@@ -51,7 +52,12 @@ def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="representative", normalize="cos
         t0 = time.perf_counter()
         pruned = make_pipeline(
             StandardScaler(),
-            LpNTKPruner(prune_ratio=prune_ratio, keep=keep, normalize=normalize, random_state=seed),
+            LpNTKPruner(
+                prune_ratio=prune_ratio,
+                keep=keep,
+                kernel=LpNTK(normalize=normalize),
+                random_state=seed,
+            ),
             downstream(seed),
         ).fit(X_tr, y_tr)
         pruner = pruned.named_steps["lpntkpruner"]
@@ -112,15 +118,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--keep",
         default="representative",
-        choices=[
-            "centres",
-            "random_member",
-            "thin_largest",
-            "representative",
-            "redundancy",
-            "coverage",
-            "budget",
-        ],
+        choices=[name for name in rule_names() if name != "near_duplicates"],
+        help="the keep-rule, with its defaults",
     )
     parser.add_argument("--normalize", default="cosine", choices=["none", "K", "cosine"])
     args = parser.parse_args()

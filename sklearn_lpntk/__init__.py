@@ -12,8 +12,10 @@ PrunedClassifier
     Prune then fit a classifier; for plain scikit-learn pipelines.
 lpntk_kernel
     The lpNTK matrix of a torch model on labelled samples.
-MemoryBudgetError
-    Raised (a ValueError) when the work cannot fit in ``memory_budget``.
+LpNTK
+    The kernel's options, as a pruner's ``kernel``.
+MemoryLimitError
+    Raised (a ValueError) when the work cannot fit in ``max_memory``.
 farthest_first_traversal
     The clustering used to choose what is kept.
 LogitMLP
@@ -26,6 +28,8 @@ datasets
     Offline loaders (Fashion-MNIST from local IDX files).
 layers
     The per-layer rule protocol of the factorised strategy.
+rules
+    The keep-rules as parameter objects (``LpNTKPruner(keep=...)``).
 kernels, selection
     The building blocks underneath: the lpNTK engine, neighbour graphs, and the
     keep-rules on a class's similarities.
@@ -42,7 +46,7 @@ from ._baselines import (
 from ._cleaner import LpNTKCleaner
 from ._curve import PruningCurve, max_prune_ratio, most_pruning_within, pruning_curve
 from ._display import PruningCurveDisplay
-from ._engine import MemoryBudgetError, lpntk_kernel
+from ._engine import LpNTK, MemoryLimitError, lpntk_kernel
 from ._networks import LogitMLP
 from ._pruned_classifier import PrunedClassifier
 from ._pruner import LpNTKPruner
@@ -60,7 +64,8 @@ __all__ = [
     "LogitMLP",
     "LpNTKCleaner",
     "LpNTKPruner",
-    "MemoryBudgetError",
+    "LpNTK",
+    "MemoryLimitError",
     "Pipeline",
     "PrunedClassifier",
     "PruningCurve",

@@ -27,8 +27,10 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._cache import check_pruner_memory, load_or_compute
 from ._class_budget import CLASS_BUDGETS, TRAINING_PARAMS, check_class_budget, out_of_fold_error
-from ._prepared import PreparedFit, check_pruner_memory, load_or_compute
+from ._options import refuse_moved
+from ._prepared import PreparedFit
 from ._progress import Stopwatch
 from ._selection import NON_FINITE_HINT, PrefixCut, keep_counts
 from ._validation import refuse_fit_params, validate_training_data
@@ -43,6 +45,11 @@ _NO_TRANSFORM = (
 
 
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+#: Fitted attributes renamed in 0.8 (one meaning per word).
+_RENAMED_ATTRIBUTES = {
+    "redundancy_": "duplicate_share_",
+    "redundancy_threshold_": "duplicate_threshold_",
+}
 _SEED_MAX = np.iinfo(np.int32).max
 
 
@@ -73,8 +80,34 @@ class BasePruner(BaseSampler):
         "verbose": ["verbose"],
     }
 
-    #: Parameters that never change the prepared fit: the cache key leaves them out.
+    #: Parameters that never change the prepared fit: the cache key leaves them out
+    #: (``n_jobs`` never changes a result: only as many classes as the memory limit
+    #: holds run at once).
     _not_in_cache_key = ("prune_ratio", "verbose", "n_jobs", "memory")
+
+    #: Constructor keywords of 0.7 that moved in 0.8, ``{old: new spelling}``: the
+    #: constructor and :meth:`set_params` refuse them with a TypeError naming it.
+    _moved_params = {}
+
+    def set_params(self, **params):
+        """Set the parameters; a keyword of 0.7 that moved raises a TypeError naming its
+        new spelling.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values (``<param>__<option>`` reaches the options
+            of a parameter object, such as ``keep__hard_fraction`` or
+            ``kernel__normalize``).
+
+        Returns
+        -------
+        self : object
+            The pruner.
+        """
+        moved = {k: v for k, v in params.items() if k in self._moved_params}
+        refuse_moved(f"{type(self).__name__}.set_params", moved, self._moved_params)
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ input
     def _check_params(self):
@@ -137,6 +170,7 @@ class BasePruner(BaseSampler):
                 for k, v in self.get_params(deep=False).items()
                 if k not in self._not_in_cache_key
             },
+            **self._cache_key_fields(),
             "X": X_net,
             "y": y_enc,
             "classes": classes,
@@ -180,6 +214,11 @@ class BasePruner(BaseSampler):
             )
         return self
 
+    def _cache_key_fields(self):
+        """What the cache key needs besides the parameters (e.g. the rule a fit runs,
+        which ``prune_ratio="auto"`` changes)."""
+        return {}
+
     def _checked_budget(self, classes):
         """``class_budget`` as :meth:`_compute` takes it, checked before any work:
         the weights of a dict, "error" (measured in the fit), or None for "equal"."""
@@ -207,16 +246,10 @@ class BasePruner(BaseSampler):
         rows = class_rows(y, len(classes))
         bound = 0.0 if prune_ratio == "auto" else prune_ratio  # "auto" may keep every row
         n_keep = keep_counts([len(r) for r in rows], bound, weights)
-        cuts, attributes, *redundancy = self._class_cuts(X, y, classes, rows, n_keep, rng, watch)
+        cuts, attributes = self._class_cuts(X, y, classes, rows, n_keep, rng, watch)
         summary = f" ({attributes['strategy_']} strategy)" if "strategy_" in attributes else ""
         return PreparedFit(
-            tuple(rows),
-            tuple(cuts),
-            attributes,
-            weights,
-            dict(watch.seconds),
-            summary,
-            **(redundancy[0] if redundancy else {}),
+            tuple(rows), tuple(cuts), attributes, weights, dict(watch.seconds), summary
         )
 
     @abstractmethod
@@ -250,9 +283,6 @@ class BasePruner(BaseSampler):
             One :class:`~sklearn_lpntk.selection.Cut` per class, on its rows.
         attributes : dict
             The fitted attributes that do not depend on the ratio.
-        redundancy : dict, optional
-            A third item, for ``prune_ratio="auto"``: the PreparedFit's
-            ``redundant`` and ``redundancy_threshold``.
         """
 
     # -------------------------------------------------------------- resample
@@ -347,22 +377,28 @@ class BasePruner(BaseSampler):
     def _cut_at(self, prune_ratio):
         if prune_ratio == "auto" and not self._covers(prune_ratio):
             raise ValueError(
-                f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, "
-                "which does not look for near-duplicates; get_support(prune_ratio='auto') "
-                "needs a fit with prune_ratio='auto' (it also serves every numeric ratio)."
+                f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio} and a "
+                "rule that does not look for near-duplicates; get_support(prune_ratio='auto') "
+                "needs a fit with prune_ratio='auto' or keep=NearDuplicates(...) (either "
+                "also serves every numeric ratio, near-duplicates first)."
             )
         if not self._covers(prune_ratio):
             raise ValueError(
                 f"{type(self).__name__} was fitted with prune_ratio={self.prune_ratio}, and "
-                "the Gram matrix of some class did not fit memory_budget, so its keep order "
+                "the matrix of some class did not fit max_memory, so its keep order "
                 f"was computed only that far; prune_ratio={prune_ratio} needs more of it. "
-                "Refit with the smaller prune_ratio (or a larger memory_budget)."
+                "Refit with the smaller prune_ratio (or a larger max_memory)."
             )
         return self._prepared.cut(prune_ratio)["kept"]
 
     def __getattr__(self, name):
         if name in ("transform", "inverse_transform"):
             raise AttributeError(_NO_TRANSFORM.format(name=name))
+        if name in _RENAMED_ATTRIBUTES:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '{name}': since 0.8 it is "
+                f"'{_RENAMED_ATTRIBUTES[name]}'."
+            )
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __sklearn_tags__(self):

@@ -1,14 +1,29 @@
 """LpNTKCleaner: remove rows whose labelled gradient disagrees with their class."""
 
+from dataclasses import replace
 from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner, class_rows
-from ._class_kernels import class_kernel, train_for_kernels
-from ._params import LPNTK_CONSTRAINTS, check_n_jobs, fill_doc
+from ._class_cuts import class_kernel
+from ._engine import LpNTK
+from ._options import hide_moved, refuse_moved
+from ._params import LPNTK_CONSTRAINTS, fill_doc
 from ._selection import RemovalCut, typicality
+from ._training import kernel_settings, train_for_kernels
+
+#: LpNTKCleaner's keywords of 0.7 that moved in 0.8, with their new spelling.
+MOVED = {
+    "error_weighting": "kernel=LpNTK(error_weighting=...)",
+    "strategy": "kernel=LpNTK(error_weighting='full', strategy=...)",
+    "projection_dim": "kernel=LpNTK(error_weighting='full', projection_dim=...)",
+    "feature_batch_size": "kernel=LpNTK(error_weighting='full', chunk_size=...)",
+    "dtype": "kernel=LpNTK(error_weighting='full', dtype=...)",
+    "memory_budget": "max_memory",
+    "n_jobs": "nothing: the cleaner scores one class after another (removed)",
+}
 
 
 def two_group_split(scores, *, separation=2.0, random_state=0):
@@ -103,17 +118,12 @@ class LpNTKCleaner(BasePruner):
         criterion).
     max_epochs : int, default=None
         Training epochs (None: 10 for a net built here, else the skorch net's).
-    error_weighting : {"sign", "full"}, default="full"
-        The error term of the kernel ("full" is the log-likelihood gradient).
-    feature_batch_size : int, default=None
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
-    projection_dim : int, default=4096
-        As for :class:`~sklearn_lpntk.LpNTKPruner`.
-    n_jobs : int or None, default=None
-        Accepted for symmetry with :class:`~sklearn_lpntk.LpNTKPruner`; the
-        classes are scored one after another.
+    kernel : LpNTK or None, default=None
+        The kernel; None is ``LpNTK(error_weighting="full")``, the cosine of
+        log-likelihood gradients. Typicality is a mean cosine, so the kernel
+        must keep ``normalize="cosine"``.
+    {max_memory_param}
     {memory_param}
-    {kernel_params}
     {network_params}
 
     Attributes
@@ -144,56 +154,63 @@ class LpNTKCleaner(BasePruner):
     sklearn_lpntk.LpNTKPruner : pruning to a fixed size.
     """
 
+    _moved_params = MOVED
+
     _parameter_constraints = {
         **{k: v for k, v in BasePruner._parameter_constraints.items() if k != "class_budget"},
-        **LPNTK_CONSTRAINTS,
+        **{k: v for k, v in LPNTK_CONSTRAINTS.items() if k != "n_jobs"},
         "count": [StrOptions({"threshold", "mixture"})],
         "separation": [Interval(Real, 0, None, closed="left")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.5,
         *,
         count="threshold",
         separation=2.0,
+        kernel=None,
         net=None,
         max_epochs=None,
         lr=None,
         batch_size=None,
-        feature_batch_size=None,
-        strategy="auto",
-        projection_dim=4096,
-        memory_budget="auto",
-        dtype="float32",
-        n_jobs=None,
-        error_weighting="full",
         device="auto",
+        max_memory="auto",
         memory=None,
         random_state=None,
         verbose=0,
+        **moved,
     ):
+        refuse_moved("LpNTKCleaner", moved, MOVED)
         self.prune_ratio = prune_ratio
         self.count = count
         self.separation = separation
+        self.kernel = kernel
         self.net = net
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
-        self.feature_batch_size = feature_batch_size
-        self.strategy = strategy
-        self.projection_dim = projection_dim
-        self.memory_budget = memory_budget
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.error_weighting = error_weighting
         self.device = device
+        self.max_memory = max_memory
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
+    def _kernel(self):
+        return LpNTK(error_weighting="full") if self.kernel is None else self.kernel
+
     def _check_params(self):
-        check_n_jobs(self.n_jobs)
+        kernel = self._kernel()
+        kernel.check()
+        if kernel.normalize != "cosine":
+            raise ValueError(
+                f"LpNTKCleaner(kernel=LpNTK(normalize={kernel.normalize!r})): the cleaner reads "
+                "typicality, a mean cosine; use LpNTK(normalize='cosine') (the default)."
+            )
+
+    def _cache_key_fields(self):
+        return {"kernel": self._kernel()}
 
     def _checked_budget(self, classes):
         return None  # the data decide how many rows go: there is no class budget
@@ -222,14 +239,11 @@ class LpNTKCleaner(BasePruner):
         ``self_kernel_`` and the training's) and the first class's seed (the
         mixture's).
         """
-        # the cleaner's fixed choices: cosine lpNTK of one network after its last epoch,
-        # planned as for whole Gram matrices (a class past the dense limit is read
-        # through its factors: exact mean similarity, no neighbours)
-        fixed = {"normalize": "cosine", "checkpoints": None, "validation_fraction": None}
-        params = {**self.get_params(deep=False), **fixed, "n_inits": 1}
-        source = train_for_kernels(
-            X, y, classes, rng, watch, params, need_full=True, graph="auto", n_neighbors=1
-        )
+        # one network after its last epoch, planned as for whole matrices (a class past
+        # the dense limit is read through its factors: exact mean similarity)
+        settings = replace(kernel_settings(self), kernel=self._kernel())
+        reading = {"need_full": True, "graph": "auto", "n_neighbors": 1, "block_rows": None}
+        source = train_for_kernels(X, y, classes, rng, watch, settings, reading)
         scores, self_kernel = np.empty(len(y)), np.empty(len(y))
         with watch.phase("kernel"):
             for c, idx in enumerate(class_rows(y, len(classes))):

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._options import Options
+from ._selection import rule_names
 from ._tables import DataError, format_of, read_table
 
 __all__ = ["main"]
@@ -117,9 +119,16 @@ def build_parser():
     )
     data.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     data.add_argument(
-        "--memory-budget",
+        "--max-memory",
+        "--memory-budget",  # the flag's name before 0.8
+        dest="max_memory",
         default="auto",
         help="memory the kernel may use, e.g. 4GB (default: auto)",
+    )
+    data.add_argument(
+        "--keep",
+        choices=rule_names(),
+        help="lpntk only: the keep-rule, with its defaults (default: the pruner's)",
     )
     data.add_argument(
         "--max-epochs",
@@ -220,14 +229,24 @@ def make_pruner(method, args, progress):
     settings = {
         "random_state": args.random_state,
         "device": args.device,
-        "memory_budget": args.memory_budget,
+        "max_memory": args.max_memory,
         "max_epochs": args.max_epochs,
         "verbose": int(progress),
     }
+    if "keep" in offered and getattr(args, "keep", None) is not None:
+        settings["keep"] = args.keep
     pruner.set_params(**{k: v for k, v in settings.items() if k in offered and v is not None})
     if "scorer" in offered:  # CCS: its difficulty score is trained with the same settings
         pruner.set_params(scorer=make_pruner("el2n", args, progress))
     return pruner
+
+
+def _check_keep(args, methods):
+    """Refuse ``--keep`` when no method given takes a keep-rule (the lpNTK pruners)."""
+    if getattr(args, "keep", None) is not None and not any(m.startswith("lpntk") for m in methods):
+        raise DataError(
+            f"--keep works with --method lpntk or lpntk-paper only, not {', '.join(methods)}."
+        )
 
 
 def _estimator(name, random_state):
@@ -310,6 +329,7 @@ def cmd_prune(args, progress, out):
             f"--prune-ratio auto works with --method lpntk only, not {args.method[0]}; "
             "give a number in [0, 1)."
         )
+    _check_keep(args, args.method)
     pruner = make_pruner(args.method[0], args, progress)
     pruner.set_params(prune_ratio=args.prune_ratio)
     table, t_read = _read(args)
@@ -330,10 +350,10 @@ def cmd_prune(args, progress, out):
         file=out,
     )
     if args.report:
-        params = {
-            k: v
+        params = {  # a rule or kernel object as its repr, e.g. "Centres(selfmax='repo')"
+            k: repr(v) if isinstance(v, Options) else v
             for k, v in pruner.get_params(deep=False).items()
-            if v is None or isinstance(v, (bool, int, float, str))
+            if v is None or isinstance(v, (bool, int, float, str, Options))
         }
         timings = {"read": t_read, "prune": t_prune, "write": t_write}
         timings.update({f"prune.{k}": v for k, v in getattr(pruner, "timings_", {}).items()})
@@ -370,6 +390,7 @@ def cmd_curve(args, progress, out):
             matplotlib.use("Agg")
         except ImportError:
             raise DataError("--plot needs matplotlib: pip install matplotlib.") from None
+    _check_keep(args, args.method)
     pruners = [make_pruner(m, args, progress) for m in args.method]
     baseline = make_pruner(args.baseline[0], args, False)
     estimator = _estimator(args.estimator, args.random_state)

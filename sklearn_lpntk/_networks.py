@@ -299,7 +299,7 @@ def train_network(
             if any(p.dtype == torch.float64 for p in built.module_.parameters()):
                 warnings.warn(
                     "The network has float64 parameters; the pruner trains it in float32 "
-                    "like its input (use dtype='float64' for a float64 kernel).",
+                    "like its input (kernel=LpNTK(dtype='float64') gives a float64 kernel).",
                     UserWarning,
                     stacklevel=3,
                 )

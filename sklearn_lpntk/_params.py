@@ -2,17 +2,16 @@
 
 Each group is a dict of scikit-learn parameter constraints and a numpydoc
 fragment; :func:`fill_doc` puts the fragments into a class docstring where it
-says ``{network_params}``, ``{kernel_params}``, ``{memory_param}``,
-``{common_attributes}`` or ``{trained_attributes}``.
+says ``{network_params}``, ``{max_memory_param}``, ``{memory_param}``,
+``{budget_param}``, ``{common_attributes}`` or ``{trained_attributes}``.
 """
 
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
-from ._engine import DTYPES, ERROR_WEIGHTINGS, STRATEGIES, available_backend
-from ._selection import MATRIX_RULES
+from ._engine import LpNTK
 
 NETWORK_CONSTRAINTS = {
     "net": "no_validation",  # checked by check_net, with a precise message
@@ -46,45 +45,25 @@ NETWORK_DOC = """\
         0: silent. 1: progress bars and a timing summary. 2: also the skorch
         training log (and, for lpNTK, the memory plan of each class)."""
 
-KERNEL_CONSTRAINTS = {
-    "strategy": [StrOptions(set(STRATEGIES))],
-    "memory_budget": [None, str, Interval(Real, 1, None, closed="left")],
-    "dtype": [StrOptions(set(DTYPES))],
-}
-
 #: The constraints of the parameters LpNTKPruner and LpNTKCleaner both have.
 LPNTK_CONSTRAINTS = {
     **NETWORK_CONSTRAINTS,
-    **KERNEL_CONSTRAINTS,
+    "kernel": [None, LpNTK],
+    "max_memory": [None, str, Interval(Real, 1, None, closed="left")],
     "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
-    "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-    "projection_dim": [Interval(Integral, 1, None, closed="left")],
     "n_jobs": [Integral, None],
-    "error_weighting": [StrOptions(set(ERROR_WEIGHTINGS))],
 }
 
-KERNEL_DOC = """\
-    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
-        How per-sample gradients and their inner products are computed.
-        "features": per-sample gradients with ``torch.func`` and a matrix
-        product. "factorized": one batched backward pass per chunk; Linear and
-        convolution layers contribute factorised ("ghost") inner products or
-        their small per-sample gradients, other layers per-sample autograd.
-        "projection": a count sketch of the gradients to ``projection_dim``
-        numbers (approximate). "auto": factorized when layer rules cover at
-        least half of the parameters, else features; a projection (with a
-        warning) only when the exact kernel cannot fit in ``memory_budget``.
-        See ``docs/performance.md``.
-    memory_budget : "auto", None, int or str, default="auto"
-        Memory the kernel computation may hold at once, e.g. "4GB" or
-        "512MiB" or a number of bytes, on the device where it runs (divided
-        between parallel jobs). Chunk sizes follow from it; a class whose Gram
-        matrix does not fit is clustered from rows computed on demand. "auto"
-        is half of the free memory; None means no limit. A budget too small
-        for the work raises ``MemoryBudgetError`` (a ValueError) before
-        training, naming the budget needed.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the gradient computation."""
+MAX_MEMORY_DOC = """\
+    max_memory : "auto", None, int or str, default="auto"
+        Memory the kernel computation may hold at once, e.g. "4GB" or "512MiB"
+        or a number of bytes, on the device where it runs. Chunk sizes follow
+        from it; a class whose matrix does not fit is read row by row, through
+        a neighbour graph or in blocks (as its rule can), and only as many
+        classes run in parallel as it holds. "auto" is half of the free
+        memory; None means no limit. A limit too small for the work raises
+        ``MemoryLimitError`` (a ValueError) before training, naming the memory
+        needed."""
 
 
 MEMORY_DOC = """\
@@ -133,7 +112,7 @@ def fill_doc(cls):
     """Class decorator: put the shared parameter fragments into the docstring."""
     cls.__doc__ = (
         cls.__doc__.replace("    {network_params}\n", NETWORK_DOC + "\n")
-        .replace("    {kernel_params}\n", KERNEL_DOC + "\n")
+        .replace("    {max_memory_param}\n", MAX_MEMORY_DOC + "\n")
         .replace("    {memory_param}\n", MEMORY_DOC + "\n")
         .replace("    {budget_param}\n", BUDGET_DOC + "\n")
         .replace("    {common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
@@ -149,25 +128,3 @@ def check_n_jobs(n_jobs):
             "n_jobs=0 runs no job. Pass a positive number of parallel jobs, -1 for all "
             "processors, or None for one job (or what joblib.parallel_config says)."
         )
-
-
-def check_graph_options(graph, keep, selfmax, drop_contradictory):
-    """Refuse, before any work, a forced neighbour graph with options that read the
-    class's kernel itself, and a forced approximate graph without a search library."""
-    if graph not in ("exact", "approximate"):
-        return
-    for name, value, bad in (
-        ("keep", keep, keep not in MATRIX_RULES or keep == "herding"),
-        ("drop_contradictory", drop_contradictory, drop_contradictory is not None),
-        ("selfmax", selfmax, selfmax is not None),
-    ):
-        if bad:
-            raise ValueError(
-                f"graph={graph!r} serves the matrix keep-rules "
-                f"{tuple(r for r in MATRIX_RULES if r != 'herding')} without selfmax or "
-                f"drop_contradictory; {name}={value!r} reads the class's kernel itself "
-                "(keep='herding' reads a large class in blocks of rows). Use graph='auto' "
-                "or 'dense'."
-            )
-    if graph == "approximate":
-        available_backend()  # an ImportError naming the extra

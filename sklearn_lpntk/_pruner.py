@@ -6,15 +6,54 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BasePruner
-from ._class_kernels import class_cuts, train_for_kernels
-from ._copies import PERTURBATIONS
-from ._engine import GRAPH_MODES, NORMALIZATIONS
-from ._params import LPNTK_CONSTRAINTS, check_graph_options, check_n_jobs, fill_doc
-from ._redundancy import find_near_duplicates
-from ._selection import BLOCK_ROWS, FPC_MODES, KEEP_RULES, MATRIX_RULES, SELFMAX_MODES
+from ._class_cuts import class_cuts
+from ._duplicates import near_duplicate_cuts
+from ._engine import LpNTK
+from ._options import hide_moved, refuse_moved
+from ._params import LPNTK_CONSTRAINTS, check_n_jobs, fill_doc
+from ._selection import Centres, KeepRule, NearDuplicates, rule_from, rule_names
+from ._training import kernel_settings, train_for_kernels
 
-#: The parameters of the keep-rule (the keyword arguments of ``_selection.rule_cut``).
-_RULE_OPTIONS = ("keep", "cluster_ratio", "hard_fraction", "selfmax", "drop_contradictory", "fpc")
+#: The default rule (``keep``); chosen in 0.8 from docs/reproduction.md.
+DEFAULT_RULE = "representative"
+
+#: Constructor keywords of 0.7 that moved in 0.8, with their new spelling.
+MOVED = {
+    "cluster_ratio": "keep=ThinLargest(cluster_ratio=...)",
+    "selfmax": "an option of the paper's rules: keep=Centres(selfmax=...)",
+    "drop_contradictory": "an option of the rule: keep=<Rule>(drop_contradictory=...)",
+    "fpc": "an option of the paper's rules: keep=Centres(fpc=...)",
+    "hard_fraction": "keep=Coverage(hard_fraction=...) or keep=D2(hard_fraction=...)",
+    "graph": "an option of the rules that read a neighbour graph: "
+    "keep=FacilityLocation(graph=...) (also Redundancy, Adaptive, Coverage, D2)",
+    "n_neighbors": "keep=FacilityLocation(n_neighbors=...) (the rule's neighbour graph) or "
+    "keep=NearDuplicates(n_neighbors=...) (prune_ratio='auto')",
+    "calibration_perturbation": "keep=NearDuplicates(perturbation=...)",
+    "calibration_scale": "keep=NearDuplicates(scale=...)",
+    "normalize": "kernel=LpNTK(normalize=...)",
+    "error_weighting": "kernel=LpNTK(error_weighting=...)",
+    "strategy": "kernel=LpNTK(strategy=...)",
+    "projection_dim": "kernel=LpNTK(projection_dim=...)",
+    "feature_batch_size": "kernel=LpNTK(chunk_size=...)",
+    "dtype": "kernel=LpNTK(dtype=...)",
+    "memory_budget": "max_memory",
+}
+
+
+class _RuleNames(StrOptions):
+    """``keep``'s names: those registered when a fit validates its parameters, so that a
+    rule registered after import (:func:`~sklearn_lpntk.rules.register_rule`) counts."""
+
+    def __init__(self):
+        super().__init__(set(rule_names()))
+
+    def is_satisfied_by(self, val):
+        self.options = set(rule_names())
+        return super().is_satisfied_by(val)
+
+    def __str__(self):
+        self.options = set(rule_names())
+        return super().__str__()
 
 
 @fill_doc
@@ -24,12 +63,11 @@ class LpNTKPruner(BasePruner):
     A small network is trained briefly on ``(X, y)``; the lpNTK (Guo et al.,
     ICLR 2024) between every two samples of the same class is computed from
     one labelled gradient per sample, and ``k_c`` rows of every class c are
-    kept (see ``prune_ratio``). By default (since 0.4) the
-    kept rows are those that best represent their class under the cosine
-    lpNTK (greedy facility location); the paper's setting, farthest-first
-    centres on the raw kernel, is ``LpNTKPruner.paper()``. The default was
-    chosen from ``docs/reproduction.md``: the paper's setting loses to a
-    random subset from 30 % pruning on, the default is level with it.
+    kept (see ``prune_ratio``) by a keep-rule (``keep``). The rules and the
+    kernel are small parameter objects (``sklearn_lpntk.rules``,
+    :class:`~sklearn_lpntk.LpNTK`); their options are grid-searchable as
+    ``keep__<option>`` and ``kernel__<option>``. The paper's setting,
+    farthest-first centres on the raw kernel, is ``LpNTKPruner.paper()``.
 
     Read more in ``docs/algorithm.md`` and ``docs/parameters.md``.
 
@@ -38,104 +76,29 @@ class LpNTKPruner(BasePruner):
     prune_ratio : float in [0, 1) or "auto", default=0.3
         Fraction of each class that is removed: class c keeps ``k_c`` rows, at
         least one (``docs/algorithm.md``, "How many rows each class keeps").
-        "auto": the data decide; only near-duplicates are removed, rows whose
-        lpNTK distance to a row kept before them (in the keep order) is as small,
-        relative to their neighbourhood, as that between a row and a perturbed
-        copy of it (``calibration_perturbation``; see "How much is redundant"
-        in ``docs/algorithm.md``). ``redundancy_`` is the share removed. Needs
-        ``keep="representative"`` and ``normalize="cosine"`` (the defaults).
+        "auto": the data decide; only near-duplicates are removed
+        (:class:`~sklearn_lpntk.rules.NearDuplicates`; with another rule, its
+        order is the one walked). ``duplicate_share_`` is the share removed.
+    keep : str or KeepRule, default="representative"
+        Which rows of each class survive: a rule from ``sklearn_lpntk.rules``
+        with its options, or its name for the rule with its defaults:
+        "herding" (:class:`~sklearn_lpntk.rules.Herding`, the rows whose kernel
+        mean matches the class's), "representative"
+        (:class:`~sklearn_lpntk.rules.FacilityLocation`), "redundancy",
+        "adaptive", "coverage", "d2", "near_duplicates", and the paper's
+        "centres", "random_member", "thin_largest". See ``docs/parameters.md``.
+    kernel : LpNTK or None, default=None
+        The kernel's definition and computation (normalisation, error
+        weighting, strategy, ...); None is ``LpNTK()``: the cosine lpNTK with
+        the paper's sign error term.
     max_epochs : int, default=None
         Training epochs. None: 10 for a net built here, the skorch net's own
         value otherwise. 0 computes the kernel at initialisation.
-    feature_batch_size : int, default=None
-        Largest chunk of samples differentiated at once when computing the
-        kernel (None: 64 for the features strategy, 256 otherwise). Chunks are
-        made smaller when ``memory_budget`` requires it. Does not change the
-        result.
-    projection_dim : int, default=4096
-        Sketch dimension of the projection strategy. The typical error of a
-        kernel entry is about ``sqrt(2 / projection_dim)`` of
-        ``sqrt(k_ii k_jj)``.
     n_jobs : int or None, default=None
         Classes processed in parallel through joblib (so any joblib backend,
-        e.g. Dask or Ray, can run them). None means 1 unless in a
+        e.g. Dask or Ray, can run them), as many as ``max_memory`` holds at
+        once; never changes the result. None means 1 unless in a
         ``joblib.parallel_config`` context; -1 means all processors.
-    keep : {"centres", "random_member", "thin_largest", "representative", \
-            "redundancy", "coverage", "budget", "d2"}, default="representative"
-        Which rows of each class survive. From the farthest-first clustering
-        (the paper): "centres", the centres themselves (the paper's default;
-        outliers first); "random_member", one random member of each cluster;
-        "thin_largest", cluster into ``cluster_ratio * k_c`` clusters and
-        remove random members of the largest clusters until ``k_c`` rows remain
-        (de-biasing). From the whole class matrix (this library's rules, see
-        ``docs/algorithm.md``): "representative", greedy facility location
-        (typical rows that cover the class); "redundancy", drop the more
-        typical row of the most similar pair until ``k_c`` remain;
-        "coverage", coverage-centric sampling over the lpNTK difficulty (low
-        mean similarity to the class) after dropping the most contradictory
-        ``hard_fraction``; "budget", "redundancy" while at least half of a
-        class is kept and "representative" below; "d2", D2 pruning (Maharana
-        et al., ICLR 2024): the same difficulty passed forward over the
-        class's nearest-neighbour graph (5 neighbours, or the graph's
-        ``n_neighbors``), then, inside strata and after dropping the
-        ``hard_fraction`` hardest, greedy picks that lower their neighbours'
-        scores. The matrix rules need the class's full Gram matrix within
-        ``memory_budget`` or a neighbour graph (``graph``).
-    graph : {"auto", "dense", "exact", "approximate"}, default="auto"
-        How the matrix rules read a class: "dense", its whole Gram matrix;
-        "exact", every row's ``n_neighbors`` most similar rows, block by block;
-        "approximate", the same graph from a similarity search on sketches
-        (faiss-cpu, the ``large`` extra, or pynndescent), ranked by the exact
-        lpNTK. "auto": dense up to 10,000 rows per class while the matrix fits
-        ``memory_budget``, then exact up to 2.5e11 multiply-adds, then
-        approximate (``docs/algorithm.md``). The traversal rules, ``selfmax``
-        and ``drop_contradictory`` read the kernel itself.
-    n_neighbors : int, default=10
-        Neighbours per row of the graph (``graph`` other than "dense"); with
-        ``prune_ratio="auto"`` also the neighbours searched for near-duplicates,
-        the last of which sets a row's neighbourhood scale.
-    calibration_perturbation : {"noise", "shift", "flip"} or callable, \
-            default="noise"
-        Only for ``prune_ratio="auto"``: how the calibration's copies differ
-        from their rows. "noise": Gaussian noise of ``calibration_scale``
-        (0.05) feature standard deviations; "shift": moved by up to
-        ``calibration_scale`` (1) positions along the inputs' last two axes
-        longer than one; "flip": mirrored along the last axis; a callable
-        ``f(X, rng)`` returns perturbed rows (the augmentation you applied
-        offline). The kernel must see such copies as close (a warning says
-        when it does not).
-    calibration_scale : float or None, default=None
-        Size of ``calibration_perturbation`` (see above).
-    cluster_ratio : float in (0, 1], default=0.5
-        Only for ``keep="thin_largest"``: clusters per kept row.
-    hard_fraction : float in [0, 1) or "auto", default="auto"
-        Only for ``keep="coverage"`` and ``keep="d2"``: share of each class
-        dropped as hardest before sampling. "auto": 0 up to 30 % pruning, then growing to 0.3 at
-        90 % (``clip((prune_ratio - 0.3) / 2, 0, 0.3)``).
-    normalize : {None, "K", "cosine"}, default="cosine"
-        Kernel scaling: none (the official code), divide by the number of
-        classes, or cosine (unit self-similarity; the default since 0.4).
-    error_weighting : {"sign", "full"}, default="sign"
-        "sign": the paper's label-sign vector ``2 e_y - 1``. "full": the exact
-        first-order error ``e_y - softmax(z)`` (gradient inner product of the
-        log-likelihood).
-    selfmax : {None, "filter", "repo"}, default=None
-        Self-max preprocessing (notes §5.2). A row is self-max when its
-        self-similarity is at least its similarity to every other row of its
-        class (full rows). "filter": only self-max rows may be kept; when there
-        are fewer than ``k_c``, all of them are kept and farthest-first
-        traversal tops up from the other rows. "repo": the official code's
-        behaviour: with more than ``k_c`` self-max rows the filter is ignored,
-        otherwise only the self-max rows are kept (fewer than ``k_c``).
-    drop_contradictory : float in [-1, 1] or None, default=None
-        If set, rows having a same-class partner whose lpNTK cosine is below
-        this value (e.g. 0: a negative angle) are never kept; fewer than
-        ``k_c`` rows are kept when too few remain. The threshold is this
-        library's choice; the paper gives none.
-    fpc : {"canonical", "repo"}, default="canonical"
-        "canonical": Gonzalez farthest-first traversal. "repo": the official
-        code's variant, which skips a cluster whose centre is less similar to
-        itself than to all its members (and may stop with fewer centres).
     checkpoints : array-like of int or None, default=None
         Epochs of the brief training (0 = initialisation) whose kernels are
         averaged, answering "the kernel is frozen at one checkpoint". None uses
@@ -155,24 +118,24 @@ class LpNTKPruner(BasePruner):
         ``n_inits`` times as much. ``net_`` and ``checkpoints_`` are the first
         network's.
     {budget_param}
+    {max_memory_param}
     {memory_param}
-    {kernel_params}
     {network_params}
 
     Attributes
     ----------
     sample_indices_ : ndarray of shape (n_kept,)
         Kept row indices into the training data, ascending.
+    keep_rule_ : KeepRule
+        The rule the fit used (``keep`` as an object; with
+        ``prune_ratio="auto"``, the near-duplicate rule around it).
     keep_order_ : dict or None
-        For the nested keep-rules ("centres", "representative",
-        "redundancy", without ``selfmax``): every class's rows (by class
-        label) in the order they are kept, so that a prune ratio keeps the
-        first ``k_c`` of each. A class whose Gram
-        matrix did not fit ``memory_budget`` has its order only as far as
-        this fit needed. None for the other rules, whose selection for
-        another ratio is not a prefix ("random_member", "thin_largest",
-        "coverage", "budget", "d2", ``selfmax``); ``get_support(prune_ratio=...)``
-        cuts every rule at any ratio without refitting.
+        For the nested rules (``keep_rule_.nested``): every class's rows (by
+        class label) in the order they are kept, so that a prune ratio keeps
+        the first ``k_c`` of each. A class read row by row has its order only
+        as far as this fit needed. None for the other rules;
+        ``get_support(prune_ratio=...)`` cuts every rule at any ratio without
+        refitting.
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit``.
     n_features_in_ : int
@@ -182,13 +145,14 @@ class LpNTKPruner(BasePruner):
     net_ : skorch.NeuralNetClassifier
         The briefly trained network whose kernel was used.
     cluster_labels_ : ndarray of shape (n_samples,)
-        For every training row, the row index of its cluster centre.
+        For every training row, the row index of its cluster centre (its most
+        similar kept row, for the rules on a class's matrix or graph).
     centres_ : ndarray
         Row indices of all cluster centres, ascending.
     sampling_strategy_ : dict
         Number of rows kept per class label (imbalanced-learn's attribute).
     self_kernel_ : ndarray of shape (n_samples,)
-        lpNTK self-similarity ``kappa(i, i)`` of every row (after ``normalize``).
+        lpNTK self-similarity ``kappa(i, i)`` of every row (after normalisation).
     strategy_ : str
         The strategy used: "features", "factorized" or "projection".
     checkpoints_ : list of int
@@ -196,28 +160,29 @@ class LpNTKPruner(BasePruner):
     validation_scores_ : dict
         Validation accuracy per candidate epoch (with ``validation_fraction``).
     selfmax_ : ndarray of bool, shape (n_samples,)
-        Self-max rows (with ``selfmax``).
+        Self-max rows (with a rule's ``selfmax``).
     contradictory_ : ndarray of bool, shape (n_samples,)
-        Rows excluded by ``drop_contradictory``.
+        Rows excluded by a rule's ``drop_contradictory``.
     lazy_classes_ : list
-        Class labels whose Gram matrix did not fit in ``memory_budget`` and
-        were clustered from rows computed on demand.
-    redundancy_ : float
+        Class labels whose matrix was not formed (read row by row, through a
+        neighbour graph or in blocks).
+    duplicate_share_ : float
         With ``prune_ratio="auto"``: the share of the rows removed as
         near-duplicates.
-    redundancy_threshold_ : float
-        With ``prune_ratio="auto"``: the calibrated threshold, a distance
-        ``1 - cosine`` relative to the pair's neighbourhood scale.
+    duplicate_threshold_ : float
+        With near-duplicates: the threshold used, a distance ``1 - cosine``
+        relative to the pair's neighbourhood scale.
     timings_ : dict
         Wall-clock seconds per phase: "setup" (input validation, building and
         initialising the network, planning memory; the first fit in a process
         also pays torch's one-time warm-up here), "training", "kernel"
         (per-sample gradients and Gram matrices, summed over classes),
         "neighbours" (with a neighbour graph: building it, summed over classes),
-        "selection" (traversal, keep order and the cut at ``prune_ratio``,
-        including rows computed on demand; summed over classes) and, with
-        ``memory``, "cache" (hashing the data, reading or writing the cache).
-        A fit read from the cache has only "setup", "cache" and "selection".
+        "selection" (the rule's work, including rows or blocks computed on
+        demand; summed over classes), "duplicates" (the near-duplicates'
+        calibration) and, with ``memory``, "cache" (hashing the data, reading or
+        writing the cache). A fit read from the cache has only "setup", "cache"
+        and "selection".
     from_cache_ : bool
         Whether this fit was read from ``memory`` (True) or computed.
     class_weights_ : dict or None
@@ -234,180 +199,132 @@ class LpNTKPruner(BasePruner):
     -----
     The pruner has ``fit_resample`` and ``fit_transform``, both returning the
     kept ``(X, y)``, but no ``transform``: data seen after fitting (test folds,
-    new data) is never pruned.
+    new data) is never pruned. Keywords of 0.7 that moved into the rule and
+    kernel objects raise a TypeError naming their new spelling.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sklearn_lpntk import LpNTKPruner
+    >>> from sklearn_lpntk.rules import Coverage
     >>> X, y = load_digits(return_X_y=True)
     >>> X_kept, y_kept = LpNTKPruner(prune_ratio=0.3, max_epochs=2,
     ...                              random_state=0).fit_resample(X, y)
     >>> X_kept.shape
     (1253, 64)
+    >>> LpNTKPruner(0.5, keep=Coverage(hard_fraction=0.1)).get_params()["keep__hard_fraction"]
+    0.1
     """
 
     _accepts_auto = True
+    _moved_params = MOVED
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
         "prune_ratio": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         **LPNTK_CONSTRAINTS,
-        "calibration_perturbation": [StrOptions(set(PERTURBATIONS)), callable],
-        "calibration_scale": [None, Interval(Real, 0, None, closed="neither")],
-        "keep": [StrOptions(set(KEEP_RULES))],
-        "graph": [StrOptions(set(GRAPH_MODES))],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "cluster_ratio": [Interval(Real, 0, 1, closed="right")],
-        "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
-        "normalize": [None, StrOptions({n for n in NORMALIZATIONS if n is not None})],
-        "selfmax": [None, StrOptions(set(SELFMAX_MODES))],
-        "drop_contradictory": [None, Interval(Real, -1, 1, closed="both")],
-        "fpc": [StrOptions(set(FPC_MODES))],
+        "keep": [_RuleNames(), KeepRule],
         "checkpoints": [None, "array-like"],
         "n_inits": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.3,
         *,
+        keep=DEFAULT_RULE,
+        kernel=None,
         net=None,
         max_epochs=None,
         lr=None,
         batch_size=None,
-        feature_batch_size=None,
-        strategy="auto",
-        projection_dim=4096,
-        memory_budget="auto",
-        dtype="float32",
+        device="auto",
+        max_memory="auto",
         n_jobs=None,
-        keep="representative",
-        graph="auto",
-        n_neighbors=10,
-        calibration_perturbation="noise",
-        calibration_scale=None,
-        cluster_ratio=0.5,
-        hard_fraction="auto",
-        normalize="cosine",
-        error_weighting="sign",
-        selfmax=None,
-        drop_contradictory=None,
-        fpc="canonical",
         checkpoints=None,
         validation_fraction=None,
         n_inits=1,
-        device="auto",
         class_budget="equal",
         memory=None,
         random_state=None,
         verbose=0,
+        **moved,
     ):
+        refuse_moved("LpNTKPruner", moved, MOVED)
         self.prune_ratio = prune_ratio
+        self.keep = keep
+        self.kernel = kernel
         self.net = net
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
-        self.feature_batch_size = feature_batch_size
-        self.strategy = strategy
-        self.projection_dim = projection_dim
-        self.memory_budget = memory_budget
-        self.dtype = dtype
+        self.device = device
+        self.max_memory = max_memory
         self.n_jobs = n_jobs
-        self.keep = keep
-        self.graph = graph
-        self.n_neighbors = n_neighbors
-        self.calibration_perturbation = calibration_perturbation
-        self.calibration_scale = calibration_scale
-        self.cluster_ratio = cluster_ratio
-        self.hard_fraction = hard_fraction
-        self.normalize = normalize
-        self.error_weighting = error_weighting
-        self.selfmax = selfmax
-        self.drop_contradictory = drop_contradictory
-        self.fpc = fpc
         self.checkpoints = checkpoints
         self.validation_fraction = validation_fraction
         self.n_inits = n_inits
-        self.device = device
         self.class_budget = class_budget
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
+    def _rule(self):
+        """The rule this fit runs: ``keep`` as an object, wrapped in a near-duplicate rule
+        for ``prune_ratio="auto"`` (unless it is one already)."""
+        rule = rule_from(self.keep)
+        if self.prune_ratio == "auto" and not isinstance(rule, NearDuplicates):
+            rule = NearDuplicates(rule=rule)
+        return rule
+
+    def _kernel(self):
+        return LpNTK() if self.kernel is None else self.kernel
+
     def _check_params(self):
-        check_graph_options(self.graph, self.keep, self.selfmax, self.drop_contradictory)
         check_n_jobs(self.n_jobs)
-        if self.prune_ratio == "auto" and (
-            self.keep != "representative" or self.normalize != "cosine"
-        ):
+        kernel, rule = self._kernel(), self._rule()
+        kernel.check()
+        rule.check()
+        if isinstance(rule, NearDuplicates) and kernel.normalize != "cosine":
             raise ValueError(
-                "prune_ratio='auto' walks every class in its representative order and "
-                "compares lpNTK cosines; it needs keep='representative' and "
-                f"normalize='cosine', got keep={self.keep!r}, normalize={self.normalize!r}. "
-                "Use those, or a numeric prune_ratio."
+                f"{rule!r} (prune_ratio='auto' or keep=NearDuplicates(...)) compares lpNTK "
+                "cosines to every row's neighbourhood; it needs the cosine kernel, "
+                "kernel=LpNTK(normalize='cosine') (the default), got normalize="
+                f"{kernel.normalize!r}."
             )
+
+    def _cache_key_fields(self):
+        return {"rule": self._rule(), "kernel": self._kernel()}
 
     @classmethod
     def paper(cls, prune_ratio=0.3, **params):
         """The paper's setting: raw lpNTK, sign error term, farthest-first centres.
 
-        ``LpNTKPruner.paper(0.3)`` is ``LpNTKPruner(0.3, normalize=None,
-        error_weighting="sign", keep="centres", fpc="canonical")``; other
-        parameters may be given as keywords. See ``docs/reproduction.md`` for
-        how it compares with the library's default.
+        ``LpNTKPruner.paper(0.3)`` is ``LpNTKPruner(0.3, keep=Centres(),
+        kernel=LpNTK(normalize=None, error_weighting="sign"))``; other
+        parameters may be given as keywords (``keep=Centres(selfmax="repo")``
+        for the official code's self-max filter). See ``docs/reproduction.md``
+        for how it compares with the library's default.
         """
         setting = {
-            "normalize": None,
-            "error_weighting": "sign",
-            "keep": "centres",
-            "fpc": "canonical",
+            "keep": Centres(),
+            "kernel": LpNTK(normalize=None, error_weighting="sign"),
         }
         return cls(prune_ratio, **{**setting, **params})
 
     def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
-        params = self.get_params(deep=False)
-        matrix_rule = self.keep in MATRIX_RULES
-        # the kernel itself serves the traversal rules and drop_contradictory; herding
-        # reads a class past the dense limit in blocks of rows, not through a graph
-        graph = self.graph if matrix_rule and self.drop_contradictory is None else None
-        if self.keep == "herding" and graph == "auto":
-            graph = "blocks"
-        plan = {
-            "need_full": matrix_rule,
-            "graph": graph,
-            "n_neighbors": self.n_neighbors,
-            "block_rows": BLOCK_ROWS,
-        }
-        source = train_for_kernels(X, y, classes, rng, watch, params, **plan)
-        options = {k: params[k] for k in _RULE_OPTIONS}
-        auto = self.prune_ratio == "auto"
-        cuts, self_kernel, near = class_cuts(
-            source,
-            rows,
-            X,
-            y,
-            n_keep,
-            options,
-            watch,
-            self.verbose,
-            near=self.n_neighbors if auto else 0,
+        rule = self._rule()
+        settings = kernel_settings(self)
+        source = train_for_kernels(X, y, classes, rng, watch, settings, rule.plan())
+        cuts, self_kernel, graphs = class_cuts(
+            source, rows, X, y, n_keep, rule, watch, self.verbose
         )
-        attributes = {**source.attributes, "self_kernel_": self_kernel}
-        if not auto:
+        attributes = {**source.attributes, "self_kernel_": self_kernel, "keep_rule_": rule}
+        if not isinstance(rule, NearDuplicates):
             return cuts, attributes
-        with watch.phase("redundancy"):
-            redundancy = find_near_duplicates(
-                source,
-                X,
-                y,
-                rows,
-                cuts,
-                near,
-                n_neighbors=self.n_neighbors,
-                perturbation=self.calibration_perturbation,
-                scale=self.calibration_scale,
-                seed=int(rng.randint(np.iinfo(np.int32).max)),
-            )
-        return cuts, attributes, redundancy
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with watch.phase("duplicates"):
+            cuts, threshold = near_duplicate_cuts(rule, source, X, y, rows, cuts, graphs, seed)
+        return cuts, {**attributes, "duplicate_threshold_": threshold}

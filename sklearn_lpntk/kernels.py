@@ -1,6 +1,7 @@
 """The lpNTK engine's public building blocks: kernels, memory plans, neighbour graphs.
 
-:func:`~sklearn_lpntk.lpntk_kernel` is the one call most users need. The names below are for
+:func:`~sklearn_lpntk.lpntk_kernel` is the one call most users need, and
+:class:`~sklearn_lpntk.LpNTK` the kernel's options as a pruner reads them. The names below are for
 those who compute kernels themselves, outside an estimator: the engine behind
 :class:`~sklearn_lpntk.LpNTKPruner`, one class's kernel read whole or row by
 row, and every row's nearest rows without the whole Gram matrix. None of it uses
@@ -40,8 +41,9 @@ from ._engine import (
     STRATEGIES,
     ClassKernel,
     KernelPlan,
+    LpNTK,
     LpNTKEngine,
-    MemoryBudgetError,
+    MemoryLimitError,
     Probe,
     approximate_neighbours,
     available_backend,
@@ -62,8 +64,9 @@ __all__ = [
     "STRATEGIES",
     "ClassKernel",
     "KernelPlan",
+    "LpNTK",
     "LpNTKEngine",
-    "MemoryBudgetError",
+    "MemoryLimitError",
     "Probe",
     "approximate_neighbours",
     "available_backend",

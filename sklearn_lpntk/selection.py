@@ -11,16 +11,16 @@ class's ``(n, n)`` similarity matrix in, row indices of that class out.
 * matching a class's distribution: :func:`kernel_herding` (the "herding" rule),
   :func:`block_herding` (a class read in blocks), :func:`mean_discrepancy` (the squared
   MMD of a subset to its class);
-* a rule by name (``TRAVERSAL_RULES``, ``MATRIX_RULES``; a neighbour graph
-  serves the matrix rules), with the self-max and contradiction filters, once or cut at
-  several sizes: :func:`choose_rows`, :func:`rule_cut` (a :class:`Cut` whose
-  ``select`` returns a :class:`Selection`);
+* a rule (an object of :mod:`sklearn_lpntk.rules`, or its name from ``KEEP_RULES``
+  with its options), once or cut at several sizes: :func:`choose_rows`,
+  :func:`rule_cut` (a :class:`Cut` whose ``select`` returns a :class:`Selection`);
 * score-based rules (the baselines' keep-rules): :func:`stratified_coverage`
   (CCS), :func:`middle_band` (Moderate), :func:`message_passing_selection` (D2),
   :func:`typicality`, :func:`default_hard_fraction`;
 * near-duplicates: :func:`drop_redundant` (the "redundancy" rule),
   :func:`local_scale`, :func:`drop_near_duplicates`,
-  :func:`duplicate_threshold` (the calibration of ``prune_ratio="auto"``);
+  :func:`duplicate_threshold` (the threshold ``prune_ratio="auto"`` calibrates from
+  copies of rows);
 * a class as a neighbour graph instead of a matrix: :class:`NeighbourGraph`,
   :func:`top_neighbours`.
 
@@ -40,11 +40,8 @@ A rule's cut is computed once and read at any size:
 True
 """
 
-from ._redundancy import duplicate_threshold
 from ._selection import (
     KEEP_RULES,
-    MATRIX_RULES,
-    TRAVERSAL_RULES,
     Cut,
     NeighbourGraph,
     Selection,
@@ -53,6 +50,7 @@ from ._selection import (
     default_hard_fraction,
     drop_near_duplicates,
     drop_redundant,
+    duplicate_threshold,
     facility_location,
     farthest_first_traversal,
     keep_counts,
@@ -69,8 +67,6 @@ from ._selection import (
 
 __all__ = [
     "KEEP_RULES",
-    "MATRIX_RULES",
-    "TRAVERSAL_RULES",
     "Cut",
     "NeighbourGraph",
     "Selection",

@@ -209,12 +209,16 @@ def _zero_sizes_and_unusual_arguments(add):
         lambda: lpntk_kernel(softmax, torch.tensor(X), torch.tensor(y)),
         ("error", "probabilities, not logits", ValueError),
     )
-    for pname in ("LpNTKPruner", "LpNTKCleaner"):
-        add(
-            f"{pname}: n_jobs=0",
-            lambda p=pname: TRAINED[p](n_jobs=0).fit(X, y),
-            ("error", "n_jobs=0.*-1 for all processors", ValueError),
-        )
+    add(
+        "LpNTKPruner: n_jobs=0",
+        lambda: TRAINED["LpNTKPruner"](n_jobs=0).fit(X, y),
+        ("error", "n_jobs=0.*-1 for all processors", ValueError),
+    )
+    add(  # the cleaner's n_jobs did nothing and was removed in 0.8
+        "LpNTKCleaner: n_jobs=2",
+        lambda: TRAINED["LpNTKCleaner"](n_jobs=2).fit(X, y),
+        ("error", "'n_jobs' is now nothing: the cleaner scores one class after", TypeError),
+    )
 
 
 class NaNNet(torch.nn.Module):
@@ -324,9 +328,14 @@ def cases():
         ("error", "whole"),
     )
     add(
-        "LpNTKPruner: memory_budget=4e9",
-        lambda: TRAINED["LpNTKPruner"](memory_budget=4e9).fit(X, y),
+        "LpNTKPruner: max_memory=4e9",
+        lambda: TRAINED["LpNTKPruner"](max_memory=4e9).fit(X, y),
         ("ok", None),
+    )
+    add(
+        "LpNTKPruner: memory_budget=4e9 (the 0.7 name)",
+        lambda: TRAINED["LpNTKPruner"](memory_budget=4e9).fit(X, y),
+        ("error", "'memory_budget' is now max_memory", TypeError),
     )
     model = torch.nn.Linear(4, 3)
     Xt, yt = torch.tensor(X), torch.tensor(y)

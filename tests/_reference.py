@@ -13,11 +13,6 @@ import numpy as np
 import torch
 
 from sklearn_lpntk._selection import (
-    BUDGET_SWITCH,
-    KEEP_RULES,
-    MATRIX_RULES,
-    SELFMAX_MODES,
-    TRAVERSAL_RULES,
     as_lazy_kernel,
     default_hard_fraction,
     drop_redundant,
@@ -30,6 +25,15 @@ from sklearn_lpntk._selection import (
 )
 from sklearn_lpntk._selection._checks import check_count, check_option
 from sklearn_lpntk._selection._cuts import _keep_random_member, _thin_largest
+
+# The rule names and constants of 0.5, written out here so that the reference does
+# not follow the library's registry ("budget" is called "adaptive" since 0.8).
+TRAVERSAL_RULES = ("centres", "random_member", "thin_largest")
+MATRIX_RULES = ("representative", "redundancy", "coverage", "budget")
+KEEP_RULES = TRAVERSAL_RULES + MATRIX_RULES
+SELFMAX_MODES = ("filter", "repo")
+#: "budget" removes redundant pairs while at least this share of a class is kept
+BUDGET_SWITCH = 0.5
 
 
 def explicit_jacobian(model, X):

@@ -6,8 +6,9 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from sklearn_lpntk import LpNTKPruner, RandomPruner, make_pipeline
+from sklearn_lpntk import LpNTK, LpNTKPruner, RandomPruner, make_pipeline
 from sklearn_lpntk.datasets import plant_near_duplicates
+from sklearn_lpntk.rules import Centres, Coverage, FacilityLocation, NearDuplicates
 
 FAST = dict(max_epochs=3, random_state=0)
 
@@ -32,15 +33,16 @@ def test_exact_copies_are_found_and_originals_kept(digits):
     # one row of every duplicated pair goes, no original is lost
     assert len(kept) == len(X)
     assert np.unique(groups[kept]).size == len(X)
-    assert pruner.redundancy_ == pytest.approx(120 / len(Xd))
-    assert pruner.redundancy_threshold_ >= 0
-    assert "redundancy" in pruner.timings_
+    assert pruner.duplicate_share_ == pytest.approx(120 / len(Xd))
+    assert pruner.duplicate_threshold_ >= 0
+    assert "duplicates" in pruner.timings_
+    assert pruner.keep_rule_ == NearDuplicates(rule=FacilityLocation())
 
 
 def test_a_pool_without_near_duplicates_loses_almost_nothing(digits):
     X, y = digits
     pruner = LpNTKPruner("auto", **FAST).fit(X, y)
-    assert pruner.redundancy_ <= 0.02
+    assert pruner.duplicate_share_ <= 0.02
     assert len(pruner.sample_indices_) >= 0.98 * len(X)
 
 
@@ -62,10 +64,13 @@ def test_auto_is_reproducible_and_its_fit_serves_numeric_ratios(digits):
     a = LpNTKPruner("auto", **FAST).fit(X, y)
     b = LpNTKPruner("auto", **FAST).fit(X, y)
     np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
-    numeric = LpNTKPruner(0.4, **FAST).fit(X, y)
+    # the auto fit's keep order has the near-duplicates last: a numeric ratio removes
+    # them first, then follows the representative order (keep=NearDuplicates() at 0.4)
+    near = LpNTKPruner(0.4, keep=NearDuplicates(), **FAST).fit(X, y)
     np.testing.assert_array_equal(
-        a.get_support(indices=True, prune_ratio=0.4), numeric.sample_indices_
+        a.get_support(indices=True, prune_ratio=0.4), near.sample_indices_
     )
+    numeric = LpNTKPruner(0.4, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="needs a fit with prune_ratio='auto'"):
         numeric.get_support(prune_ratio="auto")
     np.testing.assert_array_equal(
@@ -89,16 +94,68 @@ def test_auto_in_a_grid_search_and_cross_validation(digits):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"keep": "centres"}, "needs keep='representative'"),
-        ({"normalize": None}, "normalize='cosine'"),
-        ({"calibration_perturbation": "blur"}, "calibration_perturbation"),
-        ({"calibration_scale": -1.0}, "calibration_scale"),
+        ({"keep": "coverage"}, "only nested rules have"),
+        ({"keep": Centres(selfmax="repo")}, "only nested rules have"),
+        ({"kernel": LpNTK(normalize=None)}, "normalize='cosine'"),
+        ({"keep": NearDuplicates(perturbation="blur")}, r"NearDuplicates\(perturbation="),
+        ({"keep": NearDuplicates(scale=-1.0)}, r"NearDuplicates\(scale="),
+        ({"keep": NearDuplicates(n_neighbors=0)}, r"NearDuplicates\(n_neighbors="),
+        ({"keep": NearDuplicates(threshold=-0.1)}, r"NearDuplicates\(threshold="),
+        ({"keep": NearDuplicates(rule="coverage")}, "only nested rules have"),
     ],
 )
 def test_auto_refuses_options_it_cannot_use_before_any_work(digits, params, match):
     X, y = digits
     with pytest.raises(ValueError, match=match):
         LpNTKPruner("auto", max_epochs=1000, **params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("calibration_perturbation", r"keep=NearDuplicates\(perturbation="),
+        ("calibration_scale", r"keep=NearDuplicates\(scale="),
+    ],
+)
+def test_the_calibration_keywords_of_07_name_their_new_spelling(old, new):
+    with pytest.raises(TypeError, match=new):
+        LpNTKPruner("auto", **{old: 0.1})
+
+
+def test_auto_walks_the_order_of_the_rule_it_is_given(digits):
+    X, y = digits
+    Xd, yd = np.concatenate([X, X[:60]]), np.concatenate([y, y[:60]])
+    rule = FacilityLocation(graph="dense")
+    pruner = LpNTKPruner("auto", keep=rule, **FAST).fit(Xd, yd)
+    assert pruner.keep_rule_ == NearDuplicates(rule=rule)
+    assert len(pruner.sample_indices_) == len(X)  # one row of every exact copy goes
+    given = LpNTKPruner("auto", keep=NearDuplicates(rule=rule), **FAST).fit(Xd, yd)
+    assert given.keep_rule_ == pruner.keep_rule_
+    np.testing.assert_array_equal(given.sample_indices_, pruner.sample_indices_)
+
+
+def test_renamed_attributes_name_their_new_spelling(digits):
+    X, y = digits
+    pruner = LpNTKPruner("auto", **FAST).fit(X[:200], y[:200])
+    for old, new in (
+        ("redundancy_", "duplicate_share_"),
+        ("redundancy_threshold_", "duplicate_threshold_"),
+    ):
+        with pytest.raises(AttributeError, match=f"since 0.8 it is '{new}'"):
+            getattr(pruner, old)
+    assert 0 <= pruner.duplicate_share_ < 1 and "redundancy" not in pruner.timings_
+
+
+def test_a_fixed_threshold_is_used_instead_of_the_calibration(digits):
+    X, y = digits
+    pruner = LpNTKPruner("auto", keep=NearDuplicates(threshold=0.0), **FAST).fit(X, y)
+    assert pruner.duplicate_threshold_ == 0.0
+    assert pruner.duplicate_share_ == 0.0  # digits has no exact duplicates here
+
+
+def test_coverage_has_no_keep_order_to_walk():
+    with pytest.raises(ValueError, match="only nested rules"):
+        NearDuplicates(rule=Coverage()).check()
 
 
 def test_baselines_refuse_auto(digits):
@@ -114,5 +171,5 @@ def test_a_named_perturbation_the_kernel_cannot_see_is_capped_with_a_warning(dig
         return rng.permutation(R.ravel()).reshape(R.shape)
 
     with pytest.warns(UserWarning, match="does not see the calibration copies"):
-        pruner = LpNTKPruner("auto", calibration_perturbation=scramble, **FAST).fit(X, y)
-    assert pruner.redundancy_ < 0.5
+        pruner = LpNTKPruner("auto", keep=NearDuplicates(perturbation=scramble), **FAST).fit(X, y)
+    assert pruner.duplicate_share_ < 0.5

@@ -12,6 +12,7 @@ from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTK,
     LpNTKPruner,
     ModeratePruner,
     RandomPruner,
@@ -31,10 +32,18 @@ def _pruners():
         ForgettingPruner(max_epochs=3, random_state=0),
         CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
         ModeratePruner(max_epochs=2, random_state=0),
-        LpNTKPruner(max_epochs=2, keep="representative", normalize="cosine", random_state=0),
-        LpNTKPruner(max_epochs=2, keep="redundancy", normalize="cosine", random_state=0),
-        LpNTKPruner(max_epochs=2, keep="coverage", normalize="cosine", random_state=0),
-        LpNTKPruner(max_epochs=2, keep="budget", normalize="cosine", random_state=0),
+        LpNTKPruner(
+            max_epochs=2, keep="representative", kernel=LpNTK(normalize="cosine"), random_state=0
+        ),
+        LpNTKPruner(
+            max_epochs=2, keep="redundancy", kernel=LpNTK(normalize="cosine"), random_state=0
+        ),
+        LpNTKPruner(
+            max_epochs=2, keep="coverage", kernel=LpNTK(normalize="cosine"), random_state=0
+        ),
+        LpNTKPruner(
+            max_epochs=2, keep="adaptive", kernel=LpNTK(normalize="cosine"), random_state=0
+        ),
     ]
 
 
@@ -202,3 +211,28 @@ def test_random_pruner_is_uniform_within_classes(small_digits):
         hits[RandomPruner(0.5, random_state=seed).fit(X, y).sample_indices_] += 1
     # every row is kept in about half of the draws
     assert 0.35 < hits.min() / 200 and hits.max() / 200 < 0.65
+
+
+@pytest.mark.parametrize("normalize", ["cosine", "K"])
+def test_grand_refuses_a_normalised_kernel_before_training(small_digits, normalize):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="would score every row 1"):
+        GraNdPruner(kernel=LpNTK(normalize=normalize), max_epochs=1000).fit(X, y)
+
+
+def test_grand_kernel_options_reach_the_gradient_norms(small_digits):
+    X, y = small_digits
+    X, y = X[:200], y[:200]
+    default = GraNdPruner(0.3, n_inits=1, max_epochs=1, random_state=0).fit(X, y)
+    spelled = GraNdPruner(
+        0.3,
+        n_inits=1,
+        max_epochs=1,
+        random_state=0,
+        kernel=LpNTK(normalize=None, error_weighting="full", strategy="features", dtype="float64"),
+    ).fit(X, y)
+    np.testing.assert_allclose(spelled.scores_, default.scores_, rtol=1e-4)
+    sign = GraNdPruner(
+        0.3, n_inits=1, max_epochs=1, random_state=0, kernel=LpNTK(normalize=None)
+    ).fit(X, y)
+    assert not np.allclose(sign.scores_, default.scores_)  # the paper's labelled gradient

@@ -148,12 +148,12 @@ def test_error_budget_gives_the_hard_classes_the_rows(make):
 
 
 def test_a_bad_budget_is_refused_before_any_training(data, monkeypatch):
-    import sklearn_lpntk._class_kernels as class_kernels_module
+    import sklearn_lpntk._training as training_module
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking class_budget")
 
-    monkeypatch.setattr(class_kernels_module, "train_network", no_training)
+    monkeypatch.setattr(training_module, "train_network", no_training)
     X, y = data
     with pytest.raises(ValueError, match=r"missing \[9\]"):
         LpNTKPruner(class_budget={c: 1 for c in range(9)}).fit(X, y)

@@ -82,20 +82,24 @@ def test_selection_rules_on_a_matrix_of_ones_own():
 
 
 def test_duplicate_threshold_sees_exact_copies_as_duplicates():
+    """The copies' cosines are computed here (public names only), as bench/redundancy.py
+    does; duplicate_threshold reads them against the rows' local scales."""
     rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(80, 4)), np.repeat([0, 1], 40)
+    X = rng.normal(size=(80, 4))
     scale = np.full(len(X), 0.5)
 
-    def cosine_of_pairs(A, B, labels):
+    def cosines(A, B):
         return np.sum(A * B, axis=1) / np.linalg.norm(A, axis=1) / np.linalg.norm(B, axis=1)
 
-    threshold, ratios = selection.duplicate_threshold(
-        cosine_of_pairs, X, y, scale, lambda rows, rng: rows.copy(), None, 0
-    )
+    threshold, ratios = selection.duplicate_threshold(cosines(X, X.copy()), scale)
     assert threshold == pytest.approx(0.0, abs=1e-12)
     assert len(ratios) == len(X) and np.all(ratios < 1e-12)
     noisy = perturb(X, "noise", scale=0.05, random_state=0)
     assert noisy.shape == X.shape and not np.array_equal(noisy, X)
+    close, ratios = selection.duplicate_threshold(cosines(X, noisy), scale)
+    np.testing.assert_allclose(ratios, (1 - cosines(X, noisy)) / 0.5)
+    assert close == pytest.approx(np.median(ratios))
+    assert 0 < close < 0.25  # below the documented cap
 
 
 def test_noise_on_integer_pixels_is_clipped_to_their_range():

@@ -13,16 +13,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-import sklearn_lpntk._class_kernels as class_kernels_module
+import sklearn_lpntk._training as training_module
 from sklearn_lpntk import (
     CCSPruner,
     EL2NPruner,
     LogitMLP,
+    LpNTK,
     LpNTKPruner,
     RandomPruner,
     make_pipeline,
     pruning_curve,
 )
+from sklearn_lpntk.rules import Coverage, FacilityLocation
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +38,13 @@ def data():
 def trainings(monkeypatch):
     """Counts the brief trainings of LpNTKPruner."""
     calls = []
-    real = class_kernels_module.train_network
+    real = training_module.train_network
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(class_kernels_module, "train_network", counting)
+    monkeypatch.setattr(training_module, "train_network", counting)
     return calls
 
 
@@ -71,9 +73,11 @@ def test_another_ratio_verbose_or_n_jobs_reads_the_cache(data, tmp_path, trainin
         {"max_epochs": 2},
         {"net": LogitMLP},
         {"keep": "centres"},
-        {"normalize": None},
+        {"keep": Coverage(hard_fraction=0.2)},
+        {"kernel": LpNTK(normalize=None)},
         {"lr": 0.01},
-        {"error_weighting": "full"},
+        {"kernel": LpNTK(error_weighting="full")},
+        {"kernel": LpNTK(dtype="float64")},
         {"checkpoints": [0, 1]},
     ],
 )
@@ -221,14 +225,14 @@ def test_a_memory_that_is_a_file_is_refused_before_training(data, tmp_path, trai
 
 
 def test_a_lazy_order_too_short_for_a_new_ratio_is_recomputed(data, tmp_path):
-    from .test_keep_order import _budget_between_lazy_and_full
+    from .test_keep_order import _limit_between_lazy_and_full
 
     X, y = data
-    budget = _budget_between_lazy_and_full(X, y)
+    limit = _limit_between_lazy_and_full(X, y)
 
     def make(ratio):
         return LpNTKPruner.paper(
-            ratio, max_epochs=1, random_state=0, memory_budget=budget, memory=tmp_path
+            ratio, max_epochs=1, random_state=0, max_memory=limit, memory=tmp_path
         )
 
     make(0.6).fit(X, y)
@@ -294,3 +298,68 @@ def test_a_fitted_pruner_pickles_with_its_order(data):
         again.get_support(indices=True, prune_ratio=0.6),
         pruner.get_support(indices=True, prune_ratio=0.6),
     )
+
+
+def test_a_rule_option_that_matters_misses_and_one_equal_rule_object_hits(data, tmp_path):
+    X, y = data
+    _lpntk(keep=Coverage(hard_fraction=0.1), memory=tmp_path).fit(X, y)
+    assert _lpntk(keep=Coverage(hard_fraction=0.1), memory=tmp_path).fit(X, y).from_cache_
+    other = _lpntk(keep=Coverage(hard_fraction=0.3), memory=tmp_path).fit(X, y)
+    assert not other.from_cache_
+    fresh = _lpntk(keep=Coverage(hard_fraction=0.3)).fit(X, y)
+    np.testing.assert_array_equal(other.sample_indices_, fresh.sample_indices_)
+
+
+def _one_class_fits_but_not_two(data, keep, kernel):
+    """A max_memory that holds the exact kernel of the largest class (with its matrix) but
+    not those of two classes side by side; with half of it the exact kernel fits no class."""
+    from sklearn_lpntk._engine import LpNTKEngine
+
+    X, y = data
+    first = _lpntk(keep=keep, kernel=kernel).fit(X, y)
+    engine = LpNTKEngine(first.net_.module_, projection_dim=kernel.projection_dim)
+    y_enc = np.searchsorted(first.classes_, y)
+    probe = engine.probe(X.astype(np.float32), y_enc, n_classes=len(first.classes_))
+    sizes = np.bincount(y_enc).tolist()
+    need = engine.need_bytes(probe, engine.strategy, max(sizes), need_full=True)
+    limit = int(1.5 * need)
+    # n_jobs=2 under this limit: the classes run one at a time, each planned exactly
+    limited = LpNTKEngine(first.net_.module_, max_memory=limit)
+    plan = limited.plan(probe, sizes, n_jobs=2, need_full=True, graph="dense")
+    assert plan.jobs == 1 and plan.strategy == engine.strategy != "projection"
+    unlimited = LpNTKEngine(first.net_.module_, max_memory=None)
+    assert unlimited.plan(probe, sizes, n_jobs=2, need_full=True).jobs == 2
+    # what 0.7 did with n_jobs=2 (the limit divided between the jobs) no longer fits
+    half = LpNTKEngine(first.net_.module_, max_memory=limit // 2, strategy=engine.strategy)
+    with pytest.raises(ValueError, match="max_memory"):
+        half.plan(probe, sizes, need_full=True, graph="dense")
+    return limit
+
+
+@pytest.mark.parametrize("keep", [FacilityLocation(graph="dense"), "representative"])
+def test_n_jobs_never_changes_a_fit_so_the_cache_may_leave_it_out(data, tmp_path, keep):
+    """Before 0.8, n_jobs=2 divided the memory limit between two jobs, so under this limit
+    strategy="auto" fell back to the projection (with a warning) and kept other rows,
+    while a cached n_jobs=1 fit was read back for n_jobs=2 unchanged."""
+    X, y = data
+    kernel = LpNTK(projection_dim=64)  # a projection that would fit half of the limit
+    limit = _one_class_fits_but_not_two(data, keep, kernel)
+
+    def fit(n_jobs, memory=None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback to the projection
+            return _lpntk(
+                keep=keep, kernel=kernel, max_memory=limit, n_jobs=n_jobs, memory=memory
+            ).fit(X, y)
+
+    serial, parallel = fit(1), fit(2)
+    assert serial.strategy_ == parallel.strategy_ != "projection"
+    np.testing.assert_array_equal(parallel.sample_indices_, serial.sample_indices_)
+    np.testing.assert_array_equal(parallel.self_kernel_, serial.self_kernel_)
+    cached = fit(1, memory=tmp_path)
+    assert not cached.from_cache_
+    read_back = fit(2, memory=tmp_path)
+    assert read_back.from_cache_
+    assert read_back.strategy_ == parallel.strategy_
+    np.testing.assert_array_equal(read_back.sample_indices_, parallel.sample_indices_)
+    np.testing.assert_array_equal(read_back.self_kernel_, parallel.self_kernel_)

@@ -272,10 +272,40 @@ def test_curve_prints_table_and_writes_plot_and_report(files):
                 "id",
                 "--prune-ratio",
                 "0.3",
-                "--memory-budget",
+                "--memory-budget",  # the flag's name before 0.8, kept as an alias
                 "lots",
             ],
-            "memory_budget",
+            "max_memory",
+        ),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--ignore",
+                "id",
+                "--prune-ratio",
+                "0.3",
+                "--max-memory",
+                "lots",
+            ],
+            "max_memory",
+        ),
+        (
+            [
+                "prune",
+                "digits.csv",
+                "--target",
+                "label",
+                "--ignore",
+                "id",
+                "--prune-ratio",
+                "0.3",
+                "--keep",
+                "budget",
+            ],
+            "invalid choice",
         ),
         (["prune", "one_class.csv", "--target", "label", "--prune-ratio", "0.3"], "single class"),
         (["prune", "gaps.csv", "--target", "label", "--prune-ratio", "0.3"], "missing value"),
@@ -356,3 +386,47 @@ def test_prune_ratio_auto_removes_only_near_duplicates(files):
     assert refused.returncode == 2 and "--prune-ratio auto works with --method lpntk" in (
         refused.stderr
     )
+
+
+def test_keep_picks_the_rule_with_its_defaults_and_the_report_names_it(files):
+    root, X, y, labels = files
+    common = ["digits.csv", "--target", "label", "--ignore", "id", "--max-epochs", "1"]
+    result = run(
+        "prune",
+        *common,
+        "--prune-ratio",
+        "0.5",
+        "--keep",
+        "herding",
+        "--max-memory",
+        "1GB",
+        "--indices",
+        "herding.txt",
+        "--report",
+        "herding.json",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((root / "herding.json").read_text())
+    assert report["parameters"]["keep"] == "herding"
+    assert report["parameters"]["max_memory"] == "1GB"
+    from sklearn.preprocessing import LabelEncoder
+
+    from sklearn_lpntk import LpNTKPruner
+
+    X_table = np.loadtxt(root / "digits.csv", delimiter=",", skiprows=1, usecols=range(1, 65))
+    expected = LpNTKPruner(0.5, keep="herding", max_epochs=1, random_state=0, max_memory="1GB")
+    expected.fit(X_table.astype(np.float32), LabelEncoder().fit_transform(labels))
+    np.testing.assert_array_equal(
+        np.loadtxt(root / "herding.txt", dtype=int), expected.sample_indices_
+    )
+    paper = run(
+        "prune", *common, "--prune-ratio", "0.3", "--method", "lpntk-paper", "--report",
+        "paper.json", "--keep", "random_member", cwd=root,
+    )  # fmt: skip
+    assert paper.returncode == 0, paper.stderr
+    params = json.loads((root / "paper.json").read_text())["parameters"]
+    assert params["keep"] == "random_member" and params["kernel"] == "LpNTK(normalize=None)"
+    refused = run("prune", *common, "--prune-ratio", "0.3", "--method", "random", "--keep",
+                  "herding", cwd=root)  # fmt: skip
+    assert refused.returncode == 2 and "--keep works with --method lpntk" in refused.stderr

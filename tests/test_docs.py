@@ -143,6 +143,7 @@ PUBLIC_MODULES = [
     "sklearn_lpntk",
     "sklearn_lpntk.kernels",
     "sklearn_lpntk.selection",
+    "sklearn_lpntk.rules",
     "sklearn_lpntk.analysis",
     "sklearn_lpntk.datasets",
     "sklearn_lpntk.layers",
@@ -185,6 +186,8 @@ def test_every_public_function_and_class_has_a_documented_page(module):
             missing.append(name)
         doc = inspect.getdoc(obj) or ""
         has_sections = "Parameters\n----" in doc or "Attributes\n----" in doc
+        if inspect.isfunction(obj) and not inspect.signature(obj).parameters:
+            has_sections = True  # nothing to take: only what it returns
         if inspect.isfunction(obj):
             has_sections = has_sections and ("Returns\n----" in doc or "Yields\n----" in doc)
         if not has_sections and not issubclass(type(obj), type(Exception)):
@@ -196,3 +199,117 @@ def test_every_public_function_and_class_has_a_documented_page(module):
 def test_api_listing_reads_modules_and_names():
     text = ".. currentmodule:: a\n\n.. autosummary::\n   :toctree: g/\n\n   f\n   G\n"
     assert api_listing(text) == {"a": {"f", "G"}}
+
+
+# ------------------------------------------------ parameters.md and the rule pages
+def _sections(text, level="## "):
+    """``{heading: body}`` of the Markdown sections at ``level``."""
+    parts = re.split(rf"^{level}(.+)$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def _table(body, header):
+    """The rows (lists of cells) of the Markdown table in ``body`` that has ``header``."""
+    lines = body.splitlines()
+    start = lines.index(header)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def _ticked(cell):
+    return re.findall(r"`([^`]+)`", cell)
+
+
+PARAMETER_TABLE = "| parameter | default | meaning |"
+
+
+def test_every_registered_rule_and_the_kernel_have_their_page():
+    from sklearn_lpntk.rules import rule_from, rule_names
+
+    parameters = (ROOT / "docs" / "parameters.md").read_text()
+    index = (ROOT / "docs" / "index.md").read_text()
+    for name in rule_names():
+        cls = type(rule_from(name))
+        page = ROOT / "docs" / "rules" / f"{name}.md"
+        assert page.exists(), f"write docs/rules/{name}.md for {cls.__name__}"
+        text = page.read_text()
+        assert f".. autoclass:: sklearn_lpntk.rules.{cls.__name__}\n" in text  # the docstring
+        assert f'keep="{name}"' in text.splitlines()[0]
+        assert f"(rules/{name}.md)" in parameters and f"\nrules/{name}\n" in index
+        assert "Parameters\n----" in inspect.getdoc(cls), cls.__name__
+    kernel = (ROOT / "docs" / "kernel.md").read_text()
+    assert ".. autoclass:: sklearn_lpntk.LpNTK\n" in kernel
+    assert "(kernel.md)" in parameters and "\nkernel\n" in index
+
+
+@pytest.mark.parametrize("cls", [LpNTKPruner, LpNTKCleaner])
+def test_parameters_md_lists_exactly_the_constructor_parameters_with_their_defaults(cls):
+    """No drift: the table under the class's heading has one row per constructor
+    parameter, none other, each with the signature's default."""
+    import ast
+
+    sections = _sections((ROOT / "docs" / "parameters.md").read_text())
+    rows = _table(sections[f"`{cls.__name__}`"], PARAMETER_TABLE)
+    documented = {_ticked(name)[0]: _ticked(default)[0] for name, default, _ in rows}
+    signature = inspect.signature(cls).parameters
+    assert list(documented) == list(signature)  # every one, in the signature's order
+    for name, default in documented.items():
+        assert ast.literal_eval(default) == signature[name].default, name
+
+
+def test_parameters_md_lists_each_rules_options_and_the_kernels():
+    from sklearn_lpntk import LpNTK
+    from sklearn_lpntk import rules as rules_module
+    from sklearn_lpntk.rules import rule_from, rule_names
+
+    text = (ROOT / "docs" / "parameters.md").read_text()
+    pruner = _sections(text)["`LpNTKPruner`"]
+    subsections = _sections(pruner, "### ")
+    rows = _table(subsections["Keep-rules"], "| name | rule | options | nested |")
+    listed = [_ticked(r[0])[0].strip('"') for r in rows]
+    assert sorted(listed) == sorted(rule_names()) and len(set(listed)) == len(listed)
+    for name_cell, rule_cell, options_cell, nested in rows:
+        name = _ticked(name_cell)[0].strip('"')
+        cls = getattr(rules_module, _ticked(rule_cell)[0])
+        assert type(rule_from(name)) is cls
+        assert sorted(_ticked(options_cell)) == cls._option_names(), name
+        assert (nested != "no") == bool(rule_from(name).nested), name
+    kernel_options = _ticked(subsections["The kernel"].split(":", 1)[1])
+    assert sorted(kernel_options) == LpNTK._option_names()
+
+
+def test_parameters_md_gives_every_moved_keyword_its_new_spelling():
+    import sklearn_lpntk._cleaner as cleaner_module
+    import sklearn_lpntk._pruner as pruner_module
+
+    text = (ROOT / "docs" / "parameters.md").read_text()
+    sections = _sections(text)
+    moved = _sections(sections["`LpNTKPruner`"], "### ")["Moved in 0.8"]
+    old = {name for row in _table(moved, "| 0.7 | 0.8 |") for name in _ticked(row[0])}
+    assert set(pruner_module.MOVED) <= old
+    cleaner = sections["`LpNTKCleaner`"].split("Moved in 0.8", 1)[1]
+    for name in cleaner_module.MOVED:
+        assert f"`{name}`" in cleaner, name
+
+
+def test_parameters_md_names_only_the_baselines_own_parameters():
+    import sklearn_lpntk
+
+    text = (ROOT / "docs" / "parameters.md").read_text()
+    body = next(b for h, b in _sections(text).items() if h.startswith("Baselines"))
+    checked = 0
+    for line in body.splitlines():
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        if not line.startswith("| `") or len(cells) != 3:
+            continue
+        cls = getattr(sklearn_lpntk, _ticked(cells[0])[0])
+        plain = re.sub(r"\[[^\]]*\]\([^)]*\)", "", cells[2])  # not the links' words
+        names = [n for n in _ticked(plain) if re.fullmatch(r"\w+", n)]
+        named = set(names) - {"strategy", "dtype", "memory_budget"}  # "before 0.8"
+        assert named <= set(inspect.signature(cls).parameters), (cls.__name__, named)
+        checked += 1
+    assert checked >= 7

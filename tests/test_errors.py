@@ -8,7 +8,8 @@ import scipy.sparse as sp
 import torch
 from skorch import NeuralNetClassifier
 
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+from sklearn_lpntk import LpNTK, LpNTKPruner, lpntk_kernel
+from sklearn_lpntk.rules import Centres
 
 from .conftest import fast_pruner
 
@@ -76,11 +77,27 @@ def test_prune_ratio_out_of_range(no_training, ratio):
 
 
 @pytest.mark.parametrize(
-    "name, value", [("keep", "heads"), ("normalize", "l2"), ("error_weighting", "magnitude")]
+    "name, value", [("keep", "heads"), ("keep", 3), ("kernel", "cosine"), ("max_memory", 0)]
 )
 def test_unknown_options(no_training, name, value):
     with pytest.raises(ValueError, match=f"'{name}' parameter of LpNTKPruner must be"):
         LpNTKPruner(**{name: value}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("normalize", "l2"),
+        ("error_weighting", "magnitude"),
+        ("strategy", "fast"),
+        ("dtype", "float16"),
+        ("projection_dim", 0),
+        ("chunk_size", -1),
+    ],
+)
+def test_unknown_kernel_options(no_training, name, value):
+    with pytest.raises(ValueError, match=rf"LpNTK\({name}={value!r}\)"):
+        LpNTKPruner(kernel=LpNTK(**{name: value})).fit(X, y)
 
 
 def test_unknown_options_in_kernel():
@@ -89,8 +106,12 @@ def test_unknown_options_in_kernel():
         lpntk_kernel(model, X, y, normalize="l2")
     with pytest.raises(ValueError, match="error_weighting='x' is not supported"):
         lpntk_kernel(model, X, y, error_weighting="x")
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        lpntk_kernel(model, X, y, batch_size=0)
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        lpntk_kernel(model, X, y, chunk_size=0)
+    with pytest.raises(TypeError, match="'batch_size' is now chunk_size"):
+        lpntk_kernel(model, X, y, batch_size=16)
+    with pytest.raises(TypeError, match="'memory_budget' is now max_memory"):
+        lpntk_kernel(model, X, y, memory_budget="1GB")
 
 
 def test_sparse_is_supported_by_densifying():
@@ -187,10 +208,12 @@ def test_module_that_cannot_take_the_input(no_training):
 
 def test_refit_replaces_the_whole_fitted_state(small_digits):
     X, y = small_digits
-    pruner = fast_pruner(selfmax="filter", drop_contradictory=0.0, validation_fraction=0.2)
+    keep = Centres(selfmax="filter", drop_contradictory=0.0)
+    pruner = fast_pruner(keep=keep, validation_fraction=0.2)
     pruner.fit(X, y)
     assert hasattr(pruner, "selfmax_") and hasattr(pruner, "validation_scores_")
-    pruner.set_params(selfmax=None, drop_contradictory=None, validation_fraction=None)
+    pruner.set_params(keep__selfmax=None, keep__drop_contradictory=None, validation_fraction=None)
+    assert pruner.keep is keep and keep == Centres()
     pruner.fit(X[:300], y[:300])
     for stale in ("selfmax_", "contradictory_", "validation_scores_"):
         assert not hasattr(pruner, stale), stale
@@ -206,9 +229,7 @@ def test_checkpoints_must_be_whole_epochs(small_digits):
 
 def test_numpy_integers_from_a_grid_are_accepted(small_digits):
     X, y = small_digits
-    pruner = fast_pruner(batch_size=np.int64(32), max_epochs=np.int64(1), memory_budget=4e9).fit(
-        X, y
-    )
+    pruner = fast_pruner(batch_size=np.int64(32), max_epochs=np.int64(1), max_memory=4e9).fit(X, y)
     assert pruner.net_.batch_size == 32 and isinstance(pruner.net_.batch_size, int)
 
 

@@ -10,6 +10,7 @@ from sklearn_lpntk import (
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTK,
     LpNTKCleaner,
     LpNTKPruner,
     ModeratePruner,
@@ -17,6 +18,7 @@ from sklearn_lpntk import (
     RandomPruner,
 )
 from sklearn_lpntk._base import BasePruner
+from sklearn_lpntk.rules import Adaptive, Centres, Coverage, FacilityLocation
 
 
 def _pruner():
@@ -30,10 +32,14 @@ BASELINES = [
     ForgettingPruner(max_epochs=2, random_state=0),
     CCSPruner(scorer=EL2NPruner(max_epochs=1, n_inits=1), random_state=0),
     ModeratePruner(max_epochs=1, random_state=0),
-    LpNTKPruner(max_epochs=1, keep="coverage", normalize="cosine", random_state=0),
-    LpNTKPruner(max_epochs=1, graph="exact", n_neighbors=3, random_state=0),
-    LpNTKPruner(max_epochs=1, graph="approximate", n_neighbors=3, random_state=0),
-    LpNTKPruner(max_epochs=1, keep="budget", graph="exact", n_neighbors=3, random_state=0),
+    LpNTKPruner(max_epochs=1, keep="coverage", kernel=LpNTK(normalize="cosine"), random_state=0),
+    LpNTKPruner(max_epochs=1, keep=Coverage(hard_fraction=0.1), random_state=0),
+    LpNTKPruner(max_epochs=1, keep=FacilityLocation(graph="exact", n_neighbors=3), random_state=0),
+    LpNTKPruner(
+        max_epochs=1, keep=FacilityLocation(graph="approximate", n_neighbors=3), random_state=0
+    ),
+    LpNTKPruner(max_epochs=1, keep=Adaptive(graph="exact", n_neighbors=3), random_state=0),
+    LpNTKPruner.paper(max_epochs=1, keep=Centres(selfmax="filter"), random_state=0),
     LpNTKPruner(max_epochs=1, keep="d2", random_state=0),
     LpNTKPruner(max_epochs=1, keep="herding", random_state=0),
     LpNTKPruner("auto", max_epochs=1, random_state=0),

@@ -6,8 +6,9 @@ The reference in ``tests/data/frozen_selections.npz`` was written by this module
 0.8's "herding" rule when it came), before the keep-rules and the kernel became
 parameter objects and before tables were encoded inside the fit. It holds, for
 every setting below, the rows kept at three prune ratios (cut from one fit) and
-the keep order where the rule has one. A refactoring must leave all of them as
-they are; a change of selection that is meant must say so in CHANGELOG.md and
+the keep order where the rule has one; the settings are spelled in the current
+API, the rows are those of the 0.7 spelling. A refactoring must leave all of them
+as they are; a change of selection that is meant must say so in CHANGELOG.md and
 rewrite the reference in the same commit.
 
 ``max_epochs=0`` reads the kernel of the seeded initialisation in float64, so
@@ -26,43 +27,68 @@ RATIOS = (0.3, 0.5, 0.7)
 
 
 def _settings():
-    """``{name: (factory, fit kwargs)}``: each factory builds the estimator from the
-    public API (so the same names keep working after the API moves)."""
+    """``{name: factory}``: each factory builds the estimator from the public API, in
+    the spelling of 0.8 (the rule and kernel objects); the rows must be those the 0.7
+    spelling kept."""
     import sklearn_lpntk as sl
+    from sklearn_lpntk import rules
 
-    common = dict(max_epochs=0, dtype="float64", random_state=0)
+    float64 = sl.LpNTK(dtype="float64")
+    raw = sl.LpNTK(normalize=None, dtype="float64")
+    common = dict(max_epochs=0, random_state=0)
     settings = {}
+    names = {"budget": "adaptive"}  # the name of the rule in 0.7 -> its name now
     for keep in ("representative", "redundancy", "coverage", "budget", "d2", "herding"):
-        settings[f"lpntk-{keep}"] = lambda keep=keep: sl.LpNTKPruner(0.3, keep=keep, **common)
+        settings[f"lpntk-{keep}"] = lambda keep=keep: sl.LpNTKPruner(
+            0.3, keep=names.get(keep, keep), kernel=float64, **common
+        )
     for keep in ("centres", "random_member", "thin_largest"):
         settings[f"lpntk-cosine-{keep}"] = lambda keep=keep: sl.LpNTKPruner(
-            0.3, keep=keep, **common
+            0.3, keep=keep, kernel=float64, **common
         )
-    settings["lpntk-paper"] = lambda: sl.LpNTKPruner.paper(0.3, **common)
-    settings["lpntk-paper-selfmax-filter"] = lambda: sl.LpNTKPruner.paper(
-        0.3, selfmax="filter", **common
+    settings["lpntk-paper"] = lambda: sl.LpNTKPruner(0.3, keep="centres", kernel=raw, **common)
+    settings["lpntk-paper-selfmax-filter"] = lambda: sl.LpNTKPruner(
+        0.3, keep=rules.Centres(selfmax="filter"), kernel=raw, **common
     )
-    settings["lpntk-paper-selfmax-repo"] = lambda: sl.LpNTKPruner.paper(
-        0.3, selfmax="repo", fpc="repo", **common
+    settings["lpntk-paper-selfmax-repo"] = lambda: sl.LpNTKPruner(
+        0.3, keep=rules.Centres(selfmax="repo", fpc="repo"), kernel=raw, **common
     )
-    settings["lpntk-paper-contradictory"] = lambda: sl.LpNTKPruner.paper(
-        0.3, drop_contradictory=0.0, **common
+    settings["lpntk-paper-contradictory"] = lambda: sl.LpNTKPruner(
+        0.3, keep=rules.Centres(drop_contradictory=0.0), kernel=raw, **common
     )
     # the settings below name their rule, so that a new default rule changes none of them
     settings["lpntk-full-error-K"] = lambda: sl.LpNTKPruner(
-        0.3, keep="representative", normalize="K", error_weighting="full", **common
+        0.3,
+        keep="representative",
+        kernel=sl.LpNTK(normalize="K", error_weighting="full", dtype="float64"),
+        **common,
     )
-    for keep in ("representative", "redundancy", "coverage", "d2"):
-        settings[f"lpntk-graph-{keep}"] = lambda keep=keep: sl.LpNTKPruner(
-            0.3, keep=keep, graph="exact", n_neighbors=5, **common
+    graph_rules = {
+        "representative": rules.FacilityLocation(graph="exact", n_neighbors=5),
+        "redundancy": rules.Redundancy(graph="exact", n_neighbors=5),
+        "coverage": rules.Coverage(graph="exact", n_neighbors=5),
+        "d2": rules.D2(graph="exact", n_neighbors=5),
+    }
+    for keep, rule in graph_rules.items():
+        settings[f"lpntk-graph-{keep}"] = lambda rule=rule: sl.LpNTKPruner(
+            0.3, keep=rule, kernel=float64, **common
         )
     settings["lpntk-projection"] = lambda: sl.LpNTKPruner(
-        0.3, keep="representative", strategy="projection", projection_dim=256, **common
+        0.3,
+        keep="representative",
+        kernel=sl.LpNTK(strategy="projection", projection_dim=256, dtype="float64"),
+        **common,
     )
     settings["lpntk-class-budget"] = lambda: sl.LpNTKPruner(
-        0.3, keep="representative", class_budget={c: 1.0 + c % 3 for c in range(10)}, **common
+        0.3,
+        keep="representative",
+        kernel=float64,
+        class_budget={c: 1.0 + c % 3 for c in range(10)},
+        **common,
     )
-    settings["lpntk-auto"] = lambda: sl.LpNTKPruner("auto", keep="representative", **common)
+    settings["lpntk-auto"] = lambda: sl.LpNTKPruner(
+        "auto", keep="representative", kernel=float64, **common
+    )
     settings["random"] = lambda: sl.RandomPruner(0.3, random_state=0)
     trained = dict(max_epochs=0, random_state=0)
     settings["el2n"] = lambda: sl.EL2NPruner(0.3, n_inits=2, **trained)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_lpntk import LpNTKCleaner, LpNTKPruner, MemoryBudgetError, lpntk_kernel
+from sklearn_lpntk import LpNTKCleaner, LpNTKPruner, MemoryLimitError, lpntk_kernel
 from sklearn_lpntk._engine import LpNTKEngine, _plan, approximate_neighbours, exact_neighbours
 from sklearn_lpntk._selection import (
     NeighbourGraph,
@@ -19,6 +19,10 @@ from sklearn_lpntk._selection import (
     rule_cut,
     typicality,
 )
+from sklearn_lpntk.rules import Centres, FacilityLocation, rule_from
+
+DENSE = FacilityLocation(graph="dense")
+EXACT = FacilityLocation(graph="exact")
 
 RATIOS = (0.3, 0.5, 0.7, 0.9)
 
@@ -41,7 +45,7 @@ def class_kernels(digits):
     """Cosine lpNTK kernels (as ClassKernel objects and dense matrices) of three
     digits classes under a briefly trained network."""
     X, y = digits
-    pruner = LpNTKPruner(0.5, graph="dense", max_epochs=3, random_state=0).fit(X, y)
+    pruner = LpNTKPruner(0.5, keep=DENSE, max_epochs=3, random_state=0).fit(X, y)
     model = pruner.net_.module_
     engine = LpNTKEngine(model, normalize="cosine", dtype="float64")
     out = []
@@ -176,8 +180,8 @@ def test_pruner_graph_overlaps_the_dense_selection(digits):
     """Measured on digits (3 epochs, k = 10): the exact graph keeps 92 / 86 / 76 / 45 %
     of the dense path's rows at 30 / 50 / 70 / 90 % pruning; asserted with margin."""
     X, y = digits
-    dense = LpNTKPruner(0.5, graph="dense", max_epochs=3, random_state=0).fit(X, y)
-    sparse = LpNTKPruner(0.5, graph="exact", max_epochs=3, random_state=0).fit(X, y)
+    dense = LpNTKPruner(0.5, keep=DENSE, max_epochs=3, random_state=0).fit(X, y)
+    sparse = LpNTKPruner(0.5, keep=EXACT, max_epochs=3, random_state=0).fit(X, y)
     for r, floor in zip(RATIOS, (0.85, 0.75, 0.65, 0.3)):
         a = set(dense.get_support(indices=True, prune_ratio=r))
         b = set(sparse.get_support(indices=True, prune_ratio=r))
@@ -191,16 +195,17 @@ def test_pruner_graph_overlaps_the_dense_selection(digits):
     np.testing.assert_array_equal(labels[sparse.sample_indices_], sparse.sample_indices_)
     assert set(np.unique(labels)) == set(sparse.centres_)
     for r in (0.2, 0.6):  # a cut equals a fresh fit
-        fresh = LpNTKPruner(r, graph="exact", max_epochs=3, random_state=0).fit(X, y)
+        fresh = LpNTKPruner(r, keep=EXACT, max_epochs=3, random_state=0).fit(X, y)
         np.testing.assert_array_equal(
             fresh.sample_indices_, sparse.get_support(indices=True, prune_ratio=r)
         )
 
 
-@pytest.mark.parametrize("keep", ["redundancy", "coverage", "budget", "d2"])
+@pytest.mark.parametrize("keep", ["redundancy", "coverage", "adaptive", "d2"])
 def test_every_matrix_rule_runs_on_the_graph(small_digits, keep):
     X, y = small_digits
-    pruner = LpNTKPruner(0.5, keep=keep, graph="exact", max_epochs=1, random_state=0).fit(X, y)
+    rule = rule_from(keep, graph="exact")
+    pruner = LpNTKPruner(0.5, keep=rule, max_epochs=1, random_state=0).fit(X, y)
     counts = np.bincount(y[pruner.sample_indices_])
     expected = np.maximum(1, np.floor(np.bincount(y) * 0.5 + 1e-9)).astype(int)
     np.testing.assert_array_equal(counts, expected)
@@ -224,7 +229,7 @@ def test_auto_switches_to_a_graph_past_the_dense_limit(small_digits, monkeypatch
     assert "neighbours" not in dense.timings_
     monkeypatch.setattr(_plan, "DENSE_MAX_ROWS", 40)
     auto = LpNTKPruner(0.5, max_epochs=1, random_state=0).fit(X, y)
-    exact = LpNTKPruner(0.5, graph="exact", max_epochs=1, random_state=0).fit(X, y)
+    exact = LpNTKPruner(0.5, keep=EXACT, max_epochs=1, random_state=0).fit(X, y)
     assert "neighbours" in auto.timings_
     np.testing.assert_array_equal(auto.sample_indices_, exact.sample_indices_)
 
@@ -239,13 +244,13 @@ def test_graph_modes_follow_the_sizes():
     assert _plan.graph_mode(500, "approximate", width=100) == "approximate"
 
 
-def _mlp_engine(X, y, budget):
+def _mlp_engine(X, y, limit):
     model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    engine = LpNTKEngine(model, normalize="cosine", memory_budget=budget)
+    engine = LpNTKEngine(model, normalize="cosine", max_memory=limit)
     return engine, engine.probe(X.astype(np.float32), y)
 
 
-def test_plans_follow_the_class_sizes_and_the_budget(small_digits):
+def test_plans_follow_the_class_sizes_and_the_limit(small_digits):
     """Planning needs no kernel: big classes are planned from their sizes alone."""
     X, y = small_digits
     engine, probe = _mlp_engine(X, y, "3GB")
@@ -259,7 +264,7 @@ def test_plans_follow_the_class_sizes_and_the_budget(small_digits):
     assert engine.plan(probe, [6000], need_full=True, graph="auto").classes[0].graph is None
     small, _ = _mlp_engine(X, y, "100MB")
     assert small.plan(probe, [6000], need_full=True, graph="auto").classes[0].graph == "exact"
-    with pytest.raises(MemoryBudgetError, match="memory_budget"):
+    with pytest.raises(MemoryLimitError, match="max_memory"):
         small.plan(probe, [6000], need_full=True, graph="dense")
 
 
@@ -267,29 +272,39 @@ def engine_backend():
     return importlib.util.find_spec("faiss") or importlib.util.find_spec("pynndescent")
 
 
-def test_budget_error_before_training_when_even_the_graph_cannot_fit(small_digits, monkeypatch):
+def test_limit_error_before_training_when_even_the_graph_cannot_fit(small_digits, monkeypatch):
     import skorch
 
     def no_training(*args, **kwargs):
-        raise AssertionError("trained although the budget could not fit")
+        raise AssertionError("trained although the work could not fit max_memory")
 
     monkeypatch.setattr(skorch.NeuralNetClassifier, "partial_fit", no_training)
     X, y = small_digits
-    with pytest.raises(MemoryBudgetError, match="memory_budget"):
-        LpNTKPruner(0.5, graph="exact", max_epochs=1, memory_budget="20kB").fit(X, y)
+    with pytest.raises(MemoryLimitError, match="max_memory"):
+        LpNTKPruner(0.5, keep=EXACT, max_epochs=1, max_memory="20kB").fit(X, y)
 
 
 def test_graph_options_that_need_the_kernel_are_refused_before_work(small_digits):
     X, y = small_digits
-    for params in (
-        {"keep": "centres"},
-        {"drop_contradictory": 0.0},
-        {"keep": "centres", "selfmax": "filter"},
-    ):
-        with pytest.raises(ValueError, match="graph='exact'"):
-            LpNTKPruner(0.5, graph="exact", max_epochs=1, **params).fit(X, y)
-    # with graph="auto" the same options read the kernel itself
-    LpNTKPruner(0.5, drop_contradictory=0.0, max_epochs=1, random_state=0).fit(X, y)
+    for graph in ("exact", "approximate"):
+        rule = FacilityLocation(graph=graph, drop_contradictory=0.0)
+        with pytest.raises(ValueError, match=f"graph='{graph}'"):
+            LpNTKPruner(0.5, keep=rule, max_epochs=1).fit(X, y)
+    # with graph="auto" the same option reads the kernel itself
+    LpNTKPruner(0.5, keep=FacilityLocation(drop_contradictory=0.0), max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("keep", ["centres", "random_member", "thin_largest", "herding"])
+def test_rules_that_read_the_kernel_itself_have_no_graph_to_force(keep):
+    """0.7 refused a forced graph with the traversal rules (and their self-max filter) at
+    fit time; since 0.8 only the rules that read a graph have the option."""
+    with pytest.raises(TypeError, match="has no option graph; its options are"):
+        rule_from(keep, graph="exact")
+    with pytest.raises(TypeError, match="graph"):
+        type(rule_from(keep))(graph="exact")
+    if keep == "centres":
+        with pytest.raises(TypeError, match="unexpected keyword argument 'graph'"):
+            Centres(selfmax="filter", graph="exact")
 
 
 def test_missing_search_library_is_named(small_digits, monkeypatch):
@@ -297,7 +312,7 @@ def test_missing_search_library_is_named(small_digits, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
     monkeypatch.setattr("sklearn_lpntk._engine._neighbours.BACKENDS", ("no_such_library",))
     with pytest.raises(ImportError, match=r"sklearn-lpntk\[large\]"):
-        LpNTKPruner(0.5, graph="approximate", max_epochs=1).fit(X, y)
+        LpNTKPruner(0.5, keep=FacilityLocation(graph="approximate"), max_epochs=1).fit(X, y)
 
 
 def test_cleaner_typicality_is_the_same_through_the_factors(small_digits, monkeypatch):
@@ -312,12 +327,12 @@ def test_cleaner_typicality_is_the_same_through_the_factors(small_digits, monkey
 def test_dask_cluster_gives_the_serial_graph_selection(small_digits):
     distributed = pytest.importorskip("distributed", reason="the test extra installs it")
     X, y = small_digits
-    serial = LpNTKPruner(0.5, graph="exact", max_epochs=1, random_state=0).fit(X, y)
+    serial = LpNTKPruner(0.5, keep=EXACT, max_epochs=1, random_state=0).fit(X, y)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         with distributed.Client(cluster), joblib.parallel_config("dask"):
-            spread = LpNTKPruner(0.5, graph="exact", max_epochs=1, random_state=0, n_jobs=2)
+            spread = LpNTKPruner(0.5, keep=EXACT, max_epochs=1, random_state=0, n_jobs=2)
             spread.fit(X, y)
     np.testing.assert_array_equal(spread.sample_indices_, serial.sample_indices_)
 

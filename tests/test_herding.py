@@ -8,6 +8,7 @@ import torch
 import sklearn_lpntk._engine._plan as plan_module
 from sklearn_lpntk import LpNTKPruner, lpntk_kernel
 from sklearn_lpntk.kernels import LpNTKEngine
+from sklearn_lpntk.rules import Herding, rule_from
 from sklearn_lpntk.selection import (
     block_herding,
     kernel_herding,
@@ -190,13 +191,11 @@ def test_pruner_reads_a_class_past_the_dense_limit_in_blocks(monkeypatch):
     cut at another ratio is a prefix of the same order."""
     from sklearn.datasets import load_digits
 
-    import sklearn_lpntk._pruner as pruner_module
-
     monkeypatch.setattr(plan_module, "DENSE_MAX_ROWS", 50)
-    monkeypatch.setattr(pruner_module, "BLOCK_ROWS", 64)
     X, y = load_digits(return_X_y=True)
     X, y = (X[:600] / 16.0).astype(np.float32), y[:600]
-    pruner = LpNTKPruner(0.5, keep="herding", max_epochs=3, random_state=0, verbose=0)
+    keep = Herding(block_rows=64)
+    pruner = LpNTKPruner(0.5, keep=keep, max_epochs=3, random_state=0, verbose=0)
     pruner.fit(X, y)
     assert pruner.lazy_classes_ == list(range(10))
     module = pruner.net_.module_
@@ -219,8 +218,21 @@ def test_pruner_reads_a_class_past_the_dense_limit_in_blocks(monkeypatch):
 
 
 @pytest.mark.parametrize("graph", ["exact", "approximate"])
-def test_herding_refuses_a_forced_neighbour_graph_before_training(graph):
+def test_herding_has_no_neighbour_graph_to_force(graph):
+    """0.7 refused keep="herding" with a forced graph at fit time; since 0.8 the graph
+    is an option of the rules that read one, so the combination cannot be written."""
+    with pytest.raises(TypeError, match="graph"):
+        Herding(graph=graph)
+    with pytest.raises(TypeError, match="has no option graph; its options are block_rows"):
+        rule_from("herding", graph=graph)
+    with pytest.raises(TypeError, match=r"'graph' is now .*keep=FacilityLocation\(graph="):
+        LpNTKPruner(keep="herding", graph=graph)
+    assert Herding().plan()["graph"] == "blocks"  # a large class is read in blocks
+
+
+@pytest.mark.parametrize("block_rows", [0, -3, 2.5, "many", True])
+def test_herding_refuses_a_bad_block_size_before_training(block_rows):
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = np.arange(40) % 2
-    with pytest.raises(ValueError, match="keep='herding' reads a large class in blocks"):
-        LpNTKPruner(keep="herding", graph=graph).fit(X, y)
+    with pytest.raises(ValueError, match=r"Herding\(block_rows="):
+        LpNTKPruner(keep=Herding(block_rows=block_rows), max_epochs=1000).fit(X, y)

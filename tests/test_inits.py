@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import sklearn_lpntk._class_kernels as class_kernels_module
-from sklearn_lpntk import LpNTKPruner, lpntk_kernel
+import sklearn_lpntk._training as training_module
+from sklearn_lpntk import LpNTK, LpNTKPruner, lpntk_kernel
 from sklearn_lpntk._selection import choose_rows
 
 from ._counts import n_to_keep
@@ -13,13 +13,13 @@ from ._counts import n_to_keep
 @pytest.fixture
 def captured(monkeypatch):
     nets = []
-    real = class_kernels_module.train_network
+    real = training_module.train_network
 
     def capture(*args, **kwargs):
         nets.append(real(*args, **kwargs))
         return nets[-1]
 
-    monkeypatch.setattr(class_kernels_module, "train_network", capture)
+    monkeypatch.setattr(training_module, "train_network", capture)
     return nets
 
 
@@ -27,9 +27,10 @@ def captured(monkeypatch):
 def test_the_kernel_is_the_mean_of_every_networks_kernel(small_digits, captured, keep):
     X, y = small_digits
     X = X.astype(np.float32) / 16.0
-    pruner = LpNTKPruner(
-        0.4, n_inits=3, keep=keep, normalize=None, max_epochs=2, dtype="float64", random_state=5
-    ).fit(X, y)
+    raw64 = LpNTK(normalize=None, dtype="float64")
+    pruner = LpNTKPruner(0.4, n_inits=3, keep=keep, kernel=raw64, max_epochs=2, random_state=5).fit(
+        X, y
+    )
     assert len(captured) == 3 and pruner.net_ is captured[0]
     seeds = {float(net.module_.layers[1].weight[0, 0].detach()) for net in captured}
     assert len(seeds) == 3  # three different initialisations

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-import sklearn_lpntk._class_kernels as class_kernels_module
 from sklearn_lpntk import (
     CCSPruner,
     EL2NPruner,
     ForgettingPruner,
     GraNdPruner,
+    LpNTK,
     LpNTKCleaner,
     LpNTKPruner,
     ModeratePruner,
@@ -22,20 +22,30 @@ from sklearn_lpntk import (
 )
 from sklearn_lpntk._selection import (
     KEEP_RULES,
-    MATRIX_RULES,
     AssignmentLog,
+    TraversalRule,
     farthest_first_traversal,
     rule_cut,
+    rule_from,
 )
+from sklearn_lpntk.rules import Centres, RandomMember
 
 from ._counts import n_to_keep
 from ._reference import choose_rows_05
 
 RATIOS = (0.0, 0.2, 0.5, 0.8)
-#: the rules that the frozen 0.5 reference knows ("d2" came in 0.7 and "herding" in 0.8;
-#: their cuts are checked against brute-force readings of their definitions in
-#: test_redundancy.py and test_herding.py)
-RULES_05 = tuple(k for k in KEEP_RULES if k not in ("d2", "herding"))
+#: the rules that the frozen 0.5 reference knows ("d2" came in 0.7 and "herding" and
+#: "near_duplicates" in 0.8; their cuts are checked against brute-force readings of
+#: their definitions in test_redundancy.py and test_herding.py)
+RULES_05 = tuple(k for k in KEEP_RULES if k not in ("d2", "herding", "near_duplicates"))
+#: the 0.5 name of a rule renamed since ("budget" is "adaptive" since 0.8)
+NAME_05 = {"adaptive": "budget"}
+#: options a rule needs to run outside a fit (near-duplicates: a fixed threshold)
+OUTSIDE_A_FIT = {"near_duplicates": {"threshold": 0.1}}
+
+
+def _is_traversal(keep):
+    return isinstance(rule_from(keep), TraversalRule)
 
 
 def _kernels(seed, n=23):
@@ -49,17 +59,26 @@ def _kernels(seed, n=23):
 
 
 def _options():
+    """``(options of rule_cut, options of the 0.5 reference)`` for every rule and option
+    value the 0.5 reference knows: the traversal rules with the self-max filter, the
+    contradiction filter and the official traversal, the matrix rules with the
+    contradiction filter (the only one of those options they have)."""
     for keep in RULES_05:
-        for selfmax in (None,) if keep in MATRIX_RULES else (None, "filter", "repo"):
+        traversal = _is_traversal(keep)
+        for selfmax in (None, "filter", "repo") if traversal else (None,):
             for contradictory in (None, 0.2):
-                for fpc in ("canonical", "repo") if keep not in MATRIX_RULES else ("canonical",):
-                    yield dict(
-                        keep=keep,
+                for fpc in ("canonical", "repo") if traversal else ("canonical",):
+                    rule = dict(keep=keep, drop_contradictory=contradictory, random_state=11)
+                    if traversal:
+                        rule.update(selfmax=selfmax, fpc=fpc)
+                    reference = dict(
+                        keep=NAME_05.get(keep, keep),
                         selfmax=selfmax,
                         drop_contradictory=contradictory,
                         fpc=fpc,
                         random_state=11,
                     )
+                    yield rule, reference
 
 
 def _same(a, b):
@@ -71,10 +90,10 @@ def _same(a, b):
 def test_every_cut_equals_the_direct_selection_for_that_count(seed, kind):
     K = _kernels(seed)[kind]
     n = K.shape[0]
-    for options in _options():
+    for options, reference in _options():
         cut = rule_cut(K, **options)
         for k in range(1, n + 1):
-            want = choose_rows_05(K, k, **options)
+            want = choose_rows_05(K, k, **reference)
             got = cut.select(k)
             fields = ("kept", "centres", "assignment", "selfmax", "contradictory")
             for name in fields:
@@ -124,14 +143,16 @@ def test_the_assignment_log_replays_the_traversal_at_every_prefix():
 
 def test_nested_rules_have_an_order_and_the_others_none():
     K = _kernels(0)["cosine32"]
-    nested = {"centres", "representative", "redundancy", "herding"}
+    nested = {"centres", "representative", "redundancy", "herding", "near_duplicates"}
     for keep in KEEP_RULES:
-        cut = rule_cut(K, keep=keep, random_state=0)
+        cut = rule_cut(K, keep=keep, random_state=0, **OUTSIDE_A_FIT.get(keep, {}))
         assert (cut.order is not None) == (keep in nested), keep
+        assert rule_from(keep).nested == (keep in nested), keep
         if cut.order is not None:
             for k in (1, 7, 23):
                 assert np.array_equal(np.sort(cut.order[:k]), cut.select(k).kept)
     assert rule_cut(K, keep="centres", selfmax="filter").order is None
+    assert not Centres(selfmax="filter").nested
 
 
 # ---------------------------------------------------------------- pruners
@@ -152,13 +173,13 @@ PRUNERS = {
         for keep in KEEP_RULES
     },
     "paper, selfmax=filter": lambda r: LpNTKPruner.paper(
-        r, selfmax="filter", max_epochs=1, random_state=0
+        r, keep=Centres(selfmax="filter"), max_epochs=1, random_state=0
     ),
     "paper, selfmax=repo, random_member": lambda r: LpNTKPruner.paper(
-        r, selfmax="repo", keep="random_member", max_epochs=1, random_state=0
+        r, keep=RandomMember(selfmax="repo"), max_epochs=1, random_state=0
     ),
     "paper, drop_contradictory": lambda r: LpNTKPruner.paper(
-        r, drop_contradictory=0.3, normalize="cosine", max_epochs=1, random_state=0
+        r, keep=Centres(drop_contradictory=0.3), kernel=LpNTK(), max_epochs=1, random_state=0
     ),
     "RandomPruner": lambda r: RandomPruner(r, random_state=0),
     "EL2NPruner": lambda r: EL2NPruner(r, max_epochs=1, n_inits=2, random_state=0),
@@ -217,21 +238,26 @@ def test_one_fit_cut_at_any_ratio_equals_a_fresh_fit_at_that_ratio(data, name):
 def test_the_pruner_selects_what_the_direct_05_rule_selects_on_its_own_kernels(data, monkeypatch):
     X, y = data
     seen = []
-    real = class_kernels_module.rule_cut
-
-    def recording(kernel, n_keep=None, **options):
-        seen.append((np.array(kernel), options))  # non-lazy here: the class matrix
-        return real(kernel, n_keep, **options)
-
-    monkeypatch.setattr(class_kernels_module, "rule_cut", recording)
     for keep in RULES_05:
+        rule = type(rule_from(keep))
+        real = rule.cut
+
+        def recording(self, kernel, n_keep=None, *, random_state=None, real=real):
+            assert kernel.matrix is not None  # non-lazy here: the class matrix
+            seen.append((np.array(kernel.matrix), random_state))
+            return real(self, kernel, n_keep, random_state=random_state)
+
+        monkeypatch.setattr(rule, "cut", recording)
         for ratio in (0.3, 0.7):
             seen.clear()
             pruner = LpNTKPruner(ratio, keep=keep, max_epochs=1, random_state=4).fit(X, y)
+            assert len(seen) == len(pruner.classes_)
             want = []
-            for c, (matrix, options) in enumerate(seen):
+            for c, (matrix, seed) in enumerate(seen):
                 idx = np.flatnonzero(y == pruner.classes_[c])
-                want.append(idx[choose_rows_05(matrix, n_to_keep(len(idx), ratio), **options).kept])
+                k = n_to_keep(len(idx), ratio)
+                sel = choose_rows_05(matrix, k, keep=NAME_05.get(keep, keep), random_state=seed)
+                want.append(idx[sel.kept])
             np.testing.assert_array_equal(pruner.sample_indices_, np.sort(np.concatenate(want)))
 
 
@@ -258,8 +284,8 @@ def test_score_pruners_keep_what_the_05_rule_keeps(data):
         np.testing.assert_array_equal(random.sample_indices_, np.sort(np.concatenate(want)))
 
 
-def _budget_between_lazy_and_full(X, y):
-    """A memory budget that holds a class's gradients but not its Gram matrix."""
+def _limit_between_lazy_and_full(X, y):
+    """A memory limit that holds a class's gradients but not its Gram matrix."""
     from sklearn_lpntk._engine import LpNTKEngine
 
     pruner = LpNTKPruner.paper(max_epochs=1, random_state=0).fit(X, y)
@@ -274,15 +300,15 @@ def _budget_between_lazy_and_full(X, y):
 
 def test_a_lazy_class_covers_the_ratios_its_fit_reached_and_refuses_the_others(data):
     X, y = data
-    budget = _budget_between_lazy_and_full(X, y)
-    lazy = LpNTKPruner.paper(0.5, max_epochs=1, random_state=0, memory_budget=budget).fit(X, y)
+    limit = _limit_between_lazy_and_full(X, y)
+    lazy = LpNTKPruner.paper(0.5, max_epochs=1, random_state=0, max_memory=limit).fit(X, y)
     assert len(lazy.lazy_classes_) > 0
     for ratio in (0.5, 0.7, 0.9):  # fewer rows than the fit kept: covered
         fresh = LpNTKPruner.paper(ratio, max_epochs=1, random_state=0).fit(X, y)
         np.testing.assert_array_equal(
             lazy.get_support(indices=True, prune_ratio=ratio), fresh.sample_indices_
         )
-    with pytest.raises(ValueError, match=r"memory_budget.*Refit with the smaller prune_ratio"):
+    with pytest.raises(ValueError, match=r"max_memory.*Refit with the smaller prune_ratio"):
         lazy.get_support(prune_ratio=0.2)
 
 
@@ -314,6 +340,6 @@ def test_every_rule_cut_follows_the_cut_protocol(keep):
     from sklearn_lpntk._selection import Cut
 
     K = np.random.default_rng(0).normal(size=(12, 5))
-    cut = rule_cut(K @ K.T, keep=keep, random_state=0)
+    cut = rule_cut(K @ K.T, keep=keep, random_state=0, **OUTSIDE_A_FIT.get(keep, {}))
     assert isinstance(cut, Cut)
     assert cut.covers(6) and len(cut.select(6, 0.5).kept) == 6

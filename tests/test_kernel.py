@@ -50,11 +50,11 @@ def _data(kind, n=11, seed=1):
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
-@pytest.mark.parametrize("batch_size", [1, 4, 64])
-def test_kernel_equals_entk_mask_sum(kind, batch_size):
+@pytest.mark.parametrize("chunk_size", [1, 4, 64])
+def test_kernel_equals_entk_mask_sum(kind, chunk_size):
     model, X, y = _data(kind)
     expected = mask_sum_kernel(model, X, y)
-    got = lpntk_kernel(model, X, y, batch_size=batch_size, device="cpu")
+    got = lpntk_kernel(model, X, y, chunk_size=chunk_size, device="cpu")
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
     torch.testing.assert_close(got, expected, rtol=RTOL, atol=1e-10)
 
@@ -124,7 +124,7 @@ def test_eval_mode_is_used_for_dropout_and_batchnorm():
     model.train()
     model(X)  # give BatchNorm non-trivial running statistics
     K1 = lpntk_kernel(model, X, y, device="cpu")
-    K2 = lpntk_kernel(model, X, y, device="cpu", batch_size=2)
+    K2 = lpntk_kernel(model, X, y, device="cpu", chunk_size=2)
     torch.testing.assert_close(K1, K2)  # no dropout noise, no batch statistics
     torch.testing.assert_close(K1, mask_sum_kernel(model, X, y), rtol=RTOL, atol=1e-10)
 

@@ -123,7 +123,7 @@ def test_rules_equal_the_features_strategy(name, error_weighting):
     model, X, y = _case(name)
     ref = lpntk_kernel(model, X, y, strategy="features", error_weighting=error_weighting)
     got = lpntk_kernel(
-        model, X, y, strategy="factorized", batch_size=4, error_weighting=error_weighting
+        model, X, y, strategy="factorized", chunk_size=4, error_weighting=error_weighting
     )
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=RTOL * ref.abs().max().item())
     assert torch.equal(got, got.T)

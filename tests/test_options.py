@@ -15,9 +15,10 @@ from sklearn_lpntk._selection import (
 
 from .conftest import fast_pruner
 
+#: the paper's rule with its options spelled out (rule_cut / choose_rows take a rule's
+#: name and only the options that rule has)
 OPTIONS = {
     "keep": "centres",
-    "cluster_ratio": 0.5,
     "selfmax": None,
     "drop_contradictory": None,
     "fpc": "canonical",

@@ -21,6 +21,7 @@ from sklearn_lpntk import (
     ModeratePruner,
     RandomPruner,
 )
+from sklearn_lpntk.rules import FacilityLocation
 
 from ._counts import expected_counts
 
@@ -28,10 +29,13 @@ PRUNERS = {
     "random": lambda r: RandomPruner(r, random_state=0),
     "lpntk": lambda r: LpNTKPruner(r, max_epochs=1, random_state=0),
     "lpntk, exact neighbour graph": lambda r: LpNTKPruner(
-        r, graph="exact", n_neighbors=3, max_epochs=1, random_state=0
+        r, keep=FacilityLocation(graph="exact", n_neighbors=3), max_epochs=1, random_state=0
     ),
     "lpntk, approximate neighbour graph": lambda r: LpNTKPruner(
-        r, graph="approximate", n_neighbors=3, max_epochs=1, random_state=0
+        r,
+        keep=FacilityLocation(graph="approximate", n_neighbors=3),
+        max_epochs=1,
+        random_state=0,
     ),
     "lpntk, d2": lambda r: LpNTKPruner(r, keep="d2", max_epochs=1, random_state=0),
     "lpntk-paper": lambda r: LpNTKPruner.paper(r, max_epochs=1, random_state=0),

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import clone
 from skorch import NeuralNetClassifier
 
-from sklearn_lpntk import LogitMLP, LpNTKPruner
+from sklearn_lpntk import LogitMLP, LpNTK, LpNTKPruner
 
 from ._counts import expected_counts
 from .conftest import fast_pruner
@@ -234,10 +234,14 @@ def test_verbose_reports_progress_and_timing(small_digits, capsys):
 
 def test_full_error_weighting_and_normalizations_run(small_digits):
     X, y = small_digits
-    for kw in ({"error_weighting": "full"}, {"normalize": "K"}, {"normalize": "cosine"}):
-        pruner = fast_pruner(**kw).fit(X[:200], y[:200])
+    for kw in (
+        {"normalize": None, "error_weighting": "full"},
+        {"normalize": "K"},
+        {"normalize": "cosine"},
+    ):
+        pruner = fast_pruner(kernel=LpNTK(**kw)).fit(X[:200], y[:200])
         assert len(pruner.sample_indices_) == sum(expected_counts(y[:200], 0.3).values())
-    cos = fast_pruner(normalize="cosine").fit(X[:200], y[:200])
+    cos = fast_pruner(kernel=LpNTK(normalize="cosine")).fit(X[:200], y[:200])
     np.testing.assert_allclose(cos.self_kernel_, 1.0, rtol=1e-5)
 
 
@@ -245,8 +249,8 @@ def test_kernel_at_initialisation_and_chunking_does_not_matter(small_digits):
     X, y = small_digits
     at_init = fast_pruner(max_epochs=0).fit(X, y)
     assert len(at_init.net_.history) == 0
-    a = fast_pruner(feature_batch_size=7).fit(X, y)
-    b = fast_pruner(feature_batch_size=500).fit(X, y)
+    a = fast_pruner(kernel=LpNTK(normalize=None, chunk_size=7)).fit(X, y)
+    b = fast_pruner(kernel=LpNTK(normalize=None, chunk_size=500)).fit(X, y)
     np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
     np.testing.assert_allclose(a.self_kernel_, b.self_kernel_, rtol=1e-5)
     assert not np.array_equal(at_init.self_kernel_, a.self_kernel_)

@@ -5,10 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
-from sklearn_lpntk._redundancy import MAX_THRESHOLD, calibration_rows, duplicate_threshold
-from sklearn_lpntk._selection import NeighbourGraph
-from sklearn_lpntk._selection._redundant import (
+from sklearn_lpntk._duplicates import calibrate, calibration_rows
+from sklearn_lpntk._selection import (
+    MAX_THRESHOLD,
+    NeighbourGraph,
     drop_near_duplicates,
+    duplicate_threshold,
     local_scale,
     message_passing_selection,
 )
@@ -324,11 +326,11 @@ def test_calibration_reads_the_median_relative_distance_of_planted_copies():
         assert len(A) == len(B) == len(labels)
         return np.sum(A * B, 1) / np.linalg.norm(A, axis=1) / np.linalg.norm(B, axis=1)
 
-    threshold, ratios = duplicate_threshold(cosine_of_pairs, X, y, scales, "noise", 0.05, 0)
+    threshold, ratios = calibrate(cosine_of_pairs, X, y, scales, "noise", 0.05, 0)
     assert len(ratios) >= 6  # at least two rows of every class
     assert threshold == pytest.approx(np.median(ratios))
     # identical copies (a perturbation that changes nothing) give a zero threshold
-    zero, _ = duplicate_threshold(cosine_of_pairs, X, y, scales, lambda R, g: R, None, 0)
+    zero, _ = calibrate(cosine_of_pairs, X, y, scales, lambda R, g: R, None, 0)
     assert zero == pytest.approx(0.0, abs=1e-12)
     assert calibration_rows(y, np.random.default_rng(0), 9).size == 9
 
@@ -342,10 +344,21 @@ def test_calibration_caps_a_threshold_the_kernel_cannot_support():
         return np.zeros(len(A))  # every copy as far as can be
 
     with pytest.warns(UserWarning, match="does not see the calibration copies"):
-        threshold, ratios = duplicate_threshold(
-            orthogonal, X, y, np.full(40, 0.1), "noise", None, 0
-        )
+        threshold, ratios = calibrate(orthogonal, X, y, np.full(40, 0.1), "noise", None, 0)
     assert threshold == MAX_THRESHOLD and np.all(ratios == 10.0)
+
+
+def test_the_threshold_is_the_median_relative_distance_of_the_copies_numpy_only():
+    cosines = np.array([1.0, 0.99, 0.98, 0.97, 1.02])  # rounding can pass 1
+    scales = np.array([0.1, 0.2, 0.1, 0.3, 0.1])
+    threshold, ratios = duplicate_threshold(cosines, scales)
+    np.testing.assert_allclose(ratios, [0.0, 0.05, 0.2, 0.1, 0.0])
+    assert threshold == pytest.approx(0.05)
+    none, no_ratios = duplicate_threshold([], [])
+    assert none == 0.0 and no_ratios.size == 0
+    with pytest.warns(UserWarning, match="does not see the calibration copies"):
+        capped, _ = duplicate_threshold(np.zeros(3), np.full(3, 0.5))
+    assert capped == MAX_THRESHOLD
 
 
 # ------------------------------------------------------- d2 as a keep-rule
@@ -363,7 +376,7 @@ def test_the_d2_keep_rule_is_message_passing_on_the_class_kernel():
     for c in np.unique(y):
         rows = np.flatnonzero(y == c)
         S = lpntk_kernel(module, X[rows], y[rows], normalize="cosine")
-        typical = (S.sum(axis=1) - np.diagonal(S)) / (len(S) - 1)
+        typical = (S.sum(axis=1) - np.diagonal(S)) / (len(S) - 1)  # the paper's k = 5 below
         k = max(1, int(np.floor(len(rows) * 0.3 + 1e-9)))
         local = message_passing_selection(
             1 - typical, S, k, hard_fraction=default_hard_fraction(1 - k / len(rows))

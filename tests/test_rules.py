@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator
 
-from sklearn_lpntk import CCSPruner, LpNTKPruner, ModeratePruner, lpntk_kernel
+from sklearn_lpntk import CCSPruner, LpNTK, LpNTKPruner, ModeratePruner, lpntk_kernel
 from sklearn_lpntk._selection import (
     choose_rows,
     default_hard_fraction,
@@ -116,7 +116,7 @@ def test_middle_band_keeps_the_rows_nearest_the_median():
     assert middle_band(scores, 3).tolist() == [2, 3, 4]
 
 
-@pytest.mark.parametrize("keep", ["representative", "redundancy", "coverage", "budget"])
+@pytest.mark.parametrize("keep", ["representative", "redundancy", "coverage", "adaptive"])
 def test_matrix_rules_assign_every_row_to_its_most_similar_kept_row(keep):
     K = _kernels(3, n=30)
     sel = choose_rows(K, 10, keep=keep, random_state=0)
@@ -127,26 +127,42 @@ def test_matrix_rules_assign_every_row_to_its_most_similar_kept_row(keep):
     assert (sel.assignment[sel.kept] == sel.kept).all()
 
 
-def test_budget_rule_switches_at_half():
+def test_adaptive_rule_switches_at_half():
     K = _kernels(4, n=20)
     assert np.array_equal(
-        choose_rows(K, 10, keep="budget").kept, choose_rows(K, 10, keep="redundancy").kept
+        choose_rows(K, 10, keep="adaptive").kept, choose_rows(K, 10, keep="redundancy").kept
     )
     assert np.array_equal(
-        choose_rows(K, 9, keep="budget").kept, choose_rows(K, 9, keep="representative").kept
+        choose_rows(K, 9, keep="adaptive").kept, choose_rows(K, 9, keep="representative").kept
+    )
+    # the switch is an option: at 0.3, 9 of 20 rows are still light pruning
+    assert np.array_equal(
+        choose_rows(K, 9, keep="adaptive", switch=0.3).kept,
+        choose_rows(K, 9, keep="redundancy").kept,
+    )
+    assert np.array_equal(
+        choose_rows(K, 5, keep="adaptive", switch=0.3).kept,
+        choose_rows(K, 5, keep="representative").kept,
     )
 
 
-def test_matrix_rules_refuse_selfmax():
-    with pytest.raises(ValueError, match="selfmax"):
-        choose_rows(_kernels(0), 5, keep="representative", selfmax="filter")
+def test_matrix_rules_have_no_selfmax():
+    """0.7 refused selfmax with the matrix rules when the fit ran; since 0.8 only the
+    paper's traversal rules have the option."""
+    for keep in ("representative", "redundancy", "coverage", "adaptive", "d2", "herding"):
+        with pytest.raises(TypeError, match="has no option selfmax; its options are"):
+            choose_rows(_kernels(0), 5, keep=keep, selfmax="filter")
 
 
 @pytest.mark.parametrize("keep", ["representative", "redundancy"])
 def test_pruner_applies_the_rule_to_its_own_kernel(keep, small_digits):
     X, y = small_digits
     pruner = LpNTKPruner(
-        0.6, max_epochs=1, keep=keep, normalize="cosine", dtype="float64", random_state=0
+        0.6,
+        max_epochs=1,
+        keep=keep,
+        kernel=LpNTK(normalize="cosine", dtype="float64"),
+        random_state=0,
     ).fit(X, y)
     module = pruner.net_.module_
     kept = []

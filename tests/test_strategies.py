@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from sklearn_lpntk import lpntk_kernel
+from sklearn_lpntk import LpNTK, lpntk_kernel
 from sklearn_lpntk._engine import FactorizedGradients, LpNTKEngine
 from sklearn_lpntk._engine._layers import GhostPiece, LinearRule, rule_for
 
@@ -80,7 +80,7 @@ def test_factorized_equals_features(kind, normalize, error_weighting):
     X, y = _data(kind)
     opts = {"normalize": normalize, "error_weighting": error_weighting}
     ref = lpntk_kernel(model, X, y, strategy="features", **opts)
-    got = lpntk_kernel(model, X, y, strategy="factorized", batch_size=5, **opts)
+    got = lpntk_kernel(model, X, y, strategy="factorized", chunk_size=5, **opts)
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=RTOL * ref.abs().max().item())
 
 
@@ -229,7 +229,8 @@ def test_projection_selection_overlaps_the_exact_one(small_digits):
 
     X, y = small_digits
     exact = fast_pruner(prune_ratio=0.5).fit(X, y)
-    proj = fast_pruner(prune_ratio=0.5, strategy="projection", projection_dim=4096).fit(X, y)
+    projection = LpNTK(normalize=None, strategy="projection", projection_dim=4096)
+    proj = fast_pruner(prune_ratio=0.5, kernel=projection).fit(X, y)
     assert proj.strategy_ == "projection" and exact.strategy_ == "factorized"
     overlap = len(np.intersect1d(exact.sample_indices_, proj.sample_indices_))
     assert overlap / len(exact.sample_indices_) >= 0.8

@@ -1,6 +1,7 @@
 """Coverage-centric selection (Zheng et al., ICLR 2023) and Moderate coresets (Xia et al.,
 ICLR 2023)."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._base import BasePruner, check_scores
 from .._params import fill_doc
-from .._selection import CoverageCut, PrefixCut, middle_out_order
+from .._selection import CoverageCut, PrefixCut, middle_out_order, stratified_choice
 from ._scores import EL2NPruner
 from ._trained import TrainedScorePruner
 
@@ -108,10 +109,13 @@ class CCSPruner(BasePruner):
                 scores[idx],
                 np.arange(len(idx)),
                 len(idx),
-                seed=rng.randint(np.iinfo(np.int32).max),
+                partial(
+                    stratified_choice,
+                    n_bins=self.n_bins,
+                    seed=rng.randint(np.iinfo(np.int32).max),
+                ),
                 hard_fraction=self.hard_fraction,
                 auto_from="ratio",
-                n_bins=self.n_bins,
             )
             for idx in rows
         ]

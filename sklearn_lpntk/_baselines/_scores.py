@@ -1,11 +1,22 @@
 """EL2N and GraNd (Paul, Ganguli and Dziugaite, NeurIPS 2021)."""
 
-import numpy as np
+from numbers import Real
 
-from .._engine import LpNTKEngine
-from .._params import KERNEL_CONSTRAINTS, fill_doc
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._engine import LpNTK
+from .._options import hide_moved, refuse_moved
+from .._params import fill_doc
 from .._selection import el2n_scores
 from ._trained import TrainedScorePruner
+
+#: GraNdPruner's keywords of 0.7 that moved in 0.8, with their new spelling.
+_MOVED = {
+    "strategy": "kernel=LpNTK(normalize=None, error_weighting='full', strategy=...)",
+    "dtype": "kernel=LpNTK(normalize=None, error_weighting='full', dtype=...)",
+    "memory_budget": "max_memory",
+}
 
 
 @fill_doc
@@ -101,9 +112,15 @@ class GraNdPruner(TrainedScorePruner):
         initialisation.
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
+    kernel : LpNTK or None, default=None
+        How the gradients are computed (strategy, dtype, chunks); None is
+        ``LpNTK(normalize=None, error_weighting="full")``: the norm of the
+        cross-entropy gradient, GraNd's score ("sign" instead scores the norm of
+        the paper's labelled gradient). It must not be normalised (every norm
+        would be 1).
     {budget_param}
+    {max_memory_param}
     {memory_param}
-    {kernel_params}
     {network_params}
 
     Attributes
@@ -115,20 +132,23 @@ class GraNdPruner(TrainedScorePruner):
     {trained_attributes}
     """
 
+    _moved_params = _MOVED
+
     _parameter_constraints = {
         **TrainedScorePruner._parameter_constraints,
-        **KERNEL_CONSTRAINTS,
+        "kernel": [None, LpNTK],
+        "max_memory": [None, str, Interval(Real, 1, None, closed="left")],
     }
 
+    @hide_moved
     def __init__(
         self,
         prune_ratio=0.3,
         *,
         max_epochs=0,
         n_inits=5,
-        strategy="auto",
-        memory_budget="auto",
-        dtype="float32",
+        kernel=None,
+        max_memory="auto",
         net=None,
         lr=None,
         batch_size=None,
@@ -137,7 +157,9 @@ class GraNdPruner(TrainedScorePruner):
         memory=None,
         random_state=None,
         verbose=0,
+        **moved,
     ):
+        refuse_moved("GraNdPruner", moved, _MOVED)
         super().__init__(
             prune_ratio,
             max_epochs=max_epochs,
@@ -151,9 +173,20 @@ class GraNdPruner(TrainedScorePruner):
             random_state=random_state,
             verbose=verbose,
         )
-        self.strategy = strategy
-        self.memory_budget = memory_budget
-        self.dtype = dtype
+        self.kernel = kernel
+        self.max_memory = max_memory
+
+    def _kernel(self):
+        return LpNTK(normalize=None, error_weighting="full") if self.kernel is None else self.kernel
+
+    def _check_params(self):
+        kernel = self._kernel()
+        kernel.check()
+        if kernel.normalize is not None:
+            raise ValueError(
+                f"GraNdPruner(kernel=LpNTK(normalize={kernel.normalize!r})) would score every "
+                "row 1: GraNd reads gradient norms. Use LpNTK(normalize=None) (or kernel=None)."
+            )
 
     def _score_rows(self, X, y, classes, rng, watch):
         sizes = np.bincount(y, minlength=len(classes)).tolist()
@@ -170,14 +203,7 @@ class GraNdPruner(TrainedScorePruner):
 
     def _gradient_norms(self, net, X, y, sizes, seed):
         """``||grad CE||`` per row: the diagonal of the "full" kernel, class by class."""
-        engine = LpNTKEngine(
-            net.module_,
-            strategy=self.strategy,
-            error_weighting="full",
-            memory_budget=self.memory_budget,
-            device=self.device,
-            dtype=self.dtype,
-        )
+        engine = self._kernel().engine(net.module_, max_memory=self.max_memory, device=self.device)
         plan = engine.plan(engine.probe(X, y), sizes)
         norms = np.empty(len(y))
         for c in range(len(sizes)):

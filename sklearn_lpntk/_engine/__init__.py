@@ -9,13 +9,13 @@ from . import _conv_rules, _embedding_rules, _norm_rules  # noqa: F401
 from ._device import resolve_device
 from ._factorized import FactorizedGradients, rule_coverage
 from ._features import LabelledGradientFeatures
+from ._function import lpntk_kernel
 from ._kernel import (
     DTYPES,
     NORMALIZATIONS,
     STRATEGIES,
     ClassKernel,
     LpNTKEngine,
-    lpntk_kernel,
     normalize_kernel,
     row_scale,
 )
@@ -44,11 +44,12 @@ from ._plan import (
     GRAPH_MODES,
     ClassPlan,
     KernelPlan,
-    MemoryBudgetError,
+    MemoryLimitError,
     Probe,
     format_bytes,
-    parse_memory_budget,
+    parse_max_memory,
 )
+from ._spec import LpNTK
 from ._store import CountSketch, FactorStore, gram
 
 __all__ = [
@@ -74,8 +75,9 @@ __all__ = [
     "GhostPiece",
     "KernelPlan",
     "LabelledGradientFeatures",
+    "LpNTK",
     "LpNTKEngine",
-    "MemoryBudgetError",
+    "MemoryLimitError",
     "PositionalRule",
     "Probe",
     "as_tensor",
@@ -86,7 +88,7 @@ __all__ = [
     "gram",
     "lpntk_kernel",
     "normalize_kernel",
-    "parse_memory_budget",
+    "parse_max_memory",
     "register_rule",
     "resolve_device",
     "row_scale",

@@ -11,7 +11,7 @@ Three strategies compute the same kernel (the third approximately):
 
 ``"auto"`` takes the factorised strategy when layer rules cover at least half
 of the parameters, otherwise the features one, and falls back to a projection
-(with a warning) only when the exact kernel cannot fit in ``memory_budget``.
+(with a warning) only when the exact kernel cannot fit in ``max_memory``.
 """
 
 import math
@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import torch
 
+from .._options import hide_moved, refuse_moved
 from ._device import resolve_device
 from ._factorized import FactorizedGradients
 from ._features import LabelledGradientFeatures
@@ -27,7 +28,6 @@ from ._model import (
     as_inputs,
     as_tensor,
     check_error_weighting,
-    check_labels,
     check_logits,
     parameter_dtype,
 )
@@ -42,19 +42,22 @@ from ._plan import (
     BLOCKS,
     GRAPH_MODES,
     KernelPlan,
-    MemoryBudgetError,
+    MemoryLimitError,
     Probe,
+    fitting_jobs,
     format_bytes,
     graph_plans,
     minimum_bytes,
-    parse_memory_budget,
+    parse_max_memory,
     plan_class,
 )
 from ._store import CountSketch, FactorStore
 
 STRATEGIES = ("auto", "features", "factorized", "projection")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-#: Largest chunk when ``batch_size`` is None: vmap holds ~3 P numbers per sample,
+#: Keywords renamed in 0.8 (one meaning per word): their new spelling.
+MOVED_ENGINE_KEYWORDS = {"batch_size": "chunk_size", "memory_budget": "max_memory"}
+#: Largest chunk when ``chunk_size`` is None: vmap holds ~3 P numbers per sample,
 #: the factorised path only activations, so it takes bigger chunks.
 DEFAULT_CHUNK = {"features": 64, "factorized": 256}
 #: Without a batch size from the user, factorised chunks hold at most this many
@@ -81,7 +84,7 @@ def _resolve_dtype(dtype, model):
 
 
 class LpNTKEngine:
-    """The lpNTK computation for one model, planned against a memory budget.
+    """The lpNTK computation for one model, planned against a memory limit.
 
     The engine is configured once and holds no state that later calls change.
     Its lifecycle is explicit::
@@ -102,12 +105,12 @@ class LpNTKEngine:
     strategy : {"auto", "features", "factorized", "projection"}
     normalize : {None, "K", "cosine"}
     error_weighting : {"sign", "full"}
-    batch_size : int or None
+    chunk_size : int or None
         Largest chunk of samples differentiated at once; None picks 64 for
-        features and 256 otherwise. Chunks shrink to fit ``memory_budget``.
+        features and 256 otherwise. Chunks shrink to fit ``max_memory``.
     projection_dim : int
         Sketch size of the projection strategy.
-    memory_budget : None, "auto", int or str
+    max_memory : None, "auto", int or str
         Bytes the kernel computation may hold on ``device`` at once.
     device : {"auto", "cpu", "cuda"} or torch.device
     dtype : None, "float32" or "float64"
@@ -120,6 +123,7 @@ class LpNTKEngine:
         otherwise the exact one the model gets ("features" or "factorized").
     """
 
+    @hide_moved
     def __init__(
         self,
         model,
@@ -127,19 +131,21 @@ class LpNTKEngine:
         strategy="auto",
         normalize=None,
         error_weighting="sign",
-        batch_size=None,
+        chunk_size=None,
         projection_dim=4096,
-        memory_budget=None,
+        max_memory=None,
         device="auto",
         dtype=None,
+        **moved,
     ):
+        refuse_moved("LpNTKEngine", moved, MOVED_ENGINE_KEYWORDS)
         _check_choice("strategy", strategy, STRATEGIES)
         check_normalize(normalize)
         check_error_weighting(error_weighting)
-        if batch_size is not None and (
-            not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        if chunk_size is not None and (
+            not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1
         ):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
         if not isinstance(projection_dim, (int, np.integer)) or projection_dim < 1:
             raise ValueError(f"projection_dim must be a positive integer, got {projection_dim!r}.")
         self.model = model
@@ -149,9 +155,9 @@ class LpNTKEngine:
         self.requested = strategy
         self.normalize = normalize
         self.error_weighting = error_weighting
-        self.batch_size = None if batch_size is None else int(batch_size)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
         self.projection_dim = int(projection_dim)
-        self.budget = parse_memory_budget(memory_budget, self.device)
+        self.budget = parse_max_memory(max_memory, self.device)
         self.producer = self._producer()
         exact = "features" if isinstance(self.producer, LabelledGradientFeatures) else "factorized"
         self.strategy = "projection" if strategy == "projection" else exact
@@ -204,9 +210,9 @@ class LpNTKEngine:
     def _class_plans(self, probe, strategy, class_sizes, budget, copies):
         store, work = self._numbers(probe, strategy, copies)
         max_chunk = (
-            self.batch_size or DEFAULT_CHUNK["features" if strategy == "features" else "factorized"]
+            self.chunk_size or DEFAULT_CHUNK["features" if strategy == "features" else "factorized"]
         )
-        if self.batch_size is None and strategy == "factorized":
+        if self.chunk_size is None and strategy == "factorized":
             max_chunk = int(min(max_chunk, max(16, CHUNK_WORK_NUMBERS // max(work, 1))))
         return tuple(
             plan_class(
@@ -262,15 +268,17 @@ class LpNTKEngine:
     ):
         """A :class:`KernelPlan` for classes of the given sizes, before any expensive work.
 
-        ``n_jobs`` classes run at once, each with ``budget / n_jobs``. With
-        ``need_full`` the full Gram matrix is required (no lazy rows).
+        Every class is planned against the whole memory limit, so the plan (and
+        the kernel) never depends on ``n_jobs``; the plan's ``jobs`` is how many
+        classes can then run at once (at most ``n_jobs``). With ``need_full``
+        the full Gram matrix is required (no lazy rows).
         ``copies`` parameter states (checkpoints) are averaged, multiplying
         what is stored. ``graph`` (one of ``GRAPH_MODES``, or "blocks" with
         ``block_rows``) says how a class past the dense limit, or one whose matrix
-        does not fit, is read. Raises :class:`~sklearn_lpntk.MemoryBudgetError` when
+        does not fit, is read. Raises :class:`~sklearn_lpntk.MemoryLimitError` when
         the work cannot fit.
         """
-        budget = None if self.budget is None else self.budget // max(1, n_jobs)
+        budget = self.budget
         strategy = self.strategy
         if graph is not None and graph not in (*GRAPH_MODES, BLOCKS):
             raise ValueError(f"graph={graph!r} is not supported; use one of {GRAPH_MODES}.")
@@ -297,11 +305,11 @@ class LpNTKEngine:
                 )
                 warnings.warn(
                     f"The exact lpNTK ({strategy}) of the largest class needs "
-                    f"{format_bytes(need)}, more than memory_budget allows "
-                    f"({format_bytes(budget)} per job); using a projection to "
+                    f"{format_bytes(need)}, more than max_memory allows "
+                    f"({format_bytes(budget)}); using a projection to "
                     f"{self.projection_dim} dimensions instead (typical relative error "
                     f"{CountSketch.relative_error(self.projection_dim):.1%}). Raise "
-                    "memory_budget for the exact kernel.",
+                    "max_memory for the exact kernel.",
                     UserWarning,
                     stacklevel=3,
                 )
@@ -309,15 +317,16 @@ class LpNTKEngine:
         if not fits(plans):
             largest = max(class_sizes)
             need = self.need_bytes(probe, strategy, largest, need_full=need_full, copies=copies)
-            raise MemoryBudgetError(
+            raise MemoryLimitError(
                 f"The lpNTK ({strategy} strategy) of a class of {largest} samples "
                 f"needs at least {format_bytes(need)}"
-                f" but memory_budget allows {format_bytes(budget)}"
-                + (f" per job with n_jobs={n_jobs}" if n_jobs > 1 else "")
-                + ". Raise memory_budget, use fewer n_jobs, or choose "
+                f" but max_memory allows {format_bytes(budget)}" + ". Raise max_memory, or choose "
                 "strategy='projection' with a smaller projection_dim."
             )
-        return KernelPlan(strategy=strategy, classes=plans, copies=int(copies), probe=probe)
+        jobs = fitting_jobs([p.bytes_needed for p in plans], budget, n_jobs)
+        return KernelPlan(
+            strategy=strategy, classes=plans, copies=int(copies), probe=probe, jobs=jobs
+        )
 
     # --------------------------------------------------------------- compute
     def _store(self, X, y, plan, chunk_size, at, random_state, progress):
@@ -400,98 +409,13 @@ class LpNTKEngine:
         )
 
 
-def lpntk_kernel(
-    model,
-    X,
-    y,
-    *,
-    normalize=None,
-    error_weighting="sign",
-    strategy="auto",
-    batch_size=None,
-    projection_dim=4096,
-    memory_budget=None,
-    device="auto",
-    dtype=None,
-    random_state=None,
-):
-    """The n x n lpNTK matrix of labelled samples under a logit model.
-
-    ``K[i, j] = m_{y_i}^T J(x_i) J(x_j)^T m_{y_j}`` with ``m_y = 2 e_y - 1``
-    (Guo et al., ICLR 2024), computed from one labelled gradient per sample
-    (never the K x K eNTK blocks).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps a batch of inputs to logits of shape (batch, n_classes). It is
-        evaluated in eval mode; its parameters and mode are left unchanged.
-    X : array-like or torch.Tensor of shape (n_samples, ...)
-        Inputs in the shape the model expects.
-    y : array-like or torch.Tensor of shape (n_samples,)
-        Integer class indices in ``[0, n_classes)``.
-    normalize : {None, "K", "cosine"}, default=None
-        None: no scaling, as in the official code; "K": divide by the number of
-        classes; "cosine": unit diagonal.
-    error_weighting : {"sign", "full"}, default="sign"
-        "sign": the paper's sign vector m_y. "full": the exact first-order error
-        e_y - softmax(z), giving the inner product of log-likelihood gradients.
-    strategy : {"auto", "features", "factorized", "projection"}, default="auto"
-        How phi and its inner products are computed (module docstring). All but
-        "projection" give the exact kernel.
-    batch_size : int or None, default=None
-        Largest chunk of samples differentiated at once (None: 64 for
-        features, 256 otherwise), shrunk to fit ``memory_budget``.
-    projection_dim : int, default=4096
-        Sketch dimension for ``strategy="projection"``.
-    memory_budget : None, "auto", int or str, default=None
-        Bytes the computation may hold at once ("4GB", "512MiB", ...); None
-        means no limit. The full matrix must fit, otherwise a
-        ``MemoryBudgetError`` (a ValueError) says how much is needed.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        "auto" uses CUDA when present.
-    dtype : None, "float32" or "float64", default=None
-        Precision of the computation; None keeps the model's dtype.
-    random_state : int or None, default=None
-        Seed of the projection's hash functions.
-
-    Returns
-    -------
-    kernel : ndarray or torch.Tensor of shape (n_samples, n_samples)
-        A torch tensor (on the CPU) when ``X`` is a tensor, else a NumPy array.
-        Symmetric positive semi-definite (up to rounding).
-    """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(
-            f"model must be a torch.nn.Module returning logits; got "
-            f"{type(model).__name__}. Wrap a function in a Module first."
-        )
-    y_np = check_labels(X, y)
-    engine = LpNTKEngine(
-        model,
-        strategy=strategy,
-        normalize=normalize,
-        error_weighting=error_weighting,
-        batch_size=batch_size,
-        projection_dim=projection_dim,
-        memory_budget=memory_budget,
-        device=device,
-        dtype=dtype,
-    )
-    return_tensor = isinstance(X, torch.Tensor)
-    plan = engine.plan(engine.probe(X, y_np), [len(X)], need_full=True)
-    kernel = engine.kernel(X, y_np, plan, random_state=random_state).gram().cpu()
-    return kernel if return_tensor else kernel.numpy()
-
-
 __all__ = [
     "DTYPES",
     "NORMALIZATIONS",
     "STRATEGIES",
     "ClassKernel",
     "LpNTKEngine",
-    "MemoryBudgetError",
-    "lpntk_kernel",
+    "MemoryLimitError",
     "normalize_kernel",
     "row_scale",
 ]

@@ -34,7 +34,7 @@ _UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
-#: Share of the free memory that ``memory_budget="auto"`` allows.
+#: Share of the free memory that ``max_memory="auto"`` allows.
 AUTO_SHARE = 0.5
 #: Safety factor on the measured per-sample working memory of a chunk.
 WORK_FACTOR = 3
@@ -42,8 +42,8 @@ WORK_FACTOR = 3
 LAZY_VECTORS = 8
 
 
-class MemoryBudgetError(ValueError):
-    """The requested work cannot fit in ``memory_budget``."""
+class MemoryLimitError(ValueError):
+    """The requested work cannot fit in ``max_memory``."""
 
 
 def format_bytes(n):
@@ -73,7 +73,7 @@ def available_memory(device):
         return 8 * 10**9  # unknown platform: assume a modest machine
 
 
-def parse_memory_budget(budget, device="cpu"):
+def parse_max_memory(budget, device="cpu"):
     """Bytes allowed by ``budget``: None (no limit), "auto", an int, or a string.
 
     Strings are a number and a unit: "512MB", "4GB", "1.5 GiB" (decimal kB/MB/GB
@@ -87,13 +87,13 @@ def parse_memory_budget(budget, device="cpu"):
         match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", budget)
         if match is None or match.group(2).lower() not in _UNITS:
             raise ValueError(
-                f"memory_budget={budget!r} is not a size; write e.g. '512MB', '4GB' or "
+                f"max_memory={budget!r} is not a size; write e.g. '512MB', '4GB' or "
                 "'1.5GiB', give a number of bytes, 'auto' (half the free memory) or None."
             )
         return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
         raise ValueError(
-            f"memory_budget must be a positive number of bytes, a string such as "
+            f"max_memory must be a positive number of bytes, a string such as "
             f"'4GB', 'auto' or None; got {budget!r}."
         )
     return int(budget)
@@ -128,8 +128,9 @@ class ClassPlan:
     ``graph`` is None when the selection reads the kernel itself (the whole
     matrix, or rows on demand when ``lazy``), "exact" or "approximate" when
     the class is read through a neighbour graph of ``n_neighbors`` per row,
-    built ``block_rows`` kernel rows at a time, and "blocks" when it is read
-    as the matrices of random blocks of at most ``block_rows`` rows.
+    built ``block_rows`` kernel rows at a time (``block_jobs`` blocks fit the
+    memory limit at once; None: no limit), and "blocks" when it is read as the
+    matrices of random blocks of at most ``block_rows`` rows.
     """
 
     n_samples: int
@@ -139,6 +140,7 @@ class ClassPlan:
     graph: str = None
     n_neighbors: int = 0
     block_rows: int = 0
+    block_jobs: int = None
 
 
 def graph_mode(n, requested, *, width, device_type="cpu", backend_available=True):
@@ -199,6 +201,7 @@ def plan_graph_class(
     search = n * (SKETCH_DIM * 4 * 2 + 64 * 8) if mode == "approximate" else 0  # sketches, HNSW
     fixed = store + edges + search
     row_bytes = max(1, 3 * n * itemsize)  # one kernel row and top-k's temporaries
+    block_jobs = None
     if budget is None:
         block_rows = MAX_BLOCK_ROWS if mode == "exact" else 0
         chunk = max_chunk
@@ -208,9 +211,10 @@ def plan_graph_class(
         if room < 0 or (mode == "exact" and block_rows < 1):
             return None
         chunk = int(min(max_chunk, 1 + (room - block_rows * row_bytes) // work))
-    return ClassPlan(
-        n, chunk, True, fixed + block_rows * row_bytes + chunk * work, mode, n_neighbors, block_rows
-    )
+        if block_rows:  # the blocks come after the gradients: they share the room
+            block_jobs = max(1, int(room // (block_rows * row_bytes)))
+    needed = fixed + block_rows * row_bytes + chunk * work
+    return ClassPlan(n, chunk, True, needed, mode, n_neighbors, block_rows, block_jobs)
 
 
 def plan_class(n, *, store_numbers, work_numbers, gram_matrices, itemsize, budget, max_chunk):
@@ -281,12 +285,17 @@ class KernelPlan:
         Number of parameter states (checkpoints) whose kernels are averaged.
     probe : Probe
         The measurements the plan was made from.
+    jobs : int
+        Classes computed at once: at most the jobs asked for, and only as many
+        as the memory limit holds together (the plan itself never depends on
+        the jobs, so neither does the result).
     """
 
     strategy: str
     classes: tuple
     copies: int
     probe: Probe
+    jobs: int = 1
 
     @property
     def lazy(self):
@@ -364,3 +373,16 @@ def graph_plans(
             )
         )
     return tuple(out)
+
+
+def fitting_jobs(class_bytes, budget, n_jobs):
+    """How many classes can run at once: at most ``n_jobs``, and only as many of the
+    largest classes' plans as ``budget`` holds together (all with no budget)."""
+    n_jobs = max(1, int(n_jobs))
+    if budget is None:
+        return n_jobs
+    largest = sorted((int(b) for b in class_bytes), reverse=True)
+    jobs = 1
+    while jobs < min(n_jobs, len(largest)) and sum(largest[: jobs + 1]) <= budget:
+        jobs += 1
+    return jobs

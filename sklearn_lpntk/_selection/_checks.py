@@ -19,7 +19,8 @@ def check_count(name, value, n):
 NON_FINITE_HINT = (
     "Either the network's training diverged (lower lr, or fewer max_epochs) or the "
     "features are so large that the network overflows (scale them, e.g. with "
-    "sklearn.preprocessing.StandardScaler, or use dtype='float64')."
+    "sklearn.preprocessing.StandardScaler, or compute the kernel in float64: "
+    "kernel=LpNTK(dtype='float64'))."
 )
 
 

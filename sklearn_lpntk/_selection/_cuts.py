@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._matrix_rules import default_hard_fraction, stratified_coverage
-from ._redundant import message_passing_selection
+from ._strata import default_hard_fraction, stratified_coverage
 
 
 @dataclass(frozen=True)
@@ -275,43 +274,30 @@ class Switch(Cut):
 
 @dataclass(frozen=True, eq=False)
 class CoverageCut(Cut):
-    """Coverage-centric sampling (:func:`stratified_coverage`), redone for every ``k``.
+    """A selection over difficulty strata, redone for every ``k`` (not nested).
 
     ``scores`` are the difficulties of the candidate ``rows`` of a class of
-    ``n`` rows. ``hard_fraction`` is a number or "auto": the share that
-    :func:`default_hard_fraction` gives for the prune ratio (``auto_from=
-    "ratio"``, CCS) or for the class's removed fraction ``1 - k / n``
-    (``"kept"``, lpNTK's coverage rule). With a ``matrix``, every row is
-    assigned to its most similar kept row. Not nested. With ``rule="d2"`` the
-    selection is D2 pruning's (:func:`message_passing_selection`) over the
-    candidates' ``similarity`` (their matrix or the class's neighbour graph)
-    instead of random sampling inside the strata.
+    ``n`` rows; ``chooser(scores, k, hard_fraction)`` picks ``k`` of them
+    (positions into ``rows``): coverage-centric sampling
+    (:func:`stratified_choice`) or D2's message passing. ``hard_fraction`` is a
+    number or "auto": the share that :func:`default_hard_fraction` gives for the
+    prune ratio (``auto_from="ratio"``, CCS) or for the class's removed fraction
+    ``1 - k / n`` (``"kept"``, the lpNTK rules). With a ``matrix`` (or a
+    neighbour graph) every row is assigned to its most similar kept row.
     """
 
     scores: np.ndarray
     rows: np.ndarray
     n: int
-    seed: object = None
+    chooser: object
     hard_fraction: object = "auto"
     auto_from: str = "kept"
-    n_bins: int = 50
     matrix: np.ndarray = None
     masks: dict = field(default_factory=dict)
-    rule: str = "coverage"
-    similarity: object = None
     order = None
 
     def covers(self, k):
         return True
-
-    def _local(self, k, fraction):
-        if self.rule == "d2":
-            return message_passing_selection(
-                self.scores, self.similarity, k, hard_fraction=fraction
-            )
-        return stratified_coverage(
-            self.scores, k, hard_fraction=fraction, n_bins=self.n_bins, random_state=self.seed
-        )
 
     def select(self, k, prune_ratio=None):
         if self.hard_fraction != "auto":
@@ -320,7 +306,7 @@ class CoverageCut(Cut):
             fraction = default_hard_fraction(prune_ratio)
         else:
             fraction = default_hard_fraction(1 - k / self.n)
-        local = self._local(min(int(k), len(self.rows)), fraction)
+        local = self.chooser(self.scores, min(int(k), len(self.rows)), fraction)
         kept = np.sort(self.rows[local])
         if self.matrix is None:
             return Selection(kept, **self.masks)
@@ -329,6 +315,14 @@ class CoverageCut(Cut):
         else:  # a neighbour graph
             assignment = self.matrix.most_similar(kept)
         return Selection(kept, self.rows[local], assignment, **self.masks)
+
+
+def stratified_choice(scores, k, hard_fraction, *, n_bins=50, seed=None):
+    """The chooser of coverage-centric sampling (:func:`stratified_coverage`); ``seed``
+    makes every count draw alike."""
+    return stratified_coverage(
+        scores, k, hard_fraction=hard_fraction, n_bins=n_bins, random_state=seed
+    )
 
 
 @dataclass(frozen=True, eq=False)

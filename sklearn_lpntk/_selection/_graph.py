@@ -1,27 +1,22 @@
-"""Keep-rules on a per-class k-nearest-neighbour graph of similarities (NumPy only).
+"""A class as a k-nearest-neighbour graph of similarities (NumPy only).
 
 A class's whole ``n x n`` similarity matrix costs ``n^2`` time and memory. The
-matrix rules need far less: a row is represented, made redundant or judged
-typical by its most similar rows. :class:`NeighbourGraph` holds, for every row
-of one class, its ``k`` most similar other rows and their similarities; the
-functions here are the sparse counterparts of the rules in :mod:`._matrix_rules`:
-
-* :func:`graph_facility_location` maximises the facility-location objective of
-  the sparsified matrix (an entry is kept when one of its two rows lists the
-  other among its neighbours, and the diagonal always), by lazy greedy, so the
-  usual (1 - 1/e) guarantee holds for that objective;
-* :func:`graph_redundancy_order` drops the more typical row of the most similar
-  remaining *edge* while rows must go;
-* :meth:`NeighbourGraph.typicality` is the mean similarity to the neighbours.
+rules that read a graph need far less: a row is represented, made redundant or
+judged typical by its most similar rows. :class:`NeighbourGraph` holds, for every
+row of one class, its ``k`` most similar other rows and their similarities, with
+what those rules share: the covering lists, assignments along the graph
+(:func:`graph_assignment_log`, :class:`GraphPrefixCut`), neighbour lists of a
+matrix or a graph (:func:`neighbour_lists`) and a dense matrix's graph
+(:func:`top_neighbours`). :meth:`NeighbourGraph.typicality` is the mean
+similarity to the neighbours unless the engine gave the exact class mean.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_count, check_finite
+from ._checks import check_finite
 from ._cuts import AssignmentLog, Cut, Selection
-from ._matrix_rules import lazy_greedy
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,36 +125,6 @@ class NeighbourGraph:
         return np.divide(sums, counts, out=np.zeros(len(sums)), where=counts > 0)
 
 
-def graph_facility_location(graph, n_keep=None):
-    """Lazy-greedy facility location on a :class:`NeighbourGraph`.
-
-    Maximises ``F(S) = sum_i max(0, max_{j in S, j covers i} s_ij)`` where j
-    covers i when i lists j (or j lists i) as a neighbour, or ``i == j`` (see
-    :meth:`NeighbourGraph.covering`). Each step adds the row with the largest
-    gain, ties to the lowest index; stale gains are upper bounds
-    (submodularity), so the lazy queue makes the same choices as recomputing
-    every gain. Returns the chosen rows in order (all rows when ``n_keep`` is
-    None, so the order can be cut at any count).
-    """
-    n = graph.shape[0]
-    n_keep = n if n_keep is None else n_keep
-    check_count("n_keep", n_keep, n)
-    offsets, members, values = graph.covering()
-    positive = np.maximum(values, 0)
-    gains = np.add.reduceat(positive, offsets[:-1]) if len(members) else np.zeros(n)
-    cover = np.zeros(n)
-
-    def gain(j):
-        lo, hi = offsets[j], offsets[j + 1]
-        return float(np.maximum(values[lo:hi] - cover[members[lo:hi]], 0).sum())
-
-    def take(j):
-        rows, vals = members[offsets[j] : offsets[j + 1]], values[offsets[j] : offsets[j + 1]]
-        cover[rows] = np.maximum(cover[rows], vals)  # rows are distinct
-
-    return lazy_greedy(gains, n_keep, gain, take)
-
-
 def graph_assignment_log(graph, order):
     """Log of "most similar row among the first m of ``order``", read along the graph.
 
@@ -202,35 +167,6 @@ def fill_assignment(graph, assignment, kept):
         missing[rows] = False
     assignment[missing] = kept[0]
     return assignment
-
-
-def graph_redundancy_order(graph, typical=None):
-    """Keep order of the redundancy rule on a graph: its first ``k`` rows are kept.
-
-    While rows must go, the listed pair of remaining rows with the largest
-    similarity loses its more typical member (ties: the higher index goes);
-    when no listed pair is left, the most typical remaining rows go first.
-    The order starts with the last survivor, then the dropped rows from the
-    last dropped to the first.
-    """
-    n = graph.shape[0]
-    typical = graph.typicality() if typical is None else np.asarray(typical, np.float64)
-    rows, cols, values = graph.edges()
-    alive = np.ones(n, dtype=bool)
-    drops = []
-    for e in np.lexsort((np.minimum(rows, cols), -values)):
-        if len(drops) == n - 1:
-            break
-        i, j = int(min(rows[e], cols[e])), int(max(rows[e], cols[e]))
-        if alive[i] and alive[j]:
-            drop = i if typical[i] > typical[j] else j
-            alive[drop] = False
-            drops.append(drop)
-    rest = np.flatnonzero(alive)
-    rest = rest[np.lexsort((rest, -typical[rest]))]  # most typical first
-    drops.extend(rest[: max(0, len(rest) - 1)].tolist())
-    survivor = rest[len(rest) - 1 :] if len(rest) else np.empty(0, np.intp)
-    return np.concatenate([survivor, np.asarray(drops[::-1], dtype=np.intp)]).astype(np.intp)
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,3 +235,36 @@ def top_neighbours(similarity, n_neighbors):
     np.fill_diagonal(M, -np.inf)
     idx = np.argsort(-M, axis=1, kind="stable")[:, :k]
     return NeighbourGraph(idx, np.take_along_axis(S, idx, 1), np.diagonal(S).copy())
+
+
+def neighbour_lists(similarity, n_neighbors):
+    """``(n, indices, similarities)``: every row's most similar other rows of a matrix
+    (its ``n_neighbors`` most similar) or of a graph (its listed pairs), both ways."""
+    if hasattr(similarity, "edges"):  # a NeighbourGraph
+        rows, cols, vals = similarity.edges()
+        n = len(similarity.indices)
+    else:
+        S = np.asarray(similarity, dtype=np.float64)
+        n = len(S)
+        k = min(n_neighbors, n - 1)
+        if k < 1:
+            return n, [np.empty(0, np.int64)] * n, [np.empty(0)] * n
+        masked = S.copy()
+        np.fill_diagonal(masked, -np.inf)
+        cols = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+        rows = np.repeat(np.arange(n), k)
+        cols = cols.ravel()
+        vals = S[rows, cols]
+    # both directions, each undirected pair once
+    a, b = np.minimum(rows, cols), np.maximum(rows, cols)
+    key = np.unique(a * n + b, return_index=True)[1]
+    a, b, v = a[key], b[key], vals[key]
+    src, dst, val = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([v, v])
+    order = np.argsort(src, kind="stable")
+    src, dst, val = src[order], dst[order], val[order]
+    bounds = np.searchsorted(src, np.arange(n + 1))
+    return (
+        n,
+        [dst[bounds[i] : bounds[i + 1]] for i in range(n)],
+        [val[bounds[i] : bounds[i + 1]] for i in range(n)],
+    )

@@ -24,14 +24,95 @@ selection for ``k``.
   It reads only the blocks' matrices, ``n * block_rows`` entries in all, and the
   class means, which a kernel kept as factors gives in ``O(n)`` inner products.
 * :func:`mean_discrepancy` is the squared MMD of a subset to its class.
+
+:class:`Herding` is the rule (``keep="herding"``).
 """
 
 import numpy as np
 
+from .._options import check_positive_int
 from ._checks import check_count, check_finite
+from ._cuts import PrefixCut, matrix_assignment_log
+from ._rule import ContradictionOption, KeepRule, as_view, contradictory_mask, register_rule
 
 #: Rows per block of :func:`block_herding` when no block size is given.
 BLOCK_ROWS = 4096
+
+
+@register_rule("herding")
+class Herding(ContradictionOption, KeepRule):
+    """Keep the rows whose kernel mean matches their class's: greedy kernel herding.
+
+    A kept set trains like its class when every row's mean lpNTK interaction with
+    the kept rows equals its mean interaction with the class; the gap is the
+    maximum mean discrepancy (MMD) in the lpNTK's feature space. Herding adds
+    the row that lowers it most, one at a time
+    (:func:`~sklearn_lpntk.selection.kernel_herding`), so the
+    kept rows follow the class's distribution, dense regions and boundary rows
+    alike, rather than covering it. The order is nested: one fit serves every
+    prune ratio.
+
+    Parameters
+    ----------
+    block_rows : int or None, default=4096
+        A class past the dense limit (10,000 rows), or whose matrix does not
+        fit the memory limit, is herded in random blocks of at most this many
+        rows towards the class's own mean
+        (:func:`~sklearn_lpntk.selection.block_herding`), reading
+        ``n * block_rows`` kernel entries and no neighbour graph. None: always
+        the whole matrix.
+    drop_contradictory : float in [-1, 1] or None, default=None
+        Rows with a same-class partner of lpNTK cosine below this value are
+        never kept (the class is then read as a matrix).
+    """
+
+    nested = True
+
+    def __init__(self, block_rows=BLOCK_ROWS, drop_contradictory=None):
+        self.block_rows = block_rows
+        self.drop_contradictory = drop_contradictory
+
+    def check(self):
+        self._check_contradictory()
+        if self.block_rows is not None:
+            check_positive_int("Herding", "block_rows", self.block_rows)
+
+    def plan(self):
+        blocks = self.block_rows is not None and self.drop_contradictory is None
+        return {
+            "need_full": True,
+            "graph": "blocks" if blocks else None,
+            "n_neighbors": 0,
+            "block_rows": self.block_rows if blocks else None,
+        }
+
+    def cut(self, kernel, n_keep=None, *, random_state=None):
+        view = as_view(kernel)
+        in_blocks = self.block_rows is not None and hasattr(view.kernel, "submatrix")
+        if view.matrix is None and in_blocks:
+            if self.drop_contradictory is not None:
+                raise ValueError(
+                    "Herding(drop_contradictory=...) reads every pair of a class; a class "
+                    "read in blocks does not give them."
+                )
+            return PrefixCut(
+                block_herding(view.kernel, block_rows=self.block_rows, random_state=random_state)
+            )
+        if view.matrix is None and view.kernel is None:
+            raise ValueError(
+                "Herding reads a class's kernel (its matrix, or blocks of it), not a "
+                "neighbour graph."
+            )
+        S = view.full()
+        rows = np.arange(S.shape[0])
+        masks = {}
+        if self.drop_contradictory is not None:
+            masks["contradictory"] = contradictory_mask(view, self.drop_contradictory)
+            if (~masks["contradictory"]).any():
+                rows = np.flatnonzero(~masks["contradictory"])
+        sub = S if len(rows) == S.shape[0] else S[np.ix_(rows, rows)]
+        order = rows[kernel_herding(sub)]
+        return PrefixCut(order, matrix_assignment_log(S, order), "order", masks)
 
 
 def kernel_herding(similarity, n_keep=None, *, target=None):
@@ -116,7 +197,7 @@ def block_herding(kernel, *, block_rows=None, random_state=None):
         and ``submatrix(rows)`` (the kernel among the given rows), such as a
         :class:`~sklearn_lpntk.kernels.ClassKernel`.
     block_rows : int or None, default=None
-        Largest block; None uses :data:`BLOCK_ROWS`. A class of at most this
+        Largest block; None uses 4,096 rows (``BLOCK_ROWS``). A class of at most this
         many rows is one block, which is exactly :func:`kernel_herding`.
     random_state : int, Generator or None, default=None
         Which rows share a block.

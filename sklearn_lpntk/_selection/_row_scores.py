@@ -1,6 +1,8 @@
-"""Per-row scores computed from a network's predictions (NumPy only)."""
+"""Per-row scores computed from a network's predictions, and the Moderate band (NumPy only)."""
 
 import numpy as np
+
+from ._checks import check_count
 
 
 def el2n_scores(probabilities, y):
@@ -51,3 +53,28 @@ def inverse_norms(diagonal):
     """``1 / sqrt(k_ii)`` of a kernel's diagonal; 0 for rows of zero (or negative) norm."""
     norms = np.sqrt(np.clip(np.asarray(diagonal, dtype=np.float64), 0, None))
     return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+
+def middle_band(scores, n_keep):
+    """The ``n_keep`` rows whose score is closest to the median (ties: lowest index).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+        One score per row (Moderate reads distances to the class centre).
+    n_keep : int
+
+    Returns
+    -------
+    rows : ndarray of int
+        The kept rows, ascending.
+    """
+    check_count("n_keep", n_keep, len(scores))
+    return np.sort(middle_out_order(scores)[:n_keep])
+
+
+def middle_out_order(scores):
+    """Rows from the score closest to the median outwards (ties: lowest index): the
+    keep order of :func:`middle_band`."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.argsort(np.abs(scores - np.median(scores)), kind="stable")
