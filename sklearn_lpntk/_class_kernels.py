@@ -40,7 +40,9 @@ class KernelSource:
     attributes: dict
 
 
-def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors):
+def train_for_kernels(
+    X, y, classes, rng, watch, params, *, need_full, graph, n_neighbors, class_sizes=None
+):
     """Train the brief networks, planning the kernels' memory first; a :class:`KernelSource`.
 
     ``X``, ``y`` (encoded; the labels the kernel is labelled with) and ``classes``
@@ -49,7 +51,8 @@ def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_
     network's (``TRAINING_PARAMS``), the engine's (``_KERNEL_PARAMS``),
     ``checkpoints``, ``validation_fraction``, ``n_inits``, ``n_jobs`` and
     ``verbose``. ``need_full``, ``graph`` (None: the kernel itself) and
-    ``n_neighbors`` are passed to ``LpNTKEngine.plan``.
+    ``n_neighbors`` are passed to ``LpNTKEngine.plan``, which plans every class's kernel
+    for ``class_sizes`` rows (None: the class's rows in ``y``).
     """
     network = {k: params[k] for k in TRAINING_PARAMS}
     kernel = {k: params[k] for k in _KERNEL_PARAMS}
@@ -65,7 +68,7 @@ def train_for_kernels(X, y, classes, rng, watch, params, *, need_full, graph, n_
     # the other initialisations' seeds come last, so that n_inits=1 draws as before
     seeds = [torch_seed, *rng.randint(_SEED_MAX, size=n_inits - 1)]
     per_net = 1 if epochs is None or X_val is not None else len(epochs)
-    sizes = np.bincount(y, minlength=len(classes)).tolist()
+    sizes = np.bincount(y, minlength=len(classes)).tolist() if class_sizes is None else class_sizes
     n_jobs = min(effective_n_jobs(params["n_jobs"]), len(classes))
     planned = []
 
@@ -177,6 +180,34 @@ def class_kernel(source, c, X, y, progress=None):
     matrix = kernel.matrix()  # the stored gradients are no longer needed
     check_finite(matrix, f"The lpNTK of class {c}")
     return matrix, diagonal
+
+
+def held_out_typicality(source, c, X_seen, X_held, progress=None):
+    """Mean lpNTK cosine of every row of ``X_held``, labelled c, to the rows ``X_seen``
+    of class c that the source's networks were trained on (a float64 vector).
+
+    The held-out rows' own labels play no part: each gets the labelled gradient of
+    class c, and its similarity is read against the seen rows only
+    (:meth:`~sklearn_lpntk.kernels.ClassKernel.typicality_to`, in ``O(n P)``, no Gram
+    matrix). ``source.plan`` must have planned class c for ``len(X_seen) + len(X_held)``
+    rows (``train_for_kernels(..., class_sizes=...)``).
+    """
+    if len(X_seen) == 0:
+        return np.zeros(len(X_held))
+    rows = np.concatenate([X_seen, X_held]).astype(X_held.dtype, copy=False)
+    kernel = source.engine.kernel(
+        rows,
+        np.full(len(rows), c),
+        source.plan,
+        c,
+        states=source.states,
+        random_state=int(source.class_seeds[c]),
+        progress=progress,
+    )
+    check_finite(kernel.raw_diagonal(), f"The lpNTK of class {c}")
+    seen = np.zeros(len(rows), dtype=bool)
+    seen[: len(X_seen)] = True
+    return kernel.typicality_to(seen)[len(X_seen) :]
 
 
 def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
