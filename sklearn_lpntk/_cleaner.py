@@ -150,7 +150,7 @@ def label_quality(proba, class_typicality, y):
     return quality, margin
 
 
-def find_label_issues(proba, class_typicality, y, counts):
+def flag_label_issues(proba, class_typicality, y, counts):
     """The rows flagged as mislabeled: per class, the ``round(counts[j])`` rows of lowest
     quality among those the out-of-fold networks assign to another class.
 
@@ -348,7 +348,7 @@ class LpNTKCleaner(BasePruner):
                         UserWarning,
                         stacklevel=5,
                     )
-            flagged, quality = find_label_issues(proba, class_typicality, y, counts)
+            flagged, quality = flag_label_issues(proba, class_typicality, y, counts)
             cuts = []
             for c, idx in enumerate(rows):  # flagged rows go lowest quality first
                 order = np.argsort(quality[idx], kind="stable")
