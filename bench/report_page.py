@@ -3,7 +3,8 @@
     python -m bench.report_page
 
 runs ``bench/prune.py --report``, ``bench/noise.py --report``, ``bench/levers.py
---report``, ``bench/cleaning.py --report`` and ``bench/redundancy.py --report``
+--report``, ``bench/cleaning_tables.py --report``, ``bench/cleaning.py --report`` and
+``bench/redundancy.py --report``
 (which also redraw the plots under docs/_static/) and puts their tables between the
 written parts. A template's
 ``*_READING`` placeholder is filled from ``bench/templates/readings/<name>.md``.
@@ -41,12 +42,17 @@ def main():
     prune = _run("bench.prune", "--report")
     noise = _run("bench.noise", "--report")
     levers = _run("bench.levers", "--report")
+    cleaning_tables = _run("bench.cleaning_tables", "--report")
     cleaning = _run("bench.cleaning", "--report")
     redundancy = _run("bench.redundancy", "--report")
     head = (HERE / "templates" / "reproduction_head.md").read_text()
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
     levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())
-    cleaning_text = _filled("reproduction_cleaning.md", CLEANING_TABLE=cleaning.strip())
+    cleaning_text = _filled(
+        "reproduction_cleaning.md",
+        CLEANING_TABLES_TABLE=cleaning_tables.strip(),
+        CLEANING_TABLE=cleaning.strip(),
+    )
     redundancy_text = _filled("reproduction_redundancy.md", REDUNDANCY_TABLE=redundancy.strip())
     targets = prune[prune.index("### Targets") :]
     per_dataset = prune[: prune.index("### Targets")]

@@ -39,6 +39,34 @@ def class_kernel(source, c, X, y, progress=None):
     return matrix, diagonal
 
 
+def held_out_typicality(source, c, X_seen, X_held, progress=None):
+    """Mean lpNTK cosine of every row of ``X_held``, labelled c, to the rows ``X_seen``
+    of class c that the source's networks were trained on (a float64 vector).
+
+    The held-out rows' own labels play no part: each gets the labelled gradient of
+    class c, and its similarity is read against the seen rows only
+    (:meth:`~sklearn_lpntk.kernels.ClassKernel.typicality_to`, in ``O(n P)``, no Gram
+    matrix). ``source.plan`` must have planned class c for ``len(X_seen) + len(X_held)``
+    rows (``train_for_kernels(..., class_sizes=...)``).
+    """
+    if len(X_seen) == 0:
+        return np.zeros(len(X_held))
+    rows = np.concatenate([X_seen, X_held]).astype(X_held.dtype, copy=False)
+    kernel = source.engine.kernel(
+        rows,
+        np.full(len(rows), c),
+        source.plan,
+        c,
+        states=source.states,
+        random_state=int(source.class_seeds[c]),
+        progress=progress,
+    )
+    check_finite(kernel.raw_diagonal(), f"The lpNTK of class {c}")
+    seen = np.zeros(len(rows), dtype=bool)
+    seen[: len(X_seen)] = True
+    return kernel.typicality_to(seen)[len(X_seen) :]
+
+
 def class_graph(kernel, diagonal, class_plan, seed, *, n_jobs=1, progress=None):
     """A class's :class:`~sklearn_lpntk.selection.NeighbourGraph` from its kernel.
 

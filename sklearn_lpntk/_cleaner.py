@@ -1,20 +1,39 @@
-"""LpNTKCleaner: remove rows whose labelled gradient disagrees with their class."""
+"""LpNTKCleaner: remove rows whose given label the out-of-fold evidence contradicts.
 
+Every row is scored by networks that never saw it (``cv`` folds). How many rows are
+mislabeled is read where the classes do not overlap: among the rows the out-of-fold
+networks find least likely to belong to a class, the share that carries that class's
+label is label noise, not overlap. Which rows go is decided per class, by the
+out-of-fold probabilities and the lpNTK together.
+"""
+
+import warnings
 from dataclasses import replace
-from numbers import Real
+from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from scipy.stats import rankdata
+from sklearn.utils._param_validation import Interval
 
-from ._base import BasePruner, class_rows
-from ._class_cuts import class_kernel
+from ._base import BasePruner
+from ._class_cuts import held_out_typicality
 from ._engine import LpNTK
 from ._options import hide_moved, refuse_moved
 from ._params import LPNTK_CONSTRAINTS, fill_doc
-from ._selection import RemovalCut, typicality
+from ._progress import progress_bar
+from ._selection import RemovalCut
 from ._training import kernel_settings, train_for_kernels
 
-#: LpNTKCleaner's keywords of 0.7 that moved in 0.8, with their new spelling.
+_SEED_MAX = np.iinfo(np.int32).max
+
+#: A class's noise floor is read on this share of the rows of the other classes: those
+#: the out-of-fold networks find least likely to be of that class.
+FLOOR_SHARE = 0.1
+#: Below this estimated share of mislabeled rows nothing is removed (with a warning):
+#: on clean tables whose classes overlap, the estimate reaches 1-2 % from overlap alone.
+DETECTION_LIMIT = 0.03
+
+#: LpNTKCleaner's keywords of 0.7 that moved or went in 0.8, with what replaced them.
 MOVED = {
     "error_weighting": "kernel=LpNTK(error_weighting=...)",
     "strategy": "kernel=LpNTK(error_weighting='full', strategy=...)",
@@ -22,100 +41,177 @@ MOVED = {
     "feature_batch_size": "kernel=LpNTK(error_weighting='full', chunk_size=...)",
     "dtype": "kernel=LpNTK(error_weighting='full', dtype=...)",
     "memory_budget": "max_memory",
-    "n_jobs": "nothing: the cleaner scores one class after another (removed)",
+    "n_jobs": "nothing: the cleaner scores one fold after another (removed)",
+    "count": (
+        "nothing: the count rules ('threshold', 'mixture') are gone; how many rows are "
+        "mislabeled comes from out-of-fold evidence (noise_rate_), cv= sets the folds"
+    ),
+    "separation": (
+        "nothing: it belonged to count='mixture', which is gone; how many rows are "
+        "mislabeled comes from out-of-fold evidence (noise_rate_)"
+    ),
 }
 
 
-def two_group_split(scores, *, separation=2.0, random_state=0):
-    """Split 1-D scores into a low and a high group when they are clearly bimodal.
+def row_folds(y, n_classes, n_folds, rng):
+    """The fold of every row: each class's rows, in a random order, dealt out in turn.
 
-    A two-component Gaussian mixture (scikit-learn, 5 initialisations) is
-    fitted; rows whose posterior of the lower component exceeds 0.5 form the
-    low group, but only when Ashman's separation
-    ``D = sqrt(2) |mu_1 - mu_2| / sqrt(s_1^2 + s_2^2)`` exceeds ``separation``
-    (2 is the usual bimodality criterion); otherwise no row is flagged.
-
-    Returns ``(low_mask, D)``.
+    Every fold gets as equal a share of every class as its size allows (a class with
+    fewer rows than folds is missing from some).
     """
-    from sklearn.mixture import GaussianMixture
-
-    x = np.asarray(scores, dtype=np.float64)[:, None]
-    if len(x) < 4 or np.ptp(x) == 0:
-        return np.zeros(len(x), dtype=bool), 0.0
-    mixture = GaussianMixture(2, n_init=5, random_state=random_state).fit(x)
-    mu, var = mixture.means_.ravel(), mixture.covariances_.ravel()
-    D = float(np.sqrt(2) * abs(mu[0] - mu[1]) / np.sqrt(var.sum()))
-    if D <= separation:
-        return np.zeros(len(x), dtype=bool), D
-    return mixture.predict_proba(x)[:, int(np.argmin(mu))] > 0.5, D
+    fold = np.empty(len(y), dtype=np.intp)
+    for c in range(n_classes):
+        rows = np.flatnonzero(y == c)
+        fold[rows[rng.permutation(len(rows))]] = np.arange(len(rows)) % n_folds
+    return fold
 
 
-#: Share of the rows whose labels each pass of ``count="threshold"`` flips on purpose.
-THRESHOLD_FRACTION = 0.1
-#: The noise rate is read where this share of the flipped rows lies below.
-THRESHOLD_QUANTILE = 0.25
+def noise_floors(proba, y, share=FLOOR_SHARE):
+    """Every class's noise floor: how often a class is the given label where it is least
+    likely.
 
+    For class j, the ``ceil(share * m)`` rows (``m``: the rows not labelled j) with the
+    lowest out-of-fold probability of j are those the networks place furthest from
+    class j; the share of them labelled j is the floor. Noise that flips labels at random
+    puts label j there as often as anywhere else, while classes that merely overlap
+    rarely reach that far. The probabilities only order the rows, so the floor does not
+    depend on how well they are calibrated.
 
-def noise_rate_from_thresholds(typicality, threshold_rows, quantile=THRESHOLD_QUANTILE):
-    """The share of mislabeled rows, read off rows whose labels were flipped on purpose.
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Out-of-fold class probabilities.
+    y : ndarray of int, shape (n_samples,)
+        Given labels, encoded 0 .. n_classes - 1.
+    share : float, default=FLOOR_SHARE
 
-    ``quantile`` of the flipped rows' typicality lies below ``tau``; if (nearly)
-    no correctly labelled row lies below it, the share of the other rows below
-    ``tau`` is ``quantile`` times their noise rate. Returns the estimate
-    (clipped to [0, 1]) and every other row's score: the share of flipped rows
-    that are less typical than it (low: it looks mislabeled).
+    Returns
+    -------
+    floors : ndarray of shape (n_classes,)
     """
-    flipped = np.sort(typicality[threshold_rows])
-    others = ~threshold_rows
-    tau = np.quantile(flipped, quantile)
-    rate = float(np.clip(np.mean(typicality[others] < tau) / quantile, 0.0, 1.0))
-    score = np.full(len(typicality), np.nan)
-    score[others] = np.searchsorted(flipped, typicality[others]) / len(flipped)
-    return rate, score
+    n_classes = proba.shape[1]
+    floors = np.zeros(n_classes)
+    for j in range(n_classes):
+        others = int(np.sum(y != j))
+        if others == 0:
+            continue
+        m = max(1, int(np.ceil(share * others)))
+        furthest = np.argsort(proba[:, j], kind="stable")[:m]
+        floors[j] = np.mean(y[furthest] == j)
+    return floors
+
+
+def uniform_noise(floors, y, n_classes):
+    """The share of labels flipped at random, and how many rows of every class carry one.
+
+    The model: a row's label is replaced, with probability ``rate``, by one of the other
+    classes drawn uniformly, so every class receives noise at the same floor
+    ``f = rate / (n_classes - 1)``. Overlapping classes raise some floors and not
+    others, so ``f`` is the lower median of the floors (the smaller of two): what the
+    classes share is noise, what only some show is read as overlap and left alone.
+    Class j then holds ``f * (n - n_j*)`` mislabeled rows, ``n_j*`` being its count
+    before the noise.
+
+    Returns
+    -------
+    rate : float
+        In ``[0, (n_classes - 1) / n_classes)``.
+    counts : ndarray of float, shape (n_classes,)
+        Expected mislabeled rows among those labelled with each class.
+    """
+    n = len(y)
+    f = float(np.sort(floors)[(n_classes - 1) // 2])
+    rate = min(f * (n_classes - 1), (n_classes - 1) / n_classes - 1e-9)
+    f = rate / (n_classes - 1)
+    given = np.bincount(y, minlength=n_classes)
+    # given_j = (1 - rate) n_j* + f (n - n_j*)
+    before = np.clip((given - f * n) / max(1 - rate - f, 1e-12), 0, n)
+    return rate, f * (n - before)
+
+
+def label_quality(proba, class_typicality, y):
+    """How well the out-of-fold evidence supports every row's given label, in (0, 1].
+
+    Two pieces of evidence, each a margin of the given label over the best other class:
+    the out-of-fold probability, and the lpNTK typicality (mean cosine of the row's
+    labelled gradient to the class's rows in the other folds). The quality is the mean
+    of their ranks over the rows, divided by the number of rows: low when both say
+    another class.
+
+    Returns
+    -------
+    quality : ndarray of shape (n_samples,)
+    margin : ndarray of shape (n_samples,)
+        The probability margin (negative: the networks predict another class).
+    """
+    n, n_classes = proba.shape
+    own = np.eye(n_classes, dtype=bool)[y]
+    margin = proba[own] - np.where(own, -np.inf, proba).max(axis=1)
+    contrast = class_typicality[own] - np.where(own, -np.inf, class_typicality).max(axis=1)
+    quality = (rankdata(margin) + rankdata(contrast)) / (2 * n)
+    return quality, margin
+
+
+def flag_label_issues(proba, class_typicality, y, counts):
+    """The rows flagged as mislabeled: per class, the ``round(counts[j])`` rows of lowest
+    quality among those the out-of-fold networks assign to another class.
+
+    A row whose given label is also the networks' prediction is never flagged, however
+    low its quality: where classes overlap, the prediction is split, not contradicted.
+
+    Returns
+    -------
+    flagged : ndarray of bool, shape (n_samples,)
+    quality : ndarray of shape (n_samples,)
+        :func:`label_quality`.
+    """
+    quality, margin = label_quality(proba, class_typicality, y)
+    flagged = np.zeros(len(y), dtype=bool)
+    for j, count in enumerate(counts):
+        candidates = np.flatnonzero((y == j) & (margin < 0))
+        worst = np.argsort(quality[candidates], kind="stable")[: int(round(count))]
+        flagged[candidates[worst]] = True
+    return flagged, quality
 
 
 @fill_doc
 class LpNTKCleaner(BasePruner):
-    """Find and remove likely mislabeled rows with the lpNTK (a data-cleaning mode).
+    """Find and remove mislabeled rows with out-of-fold networks and the lpNTK.
 
-    A network is trained briefly on the (noisy) data. Every row is scored by its
-    *typicality*: the mean lpNTK cosine of its labelled gradient to the other
-    rows of its class, with the exact error term (``error_weighting="full"``:
-    the log-likelihood gradient). A mislabeled row pulls the network towards a
-    label its input does not look like, so its gradient agrees little with the
-    class's. How many rows to remove is decided by the data, as cleanlab's
-    ``find_label_issues`` does, capped by ``prune_ratio``:
+    The rows are dealt into ``cv`` folds (every class spread evenly). For each fold a
+    network is trained briefly on the other folds; it scores the held-out rows without
+    ever seeing their labels: their class probabilities, and for every class c the
+    lpNTK *typicality* of the row labelled c, the mean cosine of its labelled gradient
+    (the log-likelihood gradient, ``error_weighting="full"``) to the gradients of the
+    training rows of class c.
 
-    * ``count="threshold"`` (default since 0.6): rows with known wrong labels
-      calibrate the decision, as the threshold samples of AUM do (Pleiss et
-      al., NeurIPS 2020). In each of two passes a different random 10 % of the
-      rows get a random other label; the network is trained and every row's
-      typicality computed under those labels. Below the 25th percentile of the
-      flipped rows' typicality hardly any correctly labelled row lies, so the
-      share of the other rows below it, divided by 0.25, estimates the noise
-      rate (``noise_rate_``); that many rows are removed, those whose
-      typicality is lowest among the flipped rows' (averaged over the passes
-      in which a row was not flipped). Clean data give a rate near 0. Twice
-      the cost of one fit. Noise that confuses classes in pairs (c labelled
-      c + 1) looks more typical than the random flips and is underestimated
-      (``docs/reproduction.md``).
-    * ``count="mixture"`` (0.4-0.5): when the typicality scores are clearly
-      bimodal (a two-component Gaussian mixture whose components are
-      separated by more than ``separation``, Ashman's D), the rows of the low
-      component are removed. One fit; it does not fire reliably when the brief
-      network fits the data poorly (MNIST-1D, ``docs/reproduction.md``).
+    How many rows are mislabeled (``noise_rate_``) is read where the classes do not
+    overlap. For each class, take the tenth of the other classes' rows that the
+    networks find least likely to be of that class; the share of them that nevertheless
+    carries its label is the class's noise floor. Random label flips give every class
+    the same floor, while overlapping classes raise only their own, so the lower median
+    of the floors is taken as the rate at which labels were replaced by a random other
+    class. The model then says how many rows of every class carry a wrong label; that
+    many are flagged per class, among the rows the networks assign to another class
+    (never a row whose given label is the prediction), those whose probability margin
+    and lpNTK typicality margin support their label least going first. At most
+    ``prune_ratio`` of any class is removed: a safety limit, with a warning when it
+    binds.
+
+    When the estimated rate is below 3 %, the data do not separate label noise from
+    class overlap (clean tables give 1-2 % from overlap alone): nothing is removed and
+    a warning gives the estimate. Noise that sends labels from one class to another in
+    pairs, rather than at random, raises only some floors and is therefore read as
+    overlap and left (``docs/reproduction.md``). The fit trains ``cv`` networks.
 
     Parameters
     ----------
     prune_ratio : float in [0, 1), default=0.5
-        The largest share of any class that may be removed (the least typical
-        flagged rows go first). At least one row per class is kept.
-    count : {"threshold", "mixture"}, default="threshold"
-        How the number of removed rows is decided (see above).
-    separation : float, default=2.0
-        Only for ``count="mixture"``: smallest Ashman's D between the two
-        components for any row to be flagged (2 is the usual bimodality
-        criterion).
+        The largest share of any class that may be removed (the flagged rows of lowest
+        quality go first): a safety limit, not a target. At least one row per class is
+        kept.
+    cv : int, default=5
+        Number of folds (networks trained), at least 2.
     max_epochs : int, default=None
         Training epochs (None: 10 for a net built here, else the skorch net's).
     kernel : LpNTK or None, default=None
@@ -128,20 +224,27 @@ class LpNTKCleaner(BasePruner):
 
     Attributes
     ----------
-    typicality_ : ndarray of shape (n_samples,)
-        Mean lpNTK cosine of every row to the rest of its class (with
-        ``count="threshold"``: the mean over the passes that left its label).
-    label_issues_ : ndarray of bool, shape (n_samples,)
-        Rows flagged as likely mislabeled (removed unless the cap kept them).
     noise_rate_ : float
-        The estimated share of mislabeled rows (``count="threshold"``), or the
-        share flagged by the mixture.
-    separation_ : float or None
-        Ashman's D of the fitted mixture (``count="mixture"``), else None.
+        The estimated share of labels replaced by a random other class (also when
+        it is below 3 % and nothing was removed).
+    label_issues_ : ndarray of bool, shape (n_samples,)
+        Rows flagged as mislabeled (removed unless ``prune_ratio`` kept them).
+    label_quality_ : ndarray of shape (n_samples,)
+        How well the out-of-fold evidence supports every row's label, in (0, 1]
+        (the mean rank of its probability margin and its lpNTK typicality margin,
+        divided by the number of rows); flagged rows go lowest first.
+    oof_proba_ : ndarray of shape (n_samples, n_classes)
+        Out-of-fold class probabilities: every row's from the network that did not
+        see it.
+    oof_typicality_ : ndarray of shape (n_samples, n_classes)
+        Every row's lpNTK typicality when labelled with each class, against that
+        class's rows in the other folds (from the network that did not see it).
+    typicality_ : ndarray of shape (n_samples,)
+        ``oof_typicality_`` at every row's given label.
     sample_indices_, classes_, n_features_in_, feature_names_in_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
-    net_, sampling_strategy_, self_kernel_, strategy_, timings_ : see LpNTKPruner
-        As for :class:`~sklearn_lpntk.LpNTKPruner` (the first pass's network).
+    net_, sampling_strategy_, strategy_, timings_ : see LpNTKPruner
+        As for :class:`~sklearn_lpntk.LpNTKPruner` (``net_``: the first fold's network).
     from_cache_ : bool
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     keep_order_ : None
@@ -159,8 +262,7 @@ class LpNTKCleaner(BasePruner):
     _parameter_constraints = {
         **{k: v for k, v in BasePruner._parameter_constraints.items() if k != "class_budget"},
         **{k: v for k, v in LPNTK_CONSTRAINTS.items() if k != "n_jobs"},
-        "count": [StrOptions({"threshold", "mixture"})],
-        "separation": [Interval(Real, 0, None, closed="left")],
+        "cv": [Interval(Integral, 2, None, closed="left")],
     }
 
     @hide_moved
@@ -168,8 +270,7 @@ class LpNTKCleaner(BasePruner):
         self,
         prune_ratio=0.5,
         *,
-        count="threshold",
-        separation=2.0,
+        cv=5,
         kernel=None,
         net=None,
         max_epochs=None,
@@ -184,8 +285,7 @@ class LpNTKCleaner(BasePruner):
     ):
         refuse_moved("LpNTKCleaner", moved, MOVED)
         self.prune_ratio = prune_ratio
-        self.count = count
-        self.separation = separation
+        self.cv = cv
         self.kernel = kernel
         self.net = net
         self.max_epochs = max_epochs
@@ -216,68 +316,90 @@ class LpNTKCleaner(BasePruner):
         return None  # the data decide how many rows go: there is no class budget
 
     def _class_cuts(self, X, y, classes, rows, n_keep, rng, watch):
-        if self.count == "mixture":
-            scores, attributes, seed = self._typicality(X, y, classes, rng, watch)
-            with watch.phase("selection"):
-                flagged, separation = two_group_split(
-                    scores, separation=self.separation, random_state=seed
-                )
-            extra = {"separation_": separation, "noise_rate_": float(flagged.mean())}
-        else:
-            attributes, scores, flagged, rate = self._threshold_passes(X, y, classes, rng, watch)
-            extra = {"separation_": None, "noise_rate_": rate}
-        cuts = []
-        for idx in rows:  # flagged rows go lowest score first, at most n_c - k_c
-            order = np.argsort(scores[idx], kind="stable")
-            cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
-        return cuts, {**attributes, **extra, "label_issues_": flagged}
+        proba, class_typicality, attributes = self._out_of_fold(X, y, classes, rng, watch)
+        with watch.phase("selection"):
+            floors = noise_floors(proba, y)
+            rate, counts = uniform_noise(floors, y, len(classes))
+            if rate < DETECTION_LIMIT:
+                counts = np.zeros(len(classes))
+                if rate > 0:
+                    warnings.warn(
+                        f"LpNTKCleaner estimated that {rate:.1%} of the labels are wrong "
+                        f"(noise_rate_), below the {DETECTION_LIMIT:.0%} it can tell from "
+                        "class overlap, so it removed no row. Overlapping classes alone "
+                        "give such estimates; label_quality_ still ranks the rows for a "
+                        "review.",
+                        UserWarning,
+                        stacklevel=5,
+                    )
+            flagged, quality = flag_label_issues(proba, class_typicality, y, counts)
+            cuts = []
+            for c, idx in enumerate(rows):  # flagged rows go lowest quality first
+                order = np.argsort(quality[idx], kind="stable")
+                removal = order[flagged[idx][order]]
+                cuts.append(RemovalCut(removal, len(idx)))
+                capped = len(removal) - (len(idx) - int(n_keep[c]))
+                if capped > 0:
+                    warnings.warn(
+                        f"LpNTKCleaner flagged {len(removal)} of the {len(idx)} rows of "
+                        f"class {classes[c]!r}, more than prune_ratio={self.prune_ratio} "
+                        f"allows; it kept {capped} of them (label_issues_ lists them all). "
+                        "This many issues in one class is unusual: check the labels.",
+                        UserWarning,
+                        stacklevel=5,
+                    )
+        own = np.eye(len(classes), dtype=bool)[y]
+        attributes = {
+            **attributes,
+            "noise_rate_": float(rate),
+            "label_issues_": flagged,
+            "label_quality_": quality,
+            "oof_proba_": proba,
+            "oof_typicality_": class_typicality,
+            "typicality_": class_typicality[own],
+        }
+        return cuts, attributes
 
-    def _typicality(self, X, y, classes, rng, watch):
-        """Every row's typicality under the labels ``y``, after one brief training.
+    def _out_of_fold(self, X, y, classes, rng, watch):
+        """Every row's class probabilities and lpNTK typicalities, from the network of
+        the one fold that held it out.
 
-        Returns the scores, the fitted attributes (``typicality_``,
-        ``self_kernel_`` and the training's) and the first class's seed (the
-        mixture's).
+        Returns the probabilities and typicalities, shape (n_samples, n_classes), and
+        the first fold's training attributes (``net_``, ``strategy_``, ...).
         """
-        # one network after its last epoch, planned as for whole matrices (a class past
-        # the dense limit is read through its factors: exact mean similarity)
+        n, n_classes = len(y), len(classes)
+        folds = row_folds(y, n_classes, self.cv, np.random.RandomState(rng.randint(_SEED_MAX)))
+        # one network per fold after its last epoch; the kernel read row by row
         settings = replace(kernel_settings(self), kernel=self._kernel())
-        reading = {"need_full": True, "graph": "auto", "n_neighbors": 1, "block_rows": None}
-        source = train_for_kernels(X, y, classes, rng, watch, settings, reading)
-        scores, self_kernel = np.empty(len(y)), np.empty(len(y))
-        with watch.phase("kernel"):
-            for c, idx in enumerate(class_rows(y, len(classes))):
-                matrix, self_kernel[idx] = class_kernel(source, c, X[idx], y[idx])
-                lazy = source.plan.classes[c].lazy
-                scores[idx] = matrix.typicality() if lazy else typicality(matrix)
-        attributes = {**source.attributes, "self_kernel_": self_kernel, "typicality_": scores}
-        return scores, attributes, int(source.class_seeds[0])
-
-    def _threshold_passes(self, X, y, classes, rng, watch):
-        """Two fits, each with a different 10 % of the labels flipped on purpose."""
-        n, k = len(y), len(classes)
-        flip_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-        order = flip_rng.permutation(n)
-        m = max(1, int(round(THRESHOLD_FRACTION * n)))
-        rates, score_sum, typ_sum, count = [], np.zeros(n), np.zeros(n), np.zeros(n)
+        reading = {"need_full": False, "graph": None, "n_neighbors": 1, "block_rows": None}
+        proba = np.zeros((n, n_classes))
+        class_typicality = np.zeros((n, n_classes))
         first = None
-        for rows in (order[:m], order[m : 2 * m]):
-            flipped = np.zeros(n, dtype=bool)
-            flipped[rows] = True
-            labels = y.copy()
-            labels[rows] = (y[rows] + flip_rng.randint(1, k, size=len(rows))) % k
-            typicality, attributes, _ = self._typicality(X, labels, classes, rng, watch)
-            first = first or attributes
-            with watch.phase("selection"):
-                rate, score = noise_rate_from_thresholds(typicality, flipped)
-            rates.append(rate)
-            kept = ~flipped
-            score_sum[kept] += score[kept]
-            typ_sum[kept] += typicality[kept]
-            count[kept] += 1
-        # the two passes flip disjoint rows, so every row keeps its label in at least one
-        scores = score_sum / count
-        rate = float(np.mean(rates))
-        flagged = np.zeros(n, dtype=bool)
-        flagged[np.argsort(scores, kind="stable")[: int(round(rate * n))]] = True
-        return {**first, "typicality_": typ_sum / count}, scores, flagged, rate
+        with progress_bar(self.cv, "lpNTK: folds", "fold", bool(self.verbose)) as bar:
+            for f in range(self.cv):
+                held = folds == f
+                if not held.any():
+                    bar.update(1)
+                    continue
+                X_seen, y_seen, X_held = X[~held], y[~held], X[held]
+                sizes = np.bincount(y_seen, minlength=n_classes) + int(held.sum())
+                source = train_for_kernels(
+                    X_seen,
+                    y_seen,
+                    classes,
+                    rng,
+                    watch,
+                    settings,
+                    reading,
+                    class_sizes=sizes.tolist(),
+                )
+                first = first or source.attributes
+                with watch.phase("kernel"):
+                    proba[held] = source.attributes["net_"].predict_proba(X_held)
+                    for c in range(n_classes):
+                        class_typicality[held, c] = held_out_typicality(
+                            source, c, X_seen[y_seen == c], X_held
+                        )
+                bar.update(1)
+        return proba, class_typicality, first
+

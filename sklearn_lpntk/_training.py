@@ -84,7 +84,7 @@ class KernelSource:
     attributes: dict
 
 
-def train_for_kernels(X, y, classes, rng, watch, settings, reading):
+def train_for_kernels(X, y, classes, rng, watch, settings, reading, class_sizes=None):
     """Train the brief networks, planning the kernels' memory first; a :class:`KernelSource`.
 
     ``X``, ``y`` (encoded; the labels the kernel is labelled with) and ``classes``
@@ -92,7 +92,8 @@ def train_for_kernels(X, y, classes, rng, watch, settings, reading):
     "setup" and "training". ``settings`` are the estimator's
     (:class:`KernelSettings`); ``reading`` is what the keep-rule needs
     (:meth:`~sklearn_lpntk.rules.KeepRule.plan`: ``need_full``, ``graph``,
-    ``n_neighbors``, ``block_rows``), passed to ``LpNTKEngine.plan``.
+    ``n_neighbors``, ``block_rows``), passed to ``LpNTKEngine.plan``, which plans every
+    class's kernel for ``class_sizes`` rows (None: the class's rows in ``y``).
     """
     network = dict(settings.training)
     checkpoints, validation_fraction = settings.checkpoints, settings.validation_fraction
@@ -107,6 +108,8 @@ def train_for_kernels(X, y, classes, rng, watch, settings, reading):
     seeds = [torch_seed, *rng.randint(_SEED_MAX, size=n_inits - 1)]
     per_net = 1 if epochs is None or X_val is not None else len(epochs)
     sizes = np.bincount(y, minlength=len(classes)).tolist()
+    if class_sizes is not None:
+        sizes = list(class_sizes)
     n_jobs = min(effective_n_jobs(settings.n_jobs), len(classes))
     planned = []
 

@@ -120,7 +120,7 @@ def test_cleaner_contract(small_digits):
     for c, kept in again.sampling_strategy_.items():  # at most prune_ratio removed
         assert expected_counts(y, again.prune_ratio)[c] <= kept <= np.sum(y == c)
     pipe = make_pipeline(clone(cleaner), LogisticRegression(max_iter=300))
-    search = GridSearchCV(pipe, {"lpntkcleaner__separation": [1.0, 2.0]}, cv=StratifiedKFold(2))
+    search = GridSearchCV(pipe, {"lpntkcleaner__cv": [2, 3]}, cv=StratifiedKFold(2))
     search.fit(X, y)
     scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(2))
     assert np.all((scores > 0.5) & (scores <= 1.0))

@@ -175,6 +175,24 @@ class ClassKernel:
             torch.diagonal(block).copy_(self._unit[index])
         return block.cpu().numpy()
 
+    def typicality_to(self, among):
+        """Mean normalised kernel of every row to the rows flagged in ``among`` (a boolean
+        vector), itself left out, exactly in ``O(n P)``; a float64 NumPy vector (0 where no
+        other flagged row exists).
+
+        ``typicality_to(all rows)`` is :meth:`typicality`. With ``among`` the rows a
+        network was trained on, the other rows get their typicality against those rows
+        alone (out of sample).
+        """
+        flags = torch.as_tensor(np.asarray(among, dtype=bool), device=self._raw_diag.device)
+        flags = flags.to(self._raw_diag.dtype)
+        scale = torch.ones_like(self._raw_diag) if self._scale is None else self._scale
+        sums = self.store.weighted_row_sums(scale * flags) * scale
+        sums -= flags * self._raw_diag * scale * scale  # a flagged row's own term
+        others = flags.sum() - flags
+        out = torch.where(others > 0, sums / torch.clamp(others, min=1), torch.zeros_like(sums))
+        return out.cpu().numpy().astype(np.float64)
+
     def row_pairs(self, rows, cols):
         """Normalised kappa of every row in ``rows`` (B,) to its ``cols`` (B, m)."""
         values = self.store.row_pairs(rows, cols)
