@@ -12,7 +12,7 @@ from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import beta, rankdata
 from sklearn.utils._param_validation import Interval
 
 from ._base import BasePruner
@@ -32,6 +32,8 @@ FLOOR_SHARE = 0.1
 #: Below this estimated share of mislabeled rows nothing is removed (with a warning):
 #: on clean tables whose classes overlap, the estimate reaches 1-2 % from overlap alone.
 DETECTION_LIMIT = 0.03
+#: The one-sided confidence of the evidence bound (:func:`noise_evidence`).
+EVIDENCE_CONFIDENCE = 0.95
 
 #: LpNTKCleaner's keywords of 0.7 that moved or went in 0.8, with what replaced them.
 MOVED = {
@@ -99,6 +101,40 @@ def noise_floors(proba, y, share=FLOOR_SHARE):
         furthest = np.argsort(proba[:, j], kind="stable")[:m]
         floors[j] = np.mean(y[furthest] == j)
     return floors
+
+
+def noise_evidence(proba, y, share=FLOOR_SHARE, confidence=EVIDENCE_CONFIDENCE):
+    """A lower confidence bound on the share of labels flipped at random, from every
+    class's floor region together.
+
+    :func:`noise_floors` reads each class on a tenth of the other rows; on a small table
+    that is a few dozen rows, and one or two stray labels there give a floor of several
+    per cent by chance. Under the uniform-noise model every floor region holds label j
+    at the same rate ``f``, so the regions of all classes pool into one count: ``k``
+    rows carrying their region's label out of ``m``. The Clopper-Pearson lower bound of
+    ``f`` at ``confidence``, times ``n_classes - 1``, bounds the rate: the noise the data
+    can show beyond chance. Overlap can only raise it, so it is used as a guard, not as
+    the estimate.
+
+    Returns
+    -------
+    bound : float
+        In ``[0, 1)``.
+    """
+    n_classes = proba.shape[1]
+    hits, rows = 0, 0
+    for j in range(n_classes):
+        others = int(np.sum(y != j))
+        if others == 0:
+            continue
+        m = max(1, int(np.ceil(share * others)))
+        furthest = np.argsort(proba[:, j], kind="stable")[:m]
+        hits += int(np.sum(y[furthest] == j))
+        rows += m
+    if hits == 0 or rows == 0:
+        return 0.0
+    low = float(beta.ppf(1 - confidence, hits, rows - hits + 1))
+    return min(low * (n_classes - 1), (n_classes - 1) / n_classes)
 
 
 def uniform_noise(floors, y, n_classes):
@@ -200,7 +236,9 @@ class LpNTKCleaner(BasePruner):
 
     When the estimated rate is below 3 %, the data do not separate label noise from
     class overlap (clean tables give 1-2 % from overlap alone): nothing is removed and
-    a warning gives the estimate. Noise that sends labels from one class to another in
+    a warning gives the estimate. The same holds when the rate's 95 % lower confidence
+    bound, from the floor regions of all classes pooled, is below 3 %: on a small table
+    a few stray labels reach several per cent by chance. Noise that sends labels from one class to another in
     pairs, rather than at random, raises only some floors and is therefore read as
     overlap and left (``docs/reproduction.md``). The fit trains ``cv`` networks.
 
@@ -227,6 +265,9 @@ class LpNTKCleaner(BasePruner):
     noise_rate_ : float
         The estimated share of labels replaced by a random other class (also when
         it is below 3 % and nothing was removed).
+    noise_evidence_ : float
+        A 95 % lower confidence bound on that share from all the classes' floor
+        regions pooled; below 3 % (chance on a small table) nothing is removed.
     label_issues_ : ndarray of bool, shape (n_samples,)
         Rows flagged as mislabeled (removed unless ``prune_ratio`` kept them).
     label_quality_ : ndarray of shape (n_samples,)
@@ -320,15 +361,17 @@ class LpNTKCleaner(BasePruner):
         with watch.phase("selection"):
             floors = noise_floors(proba, y)
             rate, counts = uniform_noise(floors, y, len(classes))
-            if rate < DETECTION_LIMIT:
+            bound = noise_evidence(proba, y)
+            if rate < DETECTION_LIMIT or bound < DETECTION_LIMIT:
                 counts = np.zeros(len(classes))
                 if rate > 0:
                     warnings.warn(
                         f"LpNTKCleaner estimated that {rate:.1%} of the labels are wrong "
-                        f"(noise_rate_), below the {DETECTION_LIMIT:.0%} it can tell from "
-                        "class overlap, so it removed no row. Overlapping classes alone "
-                        "give such estimates; label_quality_ still ranks the rows for a "
-                        "review.",
+                        f"(noise_rate_; {bound:.1%} at {EVIDENCE_CONFIDENCE:.0%} "
+                        f"confidence), below the {DETECTION_LIMIT:.0%} it can tell from "
+                        "class overlap and chance, so it removed no row. Overlapping "
+                        "classes and small tables alone give such estimates; "
+                        "label_quality_ still ranks the rows for a review.",
                         UserWarning,
                         stacklevel=5,
                     )
@@ -352,6 +395,7 @@ class LpNTKCleaner(BasePruner):
         attributes = {
             **attributes,
             "noise_rate_": float(rate),
+            "noise_evidence_": float(bound),
             "label_issues_": flagged,
             "label_quality_": quality,
             "oof_proba_": proba,
