@@ -112,6 +112,7 @@ class LpNTKCleaner(BasePruner):
     n_jobs : int or None, default=None
         Accepted for symmetry with :class:`~sklearn_lpntk.LpNTKPruner`; the
         classes are scored one after another.
+    {encoder_param}
     {memory_param}
     {kernel_params}
     {network_params}
@@ -128,7 +129,7 @@ class LpNTKCleaner(BasePruner):
         share flagged by the mixture.
     separation_ : float or None
         Ashman's D of the fitted mixture (``count="mixture"``), else None.
-    sample_indices_, classes_, n_features_in_, feature_names_in_ : see LpNTKPruner
+    sample_indices_, classes_, n_features_in_, feature_names_in_, encoder_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     net_, sampling_strategy_, self_kernel_, strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner` (the first pass's network).
@@ -169,6 +170,7 @@ class LpNTKCleaner(BasePruner):
         n_jobs=None,
         error_weighting="full",
         device="auto",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -188,6 +190,7 @@ class LpNTKCleaner(BasePruner):
         self.n_jobs = n_jobs
         self.error_weighting = error_weighting
         self.device = device
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._base import BasePruner, check_scores
-from .._params import fill_doc
+from .._params import ENCODER_CONSTRAINTS, fill_doc
 from .._selection import CoverageCut, PrefixCut, middle_out_order
 from ._scores import EL2NPruner
 from ._trained import TrainedScorePruner
@@ -42,6 +42,7 @@ class CCSPruner(BasePruner):
     n_bins : int, default=50
         Equal-width score bins (50 in the CCS paper's code).
     {budget_param}
+    {encoder_param}
     {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the scorer and the sampling inside bins.
@@ -66,6 +67,7 @@ class CCSPruner(BasePruner):
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
+        **ENCODER_CONSTRAINTS,
         "scorer": [None, HasMethods(["fit"])],
         "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "n_bins": [Interval(Integral, 1, None, closed="left")],
@@ -79,6 +81,7 @@ class CCSPruner(BasePruner):
         hard_fraction="auto",
         n_bins=50,
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -88,6 +91,7 @@ class CCSPruner(BasePruner):
         self.scorer = scorer
         self.hard_fraction = hard_fraction
         self.n_bins = n_bins
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -168,6 +172,7 @@ class ModeratePruner(TrainedScorePruner):
     n_inits : int, default=1
         Networks whose distances are averaged.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 

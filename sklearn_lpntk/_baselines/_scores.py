@@ -27,6 +27,7 @@ class EL2NPruner(TrainedScorePruner):
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 
@@ -50,6 +51,7 @@ class EL2NPruner(TrainedScorePruner):
         batch_size=None,
         device="auto",
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -63,6 +65,7 @@ class EL2NPruner(TrainedScorePruner):
             batch_size=batch_size,
             device=device,
             class_budget=class_budget,
+            encoder=encoder,
             memory=memory,
             random_state=random_state,
             verbose=verbose,
@@ -102,6 +105,7 @@ class GraNdPruner(TrainedScorePruner):
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {kernel_params}
     {network_params}
@@ -134,6 +138,7 @@ class GraNdPruner(TrainedScorePruner):
         batch_size=None,
         device="auto",
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -147,6 +152,7 @@ class GraNdPruner(TrainedScorePruner):
             batch_size=batch_size,
             device=device,
             class_budget=class_budget,
+            encoder=encoder,
             memory=memory,
             random_state=random_state,
             verbose=verbose,
