@@ -496,7 +496,7 @@ def appending_csv(path, fields):
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
+    new = not path.exists() or path.stat().st_size == 0  # a killed run may leave it empty
     f = open(path, "a", newline="")
     writer = csv.DictWriter(f, fieldnames=fields)
     if new:

@@ -3,10 +3,10 @@
     python -m bench.report_page
 
 runs ``bench/prune.py --report``, ``bench/noise.py --report``, ``bench/levers.py
---report``, ``bench/cleaning_tables.py --report``, ``bench/cleaning.py --report`` and
-``bench/redundancy.py --report``
-(which also redraw the plots under docs/_static/) and puts their tables between the
-written parts. A template's
+--report``, ``bench/cleaning_tables.py --report``, ``bench/cleaning.py --report``,
+``bench/redundancy.py --report`` (which also redraw the plots under docs/_static/) and
+``bench/auto_tables.py --report`` and puts their tables between the written parts. A
+template's
 ``*_READING`` placeholder is filled from ``bench/templates/readings/<name>.md``.
 """
 
@@ -45,6 +45,7 @@ def main():
     cleaning_tables = _run("bench.cleaning_tables", "--report")
     cleaning = _run("bench.cleaning", "--report")
     redundancy = _run("bench.redundancy", "--report")
+    tables_auto = _run("bench.auto_tables", "--report")
     head = (HERE / "templates" / "reproduction_head.md").read_text()
     noise_text = (HERE / "templates" / "reproduction_noise.md").read_text()
     levers_text = _filled("reproduction_levers.md", LEVERS_TABLE=levers.strip())
@@ -54,6 +55,7 @@ def main():
         CLEANING_TABLE=cleaning.strip(),
     )
     redundancy_text = _filled("reproduction_redundancy.md", REDUNDANCY_TABLE=redundancy.strip())
+    tables_text = _filled("reproduction_tables.md", TABLES_AUTO_TABLE=tables_auto.strip())
     targets = prune[prune.index("### Targets") :]
     per_dataset = prune[: prune.index("### Targets")]
     plots = sorted(p.name for p in (DOCS / "_static").glob("prune_*.png"))
@@ -75,6 +77,7 @@ def main():
         ],
         cleaning_text,
         redundancy_text,
+        tables_text,
         "\n## Every method, every cell\n",
         "Bold: the paired 95 % interval excludes 0 in the method's favour. "
         "`lpNTK budget` equals `lpNTK redundancy` at 30–50 % and `lpNTK representative` "

@@ -19,21 +19,21 @@ from functools import partial
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
-import torch
 from imblearn.base import BaseSampler
+from sklearn import get_config
 from sklearn.base import _fit_context
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import check_pruner_memory, load_or_compute
 from ._class_budget import CLASS_BUDGETS, TRAINING_PARAMS, check_class_budget, out_of_fold_error
+from ._encoding import as_container
 from ._options import refuse_moved
 from ._prepared import PreparedFit
 from ._progress import Stopwatch
 from ._selection import NON_FINITE_HINT, PrefixCut, keep_counts
-from ._validation import refuse_fit_params, validate_training_data
+from ._validation import refuse_fit_params, take_rows, validate_training_data
 
 _NO_TRANSFORM = (
     "A pruner has no {name}: pruning removes training rows, which only makes "
@@ -51,17 +51,6 @@ _RENAMED_ATTRIBUTES = {
     "redundancy_threshold_": "duplicate_threshold_",
 }
 _SEED_MAX = np.iinfo(np.int32).max
-
-
-def _take_rows(a, indices):
-    """Rows ``indices`` of ``a`` in ``a``'s own container and dtype."""
-    if isinstance(a, torch.Tensor):
-        return a[torch.as_tensor(indices, device=a.device)]
-    if sp.issparse(a):
-        return _safe_indexing(a if a.format in ("csr", "csc") else a.tocsr(), indices)
-    if hasattr(a, "iloc") or isinstance(a, (np.ndarray, list)):
-        return _safe_indexing(a, indices)
-    return _safe_indexing(np.asarray(a), indices)
 
 
 class BasePruner(BaseSampler):
@@ -120,12 +109,14 @@ class BasePruner(BaseSampler):
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
-            Numeric training inputs. Sparse input is densified for the network.
+            Training inputs: numbers (sparse input is densified for the
+            network), or a table with text, categories or missing values,
+            which the network reads encoded (see ``encoder``).
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
         **params : dict
             Refused with a TypeError: pruners take no fit parameters (no
-            ``sample_weight``; see :meth:`fit_resample`).
+            ``sample_weight``, by choice; see :meth:`fit_resample`).
 
         Returns
         -------
@@ -149,7 +140,7 @@ class BasePruner(BaseSampler):
         watch = Stopwatch()
         with watch.phase("setup"):  # everything refused before any work
             self._check_params()
-            X_net, classes, y_enc = validate_training_data(self, X, y)
+            X_net, classes, y_enc, encoder = validate_training_data(self, X, y)
             memory = check_pruner_memory(self.memory)
             budget = self._checked_budget(classes)
         if memory is not None and not isinstance(self.random_state, (int, np.integer)):
@@ -189,6 +180,7 @@ class BasePruner(BaseSampler):
         ]:
             delattr(self, name)
         self.classes_ = classes
+        self.encoder_ = encoder
         self.sample_indices_ = kept
         self._n_samples_fit = len(y_enc)
         self._prepared = prepared
@@ -292,22 +284,31 @@ class BasePruner(BaseSampler):
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, ...)
-            Training inputs.
+            Training inputs, as for :meth:`fit` (pandas and polars tables
+            with text, categories and missing values included).
         y : array-like of shape (n_samples,)
             Class labels.
         **params : dict
             Refused with a TypeError naming them. Pruners use no fit
-            parameters: ``sample_weight`` in particular would not change which
-            rows are kept (the kernels and scores are computed from the rows
-            and labels alone), so it is an error rather than silently ignored.
-            To weight the classifier after pruning, take the kept rows'
-            weights: ``w[pruner.sample_indices_]``.
+            parameters, ``sample_weight`` included, by choice: the brief
+            network is trained unweighted and the kernels and scores are
+            computed from the rows and labels alone, so that the kept rows do
+            not depend on the weights a later model uses (the same selection
+            for any weighting, and no row hidden from the kernel by a small
+            weight). A weight given here would be silently ignored, so it is
+            an error. The classifier after the pruner gets its weights cut to
+            the kept rows in :class:`~sklearn_lpntk.Pipeline` and
+            :class:`~sklearn_lpntk.PrunedClassifier` (with and without
+            metadata routing), or by hand: ``w[pruner.sample_indices_]``.
 
         Returns
         -------
         X_kept : same container as X, of shape (n_kept, ...)
-            ``X[sample_indices_]``: a DataFrame keeps its index and columns,
-            arrays keep their dtype, a list stays a list.
+            ``X[sample_indices_]``, the user's own rows even when the network
+            read an encoding of them (``encoder_``): a pandas DataFrame keeps
+            its index, columns and dtypes, a polars DataFrame stays one,
+            arrays keep their dtype, a list stays a list (``set_output``
+            chooses another container).
         y_kept : same container as y, of shape (n_kept,)
             ``y[sample_indices_]``.
         """
@@ -316,7 +317,43 @@ class BasePruner(BaseSampler):
 
     def _fit_resample(self, X, y):
         self.fit(X, y)
-        return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
+        kept = self.sample_indices_
+        X_kept = take_rows(X, kept)
+        container = getattr(self, "_sklearn_output_config", {}).get("transform")
+        container = container or get_config()["transform_output"]
+        if container != "default":
+            X_kept = as_container(X_kept, container, self.get_feature_names_out, kept)
+        return X_kept, take_rows(y, kept)
+
+    def set_output(self, *, transform=None):
+        """Choose the container of the kept ``X`` that ``fit_resample`` returns.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            "default": X's own container (scikit-learn's global
+            ``transform_output`` applies while this is not set). "pandas" or
+            "polars": a DataFrame of that library; NumPy rows get the columns
+            of ``get_feature_names_out()`` (and, for pandas, the kept row
+            positions as index), a DataFrame of the other library is
+            converted. None leaves the setting as it is. ``y_kept`` always
+            keeps y's container.
+
+        Returns
+        -------
+        self : object
+            The pruner.
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas", "polars"):
+            raise ValueError(
+                f"set_output(transform={transform!r}): choose 'default', 'pandas' or 'polars'."
+            )
+        if not hasattr(self, "_sklearn_output_config"):
+            self._sklearn_output_config = {}
+        self._sklearn_output_config["transform"] = transform
+        return self
 
     def fit_transform(self, X, y=None, **params):
         """Same as :meth:`fit_resample`: returns the kept ``(X, y)``.
@@ -404,7 +441,11 @@ class BasePruner(BaseSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.sampler_tags.sample_indices = True
-        tags.input_tags.allow_nan = False
+        # the encoding imputes missing values (and reads categories) unless encoder=None
+        encodes = getattr(self, "encoder", "auto") is not None
+        tags.input_tags.allow_nan = encodes
+        tags.input_tags.categorical = encodes
+        tags.input_tags.string = encodes
         tags.non_deterministic = False
         return tags
 

@@ -238,9 +238,9 @@ class LpNTKCleaner(BasePruner):
     class overlap (clean tables give 1-2 % from overlap alone): nothing is removed and
     a warning gives the estimate. The same holds when the rate's 95 % lower confidence
     bound, from the floor regions of all classes pooled, is below 3 %: on a small table
-    a few stray labels reach several per cent by chance. Noise that sends labels from one class to another in
-    pairs, rather than at random, raises only some floors and is therefore read as
-    overlap and left (``docs/reproduction.md``). The fit trains ``cv`` networks.
+    a few stray labels reach several per cent by chance. Noise that sends labels from
+    one class to another in pairs, rather than at random, raises only some floors and is
+    therefore read as overlap and left (``docs/reproduction.md``). The fit trains ``cv`` networks.
 
     Parameters
     ----------
@@ -257,6 +257,7 @@ class LpNTKCleaner(BasePruner):
         log-likelihood gradients. Typicality is a mean cosine, so the kernel
         must keep ``normalize="cosine"``.
     {max_memory_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 
@@ -282,7 +283,7 @@ class LpNTKCleaner(BasePruner):
         class's rows in the other folds (from the network that did not see it).
     typicality_ : ndarray of shape (n_samples,)
         ``oof_typicality_`` at every row's given label.
-    sample_indices_, classes_, n_features_in_, feature_names_in_ : see LpNTKPruner
+    sample_indices_, classes_, n_features_in_, feature_names_in_, encoder_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
     net_, sampling_strategy_, strategy_, timings_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner` (``net_``: the first fold's network).
@@ -319,6 +320,7 @@ class LpNTKCleaner(BasePruner):
         batch_size=None,
         device="auto",
         max_memory="auto",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -334,6 +336,7 @@ class LpNTKCleaner(BasePruner):
         self.batch_size = batch_size
         self.device = device
         self.max_memory = max_memory
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -446,4 +449,3 @@ class LpNTKCleaner(BasePruner):
                         )
                 bar.update(1)
         return proba, class_typicality, first
-

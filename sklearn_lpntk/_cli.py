@@ -349,6 +349,14 @@ def cmd_prune(args, progress, out):
         f"{args.method[0]} in {t_prune:.1f} s",
         file=out,
     )
+    encoder = getattr(pruner, "encoder_", None)
+    if encoder is not None:
+        print(
+            f"(the network read {table.X.shape[1]} columns encoded as "
+            f"{len(encoder.get_feature_names_out())} numbers: text one-hot, blanks imputed; "
+            "the rows are written as read)",
+            file=out,
+        )
     if args.report:
         params = {  # a rule or kernel object as its repr, e.g. "Centres(selfmax='repo')"
             k: repr(v) if isinstance(v, Options) else v
@@ -367,6 +375,9 @@ def cmd_prune(args, progress, out):
                 "pruner": type(pruner).__name__,
                 "parameters": params,
                 "rows": {"before": n, "after": int(len(kept))},
+                "network_inputs": None
+                if encoder is None
+                else [str(f) for f in encoder.get_feature_names_out()],
                 "per_class": _per_class(table.y, kept),
                 "timings_s": timings,
                 "outputs": {"output": args.output, "indices": args.indices},
@@ -377,6 +388,7 @@ def cmd_prune(args, progress, out):
 
 def cmd_curve(args, progress, out):
     from ._curve import compute_curves, max_prune_ratio
+    from ._encoding import auto_encoder
 
     if not args.prune_ratios:
         raise DataError("--prune-ratios is empty; give e.g. 0.1,0.3,0.5.")
@@ -395,6 +407,11 @@ def cmd_curve(args, progress, out):
     baseline = make_pruner(args.baseline[0], args, False)
     estimator = _estimator(args.estimator, args.random_state)
     table, _ = _read(args)
+    _, encoder = auto_encoder(_features(table), "sklearn-lpntk curve")
+    if encoder is not None:  # text or blanks: the classifier reads them encoded as well
+        from sklearn.pipeline import make_pipeline as sk_pipeline
+
+        estimator = sk_pipeline(encoder, estimator)
     start = time.perf_counter()
     curves = compute_curves(
         estimator,

@@ -3,13 +3,14 @@
 Each group is a dict of scikit-learn parameter constraints and a numpydoc
 fragment; :func:`fill_doc` puts the fragments into a class docstring where it
 says ``{network_params}``, ``{max_memory_param}``, ``{memory_param}``,
-``{budget_param}``, ``{common_attributes}`` or ``{trained_attributes}``.
+``{budget_param}``, ``{encoder_param}``, ``{common_attributes}`` or
+``{trained_attributes}``.
 """
 
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._engine import LpNTK
 
@@ -45,9 +46,31 @@ NETWORK_DOC = """\
         0: silent. 1: progress bars and a timing summary. 2: also the skorch
         training log (and, for lpNTK, the memory plan of each class)."""
 
+ENCODER_CONSTRAINTS = {
+    "encoder": [None, StrOptions({"auto"}), HasMethods(["fit", "transform"])],
+}
+
+ENCODER_DOC = """\
+    encoder : "auto", None or transformer, default="auto"
+        How X reaches the network; the pruner returns the user's own rows
+        whatever it is (same columns, dtypes, index and missing values).
+        "auto": a table (pandas or polars DataFrame, or 2-D array) with text
+        or categorical columns or with missing values is encoded inside the
+        fit: numbers (booleans as 0 / 1) by median imputation, missing-value
+        indicators and standard scaling; text and categories one-hot, levels
+        in under 1 % of the rows grouped (at most 32 columns each), a missing
+        value a level of its own. Numeric input without missing values goes to
+        the network unchanged. Dates, durations and other
+        values have no default encoding: a ValueError names their columns.
+        None: never encode (non-numeric columns and missing values are
+        errors). A scikit-learn transformer (e.g. a ``ColumnTransformer``):
+        cloned, fitted on ``(X, y)`` and applied to every X; it must return
+        finite numbers. The fitted encoding is ``encoder_``."""
+
 #: The constraints of the parameters LpNTKPruner and LpNTKCleaner both have.
 LPNTK_CONSTRAINTS = {
     **NETWORK_CONSTRAINTS,
+    **ENCODER_CONSTRAINTS,
     "kernel": [None, LpNTK],
     "max_memory": [None, str, Interval(Real, 1, None, closed="left")],
     "max_epochs": [Interval(Integral, 0, None, closed="left"), None],
@@ -93,6 +116,9 @@ BUDGET_DOC = """\
 COMMON_ATTRIBUTES_DOC = """\
     classes_, n_features_in_, feature_names_in_, sampling_strategy_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`.
+    encoder_ : transformer or None
+        The encoding fitted on X for the network (``encoder``), None when X was
+        used as it is.
     timings_, from_cache_, class_weights_ : see LpNTKPruner
         As for :class:`~sklearn_lpntk.LpNTKPruner`."""
 
@@ -115,6 +141,7 @@ def fill_doc(cls):
         .replace("    {max_memory_param}\n", MAX_MEMORY_DOC + "\n")
         .replace("    {memory_param}\n", MEMORY_DOC + "\n")
         .replace("    {budget_param}\n", BUDGET_DOC + "\n")
+        .replace("    {encoder_param}\n", ENCODER_DOC + "\n")
         .replace("    {common_attributes}\n", COMMON_ATTRIBUTES_DOC + "\n")
         .replace("    {trained_attributes}\n", TRAINED_ATTRIBUTES_DOC + "\n")
     )

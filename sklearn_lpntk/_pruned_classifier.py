@@ -1,11 +1,14 @@
 """PrunedClassifier: prune the training set, then fit a classifier on it."""
 
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._pruner import LpNTKPruner
+from ._validation import params_of_kept_rows
 
 
 def _estimator_has(attr):
@@ -70,15 +73,24 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         **fit_params : dict
-            Passed to the estimator's ``fit``.
+            Passed to the estimator's ``fit``; with scikit-learn's metadata
+            routing enabled, those the estimator requests
+            (``estimator.set_fit_request(sample_weight=True)``). A parameter
+            with one entry per training row (``sample_weight``) is cut to the
+            kept rows first. The pruner takes none: its brief network is
+            trained unweighted.
 
         Returns
         -------
         self : PrunedClassifier
         """
         self._validate_params()
+        if get_config()["enable_metadata_routing"]:
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         self.pruner_ = clone(self._pruner())
+        n_rows = _num_samples(X)
         X_kept, y_kept = self.pruner_.fit_resample(X, y)
+        fit_params = params_of_kept_rows(fit_params, self.pruner_.sample_indices_, n_rows)
         self.estimator_ = clone(self.estimator).fit(X_kept, y_kept, **fit_params)
         self.classes_ = self.estimator_.classes_
         self.n_features_in_ = self.pruner_.n_features_in_
@@ -86,6 +98,18 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = self.pruner_.feature_names_in_
         self.sample_indices_ = self.pruner_.sample_indices_
         return self
+
+    def get_metadata_routing(self):
+        """How fit parameters reach the estimator (scikit-learn's metadata routing).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+            ``fit`` routes to the estimator's ``fit``.
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit")
+        )
 
     def _pruner(self):
         return LpNTKPruner() if self.pruner is None else self.pruner
@@ -117,5 +141,5 @@ class PrunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._pruner().__sklearn_tags__().input_tags.sparse
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = False  # the estimator sees the user's rows as they are
         return tags

@@ -119,6 +119,7 @@ class LpNTKPruner(BasePruner):
         network's.
     {budget_param}
     {max_memory_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 
@@ -142,6 +143,11 @@ class LpNTKPruner(BasePruner):
         Number of features seen in ``fit`` (size of the second axis).
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when ``X`` was a DataFrame with string column names.
+    encoder_ : transformer or None
+        The encoding fitted on ``X`` for the network (see ``encoder``), e.g.
+        ``encoder_.get_feature_names_out()`` names the network's inputs; None
+        when ``X`` went to the network as it is. ``n_features_in_`` and
+        ``feature_names_in_`` describe the user's columns, not the encoded ones.
     net_ : skorch.NeuralNetClassifier
         The briefly trained network whose kernel was used.
     cluster_labels_ : ndarray of shape (n_samples,)
@@ -247,6 +253,7 @@ class LpNTKPruner(BasePruner):
         validation_fraction=None,
         n_inits=1,
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -267,6 +274,7 @@ class LpNTKPruner(BasePruner):
         self.validation_fraction = validation_fraction
         self.n_inits = n_inits
         self.class_budget = class_budget
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose

@@ -2,13 +2,17 @@
 
 A :class:`Table` keeps what is needed to write the kept rows back in the
 input's own format: the original CSV cells as text, the Arrow table, or every
-array of the NPZ file. Errors are ``DataError`` with one-line messages that
-name the file, the column and the fix.
+array of the NPZ file. The features a pruner reads are a float array when every
+feature column is numeric and complete (as before 0.7), else an object array
+in which numeric columns hold floats (NaN for a blank) and text columns hold
+their text (None for a blank); the pruner encodes such a table for its network
+(``encoder="auto"``), and the rows written are always the input's own. Errors
+are ``DataError`` with one-line messages that name the file, the column and the
+fix.
 """
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,12 +100,22 @@ def read_table(path, *, target=None, ignore=(), x_key="X", y_key="y", sep=None):
     if not features:
         raise DataError(f"{path.name} has no feature columns besides the target {target!r}.")
     if fmt == "csv":
-        X = np.column_stack([_numeric_csv(columns[c], c, path.name) for c in features])
+        X = _stack([_feature_csv(columns[c], c, path.name) for c in features])
         y = _labels_csv(columns[target], target, path.name)
     else:
-        X = np.column_stack([_numeric_arrow(columns[c], c, path.name) for c in features])
+        X = _stack([_feature_arrow(columns[c], c, path.name) for c in features])
         y = _labels_arrow(columns[target], target, path.name)
     return Table(X=X, y=y, format=fmt, feature_names=features, source=source)
+
+
+def _stack(columns):
+    """The feature columns as one array: float when all are numbers, else object."""
+    if all(c.dtype != object for c in columns):
+        return np.column_stack(columns)
+    X = np.empty((len(columns[0]), len(columns)), dtype=object)
+    for j, c in enumerate(columns):
+        X[:, j] = c
+    return X
 
 
 def _read_csv(path, sep):
@@ -126,23 +140,27 @@ def _read_csv(path, sep):
     return header, rows, delimiter
 
 
-def _numeric_csv(cells, name, fname):
-    out = np.empty(len(cells))
+#: Cells read as missing values (after stripping, in any case).
+MISSING_CELLS = ("", "nan", "na", "null")
+
+
+def _feature_csv(cells, name, fname):
+    """A numeric column as floats (NaN for a missing cell), else its text (None for one)."""
+    missing = [cell.strip().lower() in MISSING_CELLS for cell in cells]
+    out = np.full(len(cells), np.nan)
     for i, cell in enumerate(cells):
-        if cell.strip().lower() in ("", "nan", "na", "null"):
-            raise DataError(
-                f"column {name!r} of {fname} has a missing value on line {i + 2}; "
-                "fill or drop such rows first."
-            )
+        if missing[i]:
+            continue
         try:
             out[i] = float(cell)
-        except ValueError:
-            raise DataError(
-                f"column {name!r} of {fname} is not numeric (line {i + 2}: {cell!r}); encode it "
-                f"as numbers, or leave it out with --ignore {name}."
-            ) from None
-        if not math.isfinite(out[i]):
-            raise DataError(f"column {name!r} of {fname} has an infinite value on line {i + 2}.")
+        except ValueError:  # a text column: the encoding one-hot encodes its values
+            return np.array([None if m else c for c, m in zip(cells, missing)], dtype=object)
+    bad = np.flatnonzero(np.isinf(out))
+    if len(bad):
+        raise DataError(
+            f"column {name!r} of {fname} has an infinite value on line {bad[0] + 2}; leave "
+            "the cell empty to have it imputed, or drop the row."
+        )
     return out
 
 
@@ -172,21 +190,34 @@ def _read_parquet(path):
         ) from None
 
 
-def _numeric_arrow(column, name, fname):
+def _feature_arrow(column, name, fname):
+    """Numbers and booleans as floats (NaN for a null), text and dictionary (categorical)
+    columns as text (None for a null); other types name the column."""
     import pyarrow as pa
 
     t = column.type
-    if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
-        raise DataError(
-            f"column {name!r} of {fname} is not numeric ({t}); encode it as "
-            f"numbers, or leave it out with --ignore {name}."
-        )
-    if column.null_count:
-        raise DataError(
-            f"column {name!r} of {fname} has {column.null_count} missing values; "
-            "fill or drop such rows first."
-        )
-    return column.to_numpy().astype(float)
+    if (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or (pa.types.is_decimal(t))
+    ):
+        out = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        if np.isinf(out).any():
+            raise DataError(
+                f"column {name!r} of {fname} has infinite values; make them null to have "
+                "them imputed, or drop those rows."
+            )
+        return out
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        return np.array([None if v is None else str(v) for v in column.to_pylist()], dtype=object)
+    what = (
+        "dates or times" if pa.types.is_temporal(t) else "values that are neither numbers nor text"
+    )
+    raise DataError(
+        f"column {name!r} of {fname} holds {what} ({t}); convert it to numbers, or leave it "
+        f"out with --ignore {name}."
+    )
 
 
 def _labels_arrow(column, name, fname):

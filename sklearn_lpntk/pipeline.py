@@ -4,15 +4,22 @@
 that can ``fit_resample`` is always resampled while fitting, even when it also
 offers ``fit_transform`` (as :class:`~sklearn_lpntk.LpNTKPruner` does, so that
 ``pruner.fit_transform(X, y)`` returns the kept ``(X, y)`` on arrays).
-Everything else is imbalanced-learn's behaviour: samplers act only when the
-pipeline is fitted, and ``predict``, ``score`` and ``transform`` pass every
-row of new data through the remaining steps.
+Two more changes follow from it. Per-row fit parameters of the steps after a
+sampler (``sample_weight`` above all) are cut to the rows the sampler kept,
+with and without scikit-learn's metadata routing; and ``set_output`` also sets
+the output container of the samplers that offer it. Everything else is
+imbalanced-learn's behaviour: samplers act only when the pipeline is fitted,
+and ``predict``, ``score`` and ``transform`` pass every row of new data through
+the remaining steps.
 """
 
 from imblearn import pipeline as _imb_pipeline
+from sklearn import get_config
 from sklearn import pipeline as _sk_pipeline
 from sklearn.base import clone
-from sklearn.utils.validation import check_memory
+from sklearn.utils.validation import _num_samples, check_memory
+
+from ._validation import params_of_kept_rows
 
 try:  # the helper moved between versions; imblearn re-exports a compatible one
     from sklearn_compat.utils._user_interface import _print_elapsed_time
@@ -40,6 +47,10 @@ _PRIVATE_API = {
     "Pipeline._get_metadata_for_step": ("step_idx", "step_params", "all_params"),
     "Pipeline._fit": ("X", "y", "routed_params", "raw_params"),
 }
+# Pipeline._fit also relies on imbalanced-learn's fit, fit_transform, fit_predict and
+# fit_resample reading the final step's parameters from the routed_params that _fit
+# received (so that cutting them in place reaches the final step); the tests of
+# sample_weight in a pipeline fail if a release changes that.
 
 
 def private_api_problems():
@@ -75,8 +86,26 @@ class Pipeline(_imb_pipeline.Pipeline):
 
     Identical to :class:`imblearn.pipeline.Pipeline` except that a step with
     ``fit_resample`` is treated as a sampler even if it also has
-    ``fit_transform``. Samplers change the rows (and labels) only during
-    ``fit``; at prediction time they are skipped, so every test row is scored.
+    ``fit_transform``, and that fit parameters follow the rows a sampler
+    keeps. Samplers change the rows (and labels) only during ``fit``; at
+    prediction time they are skipped, so every test row is scored.
+
+    A fit parameter of a step after a sampler that holds one entry per
+    training row (an array, list, sparse matrix or DataFrame of
+    ``n_samples`` entries, as scikit-learn's cross-validation decides what
+    to split) is cut to the rows the sampler kept (its ``sample_indices_``),
+    both when it is given as ``pipe.fit(X, y, clf__sample_weight=w)`` and
+    when scikit-learn's metadata routing routes it
+    (``sklearn.set_config(enable_metadata_routing=True)``,
+    ``clf.set_fit_request(sample_weight=True)``, ``pipe.fit(X, y,
+    sample_weight=w)``). Parameters named in ``transform_input`` are left
+    alone. Without metadata routing, ``pipe.fit(X, y, step__param=v)``
+    for a sampler step reaches its ``fit_resample`` (imbalanced-learn's
+    pipeline drops it silently; a pruner refuses it with a TypeError). A
+    sampler that changes the number of rows without
+    ``sample_indices_`` (an over-sampler such as SMOTE) and a later step
+    with per-row parameters raise a ValueError. The pruners themselves take
+    no fit parameters (their brief network is trained unweighted).
 
     Parameters
     ----------
@@ -133,14 +162,21 @@ class Pipeline(_imb_pipeline.Pipeline):
             step = step if no_cache else clone(step)
             message = self._log_message(step_idx)
             if _is_sampler(step):  # the changed rule: resample first
+                n_rows = _num_samples(X)
+                params = routed_params[name]
+                if not get_config()["enable_metadata_routing"]:
+                    # "step__param" fills only the "fit" entry: imbalanced-learn would drop
+                    # it for a sampler; give it to fit_resample (a pruner refuses it)
+                    params = {**params, "fit_resample": params.get("fit", {})}
                 X, y, fitted = fit_resample_one(
                     step,
                     X,
                     y,
                     message_clsname="Pipeline",
                     message=message,
-                    params=routed_params[name],
+                    params=params,
                 )
+                self._follow_kept_rows(routed_params, step_idx, fitted, n_rows, _num_samples(X))
             else:
                 X, fitted = fit_transform_one(
                     step,
@@ -157,6 +193,54 @@ class Pipeline(_imb_pipeline.Pipeline):
                 )
             self.steps[step_idx] = (name, fitted)
         return X, y
+
+    def _follow_kept_rows(self, routed_params, step_idx, sampler, n_before, n_after):
+        """Cut, in place, the per-row fit parameters of every step after ``step_idx``
+        to the rows ``sampler`` kept (``routed_params`` is this fit's own)."""
+        skip = set(self.transform_input or ())
+        later = [name for name, _ in self.steps[step_idx + 1 :] if name in routed_params]
+        per_method = [routed_params[name][m] for name in later for m in routed_params[name]]
+        if not any(per_method):
+            return
+        kept = getattr(sampler, "sample_indices_", None)
+        if kept is None:
+            if n_after == n_before:
+                return  # the same rows: nothing to follow
+            names = sorted({k for params in per_method for k in params if k not in skip})
+            raise ValueError(
+                f"Step {self.steps[step_idx][0]!r} ({type(sampler).__name__}) turned "
+                f"{n_before} training rows into {n_after} without saying which rows it kept "
+                f"(no sample_indices_), so the fit parameters {names} of the later steps "
+                "cannot follow the rows. Use a sampler that only selects rows, or give "
+                "those parameters after resampling yourself."
+            )
+        cut = {}  # one array routed to several steps (and methods) is cut once
+        for params in per_method:
+            for key, value in list(params.items()):
+                if (key, id(value)) not in cut:
+                    new = params_of_kept_rows({key: value}, kept, n_before, skip)[key]
+                    cut[key, id(value)] = (value, new)  # value held: its id stays unique
+                params[key] = cut[key, id(value)][1]
+
+    def set_output(self, *, transform=None):
+        """Set the output container of every step that offers one, samplers included.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            As for scikit-learn's :meth:`sklearn.pipeline.Pipeline.set_output`;
+            a pruner's setting chooses the container of the kept ``X``.
+
+        Returns
+        -------
+        self : Pipeline
+            This pipeline.
+        """
+        super().set_output(transform=transform)
+        for _, _, step in self._iter(filter_resample=False):
+            if _is_sampler(step) and hasattr(step, "set_output"):
+                step.set_output(transform=transform)
+        return self
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):

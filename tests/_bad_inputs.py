@@ -254,11 +254,17 @@ def cases():
         for lname, yy in labels.items():
             match = "missing values" if "one-hot" not in lname else "exactly one 1"
             add(f"{pname}: {lname}", lambda m=make, yy=yy: m().fit(X, yy), ("error", match))
-        add(
+        add(  # encoded for the network by default (encoder="auto")
             f"{pname}: categorical DataFrame column",
             lambda m=make: m().fit(df, y),
-            ("error", r"non-numeric columns \['c'\]"),
+            ("ok", None),
         )
+        if "encoder" in make().get_params():
+            add(
+                f"{pname}: categorical DataFrame column, encoder=None",
+                lambda m=make: m(encoder=None).fit(df, y),
+                ("error", r"non-numeric columns \['c'\]"),
+            )
         add(
             f"{pname}: X with zero features",
             lambda m=make: m().fit(np.zeros((40, 0)), y),

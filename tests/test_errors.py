@@ -26,13 +26,17 @@ def no_training():
         yield m
 
 
-@pytest.mark.parametrize("bad, fix", [(np.nan, "impute"), (np.inf, "impute")])
-def test_non_finite_X(no_training, bad, fix):
+@pytest.mark.parametrize(
+    "bad, encoder, fix",
+    [(np.nan, None, "encoder='auto'"), (np.inf, None, "impute"), (np.inf, "auto", "impute")],
+)
+def test_non_finite_X(no_training, bad, encoder, fix):
+    # NaN is imputed with the default encoder="auto" (tests/test_tables.py); infinity never
     Xb = X.copy()
     Xb[3, 1] = bad
     with pytest.raises(ValueError, match=r"(?i)X contains (NaN|infinity)") as exc:
-        LpNTKPruner().fit(Xb, y)
-    assert fix in str(exc.value).lower()
+        LpNTKPruner(encoder=encoder).fit(Xb, y)
+    assert fix in str(exc.value)
 
 
 def test_single_class(no_training):
@@ -121,9 +125,12 @@ def test_sparse_is_supported_by_densifying():
 
 
 def test_non_numeric_X(no_training):
-    Xs = np.array([["a", "b"]] * 20, dtype=object)
-    with pytest.raises(ValueError, match="X must be numeric.*OneHotEncoder"):
-        LpNTKPruner().fit(Xs, y)
+    Xs = np.array([["a", "b"]] * 20, dtype=object)  # one-hot by default (test_tables.py)
+    with pytest.raises(ValueError, match="X must be numeric.*OneHotEncoder.*encoder='auto'"):
+        LpNTKPruner(encoder=None).fit(Xs, y)
+    images = np.full((20, 1, 2, 2), "a", dtype=object)  # no default encoding beyond 2-D
+    with pytest.raises(ValueError, match="X must be numeric"):
+        LpNTKPruner().fit(images, y)
 
 
 class WrongShape(torch.nn.Module):
@@ -181,7 +188,7 @@ def test_errors_leave_inputs_untouched(no_training):
     Xb[0, 0] = np.nan
     before = Xb.copy()
     with pytest.raises(ValueError):
-        LpNTKPruner().fit(Xb, y)
+        LpNTKPruner(encoder=None).fit(Xb, y)
     np.testing.assert_array_equal(Xb, before)
 
 
@@ -340,8 +347,8 @@ def test_categorical_columns_are_named_and_zero_features_explained():
     X, y = _tiny()
     df = pd.DataFrame(X, columns=list("abcd"))
     df["c"] = pd.Categorical(["u", "v"] * 20)
-    with pytest.raises(ValueError, match=r"non-numeric columns \['c'\]"):
-        LpNTKPruner(max_epochs=1).fit(df, y)
+    with pytest.raises(ValueError, match=r"non-numeric columns \['c'\].*encoder='auto'"):
+        LpNTKPruner(max_epochs=1, encoder=None).fit(df, y)
     with pytest.raises(ValueError, match="X has no features"):
         LpNTKPruner(max_epochs=1).fit(np.zeros((40, 0)), y)
 

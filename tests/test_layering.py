@@ -21,10 +21,12 @@ PACKAGE = "sklearn_lpntk"
 
 #: Third-party imports an entry must not make (the Layout section's "torch only"
 #: and "numpy only"): the engine is usable without scikit-learn, the selection
-#: rules without torch.
+#: rules without torch, the encoding of tables without torch.
 FORBIDDEN = {
     "_engine": {"sklearn", "imblearn", "skorch", "pandas"},
     "_selection": {"torch", "sklearn", "imblearn", "skorch", "pandas"},
+    # the encoding of tables: scikit-learn only (pandas and polars only when the data is theirs)
+    "_encoding": {"torch", "imblearn", "skorch"},
 }
 
 

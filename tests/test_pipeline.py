@@ -209,3 +209,107 @@ def test_pipeline_with_metadata_routing_enabled(small_digits):
         pipe.fit(X, y)
         assert len(pipe.named_steps["lpntkpruner"].sample_indices_) == kept_count(y, 0.3)
         assert cross_val_score(pipe, X, y, cv=2).shape == (2,)
+
+
+class WeightSpy(ClassifierMixin, BaseEstimator):
+    """A classifier (or, with ``transform``, a transformer) that records the
+    ``sample_weight`` and the rows its ``fit`` receives."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.n_rows_ = len(X)
+        self.weights_ = None if sample_weight is None else np.asarray(sample_weight).copy()
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+class WeightSpyTransformer(WeightSpy):
+    def transform(self, X):
+        return X
+
+
+def _weights_data(n=90):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    y = np.arange(n) % 3
+    return X, y, np.arange(1.0, n + 1)  # weight = row number + 1: says which rows arrived
+
+
+def test_sample_weight_follows_the_kept_rows_without_routing():
+    from sklearn_lpntk import RandomPruner
+
+    X, y, w = _weights_data()
+    pipe = Pipeline(
+        [
+            ("before", WeightSpyTransformer()),
+            ("prune", RandomPruner(0.4, random_state=0)),
+            ("after", WeightSpyTransformer()),
+            ("clf", WeightSpy()),
+        ]
+    )
+    pipe.fit(X, y, before__sample_weight=w, after__sample_weight=w, clf__sample_weight=w)
+    kept = pipe.named_steps["prune"].sample_indices_
+    assert len(kept) == kept_count(y, 0.4)
+    np.testing.assert_array_equal(pipe.named_steps["before"].weights_, w)  # every row's
+    np.testing.assert_array_equal(pipe.named_steps["after"].weights_, w[kept])
+    np.testing.assert_array_equal(pipe.named_steps["clf"].weights_, w[kept])
+    assert pipe.named_steps["clf"].n_rows_ == len(kept)
+    # the pruner itself takes no weights: a clear error, not silence
+    with pytest.raises(TypeError, match=r"\['sample_weight'\]"):
+        pipe.fit(X, y, prune__sample_weight=w)
+
+
+def test_sample_weight_follows_the_kept_rows_with_metadata_routing():
+    import sklearn
+
+    X, y, w = _weights_data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        middle = WeightSpyTransformer().set_fit_request(sample_weight=True)
+        last = WeightSpy().set_fit_request(sample_weight=True)
+        pipe = make_pipeline(fast_pruner(prune_ratio=0.3, max_epochs=1), middle, last)
+        pipe.fit(X, y, sample_weight=w)
+    kept = pipe.named_steps["lpntkpruner"].sample_indices_
+    assert len(kept) == kept_count(y, 0.3)
+    np.testing.assert_array_equal(pipe.steps[1][1].weights_, w[kept])
+    np.testing.assert_array_equal(pipe.steps[2][1].weights_, w[kept])
+
+
+def test_sample_weight_in_cross_validation_and_pruned_classifier():
+    import sklearn
+
+    from sklearn_lpntk import RandomPruner
+
+    X, y, w = _weights_data()
+    pipe = make_pipeline(RandomPruner(0.5, random_state=0), WeightSpy())
+    cv = StratifiedKFold(3)
+    result = cross_validate(
+        pipe, X, y, cv=cv, params={"weightspy__sample_weight": w}, return_estimator=True
+    )
+    for (train, _), fitted in zip(cv.split(X, y), result["estimator"]):
+        kept = fitted.named_steps["randompruner"].sample_indices_
+        np.testing.assert_array_equal(fitted.named_steps["weightspy"].weights_, w[train][kept])
+    model = PrunedClassifier(WeightSpy(), RandomPruner(0.5, random_state=0)).fit(
+        X, y, sample_weight=w
+    )
+    np.testing.assert_array_equal(model.estimator_.weights_, w[model.sample_indices_])
+    with sklearn.config_context(enable_metadata_routing=True):
+        inner = PrunedClassifier(
+            WeightSpy().set_fit_request(sample_weight=True), RandomPruner(0.5, random_state=0)
+        )
+        outer = SkPipeline([("model", inner)]).fit(X, y, sample_weight=w)
+    fitted = outer.named_steps["model"]
+    np.testing.assert_array_equal(fitted.estimator_.weights_, w[fitted.sample_indices_])
+
+
+def test_a_sampler_that_makes_rows_cannot_carry_weights():
+    from imblearn import FunctionSampler
+
+    X, y, w = _weights_data()
+    twice = FunctionSampler(func=lambda X, y: (np.r_[X, X], np.r_[y, y]), validate=False)
+    pipe = make_pipeline(twice, WeightSpy())
+    with pytest.raises(ValueError, match=r"90 training rows into 180.*\['sample_weight'\]"):
+        pipe.fit(X, y, weightspy__sample_weight=w)
+    pipe.fit(X, y)  # without per-row parameters it is fine
+    assert pipe.named_steps["weightspy"].n_rows_ == 180

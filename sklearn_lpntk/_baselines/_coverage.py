@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._base import BasePruner, check_scores
-from .._params import fill_doc
+from .._params import ENCODER_CONSTRAINTS, fill_doc
 from .._selection import CoverageCut, PrefixCut, middle_out_order, stratified_choice
 from ._scores import EL2NPruner
 from ._trained import TrainedScorePruner
@@ -43,6 +43,7 @@ class CCSPruner(BasePruner):
     n_bins : int, default=50
         Equal-width score bins (50 in the CCS paper's code).
     {budget_param}
+    {encoder_param}
     {memory_param}
     random_state : int, RandomState instance or None, default=None
         Seeds the scorer and the sampling inside bins.
@@ -67,6 +68,7 @@ class CCSPruner(BasePruner):
 
     _parameter_constraints = {
         **BasePruner._parameter_constraints,
+        **ENCODER_CONSTRAINTS,
         "scorer": [None, HasMethods(["fit"])],
         "hard_fraction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "n_bins": [Interval(Integral, 1, None, closed="left")],
@@ -80,6 +82,7 @@ class CCSPruner(BasePruner):
         hard_fraction="auto",
         n_bins=50,
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -89,6 +92,7 @@ class CCSPruner(BasePruner):
         self.scorer = scorer
         self.hard_fraction = hard_fraction
         self.n_bins = n_bins
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -172,6 +176,7 @@ class ModeratePruner(TrainedScorePruner):
     n_inits : int, default=1
         Networks whose distances are averaged.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 

@@ -33,6 +33,7 @@ class ForgettingPruner(TrainedScorePruner):
     n_inits : int, default=1
         Independent training runs whose counts are added up.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 

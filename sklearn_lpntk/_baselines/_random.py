@@ -9,7 +9,10 @@ from .._selection import PrefixCut
 class RandomPruner(BasePruner):
     """Keep ``k_c`` uniformly random rows of every class c (``prune_ratio`` sets ``k_c``).
 
-    The reference every other pruner must beat.
+    The reference every other pruner must beat. It reads no value of ``X``;
+    a table with text, categories or missing values is accepted as the other
+    pruners accept it (encoded as their ``encoder="auto"`` does, for the cache
+    key only; ``encoder_``), and its own rows are returned.
 
     Parameters
     ----------

@@ -38,6 +38,7 @@ class EL2NPruner(TrainedScorePruner):
     n_inits : int, default=5
         Independent initialisations the score is averaged over.
     {budget_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 
@@ -61,6 +62,7 @@ class EL2NPruner(TrainedScorePruner):
         batch_size=None,
         device="auto",
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -74,6 +76,7 @@ class EL2NPruner(TrainedScorePruner):
             batch_size=batch_size,
             device=device,
             class_budget=class_budget,
+            encoder=encoder,
             memory=memory,
             random_state=random_state,
             verbose=verbose,
@@ -120,6 +123,7 @@ class GraNdPruner(TrainedScorePruner):
         would be 1).
     {budget_param}
     {max_memory_param}
+    {encoder_param}
     {memory_param}
     {network_params}
 
@@ -154,6 +158,7 @@ class GraNdPruner(TrainedScorePruner):
         batch_size=None,
         device="auto",
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -169,6 +174,7 @@ class GraNdPruner(TrainedScorePruner):
             batch_size=batch_size,
             device=device,
             class_budget=class_budget,
+            encoder=encoder,
             memory=memory,
             random_state=random_state,
             verbose=verbose,

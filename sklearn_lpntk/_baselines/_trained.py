@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._base import ScorePruner
 from .._networks import TrainingDynamics, train_network
-from .._params import NETWORK_CONSTRAINTS
+from .._params import ENCODER_CONSTRAINTS, NETWORK_CONSTRAINTS
 from .._progress import progress_bar
 
 
@@ -17,6 +17,7 @@ class TrainedScorePruner(ScorePruner):
     _parameter_constraints = {
         **ScorePruner._parameter_constraints,
         **NETWORK_CONSTRAINTS,
+        **ENCODER_CONSTRAINTS,
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "n_inits": [Interval(Integral, 1, None, closed="left")],
     }
@@ -32,6 +33,7 @@ class TrainedScorePruner(ScorePruner):
         batch_size=None,
         device="auto",
         class_budget="equal",
+        encoder="auto",
         memory=None,
         random_state=None,
         verbose=0,
@@ -44,6 +46,7 @@ class TrainedScorePruner(ScorePruner):
         self.lr = lr
         self.batch_size = batch_size
         self.device = device
+        self.encoder = encoder
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
