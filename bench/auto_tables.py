@@ -125,7 +125,7 @@ def run_table(name, seeds, inputs, writer, f, done=frozenset()):
                             n_train=len(y_tr),
                             n_kept=len(rows),
                             removed_by_class=removed_by_class(y_tr, kept),
-                            threshold=f"{pruner.redundancy_threshold_:.5f}",
+                            threshold=f"{pruner.duplicate_threshold_:.5f}",
                             prune_seconds=f"{seconds:.1f}",
                             **{k: f"{v:.5f}" for k, v in scores[subset].items()},
                         )

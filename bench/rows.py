@@ -12,8 +12,12 @@ share.
     python -m bench.rows                      # 20k, 100k, 1M rows
     python -m bench.rows --rows 20000 100000 --graph dense exact
     python -m bench.rows --device cuda
+    python -m bench.rows --keep herding --rows 100000 1000000
 
-Writes ``bench/results/rows-<device>.json``.
+``--keep`` chooses the rule ("representative": facility location with its graph mode
+from ``--graph``; "herding": kernel herding, whose large classes go in blocks and need
+no graph). Writes ``bench/results/rows-<device>.json`` (``rows-<device>-herding.json``
+for herding).
 """
 
 import argparse
@@ -28,17 +32,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)  # child runs are "python -m bench.rows" from the root
 
 
-def one(n_rows, graph, device, seed):
+def one(n_rows, graph, device, seed, rule="representative"):
     import numpy as np
     from sklearn.datasets import make_classification
 
     from sklearn_lpntk import LpNTKPruner
-    from sklearn_lpntk.rules import FacilityLocation
+    from sklearn_lpntk.rules import FacilityLocation, Herding
 
     X, y = make_classification(n_samples=n_rows, n_features=20, n_informative=10, random_state=seed)
     X = X.astype(np.float32)
     data_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    keep = FacilityLocation(graph=graph)  # the default rule, its graph mode forced or "auto"
+    # facility location with its graph mode forced or "auto", or herding (blocks, no graph)
+    keep = Herding() if rule == "herding" else FacilityLocation(graph=graph)
     pruner = LpNTKPruner(0.5, max_epochs=2, keep=keep, device=device, random_state=seed)
     start = time.perf_counter()
     pruner.fit(X, y)
@@ -48,6 +53,7 @@ def one(n_rows, graph, device, seed):
     return {
         "rows": n_rows,
         "graph": graph,
+        "keep": rule,
         "device": device,
         "fit_s": total,
         "training_s": t.get("training", float("nan")),
@@ -68,10 +74,11 @@ def main():
     parser.add_argument("--graph", nargs="+", default=["auto"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", choices=["representative", "herding"], default="representative")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # rows graph, in a child
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(int(args.one[0]), args.one[1], args.device, args.seed)))
+        print(json.dumps(one(int(args.one[0]), args.one[1], args.device, args.seed, args.keep)))
         return
     results = []
     print(
@@ -79,8 +86,9 @@ def main():
         "neighbours (s) | selection (s) | peak memory (GB) | of which data (GB) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    graphs = ["blocks"] if args.keep == "herding" else args.graph
     for n in args.rows:
-        for graph in args.graph:
+        for graph in graphs:
             cmd = [
                 sys.executable,
                 "-m",
@@ -92,6 +100,8 @@ def main():
                 args.device,
                 "--seed",
                 str(args.seed),
+                "--keep",
+                args.keep,
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if out.returncode != 0:
@@ -106,7 +116,8 @@ def main():
                 f"{r['peak_bytes'] / 1e9:.2f} | {r['data_bytes'] / 1e9:.2f} |",
                 flush=True,
             )
-    path = os.path.join(HERE, "results", f"rows-{args.device}.json")
+    suffix = "-herding" if args.keep == "herding" else ""
+    path = os.path.join(HERE, "results", f"rows-{args.device}{suffix}.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
     print(f"\nwritten {path}")

@@ -110,5 +110,5 @@ for row in display.curves[0].summary():
 # real tables (docs/reproduction.md) measures what removing it costs downstream.
 auto = LpNTKPruner("auto", max_epochs=3, random_state=0).fit(X, y)
 removed = np.setdiff1d(np.arange(len(X)), auto.sample_indices_)
-print(f"auto removed {len(removed)} of {len(X)} rows ({auto.redundancy_:.2%})")
+print(f"auto removed {len(removed)} of {len(X)} rows ({auto.duplicate_share_:.2%})")
 X.iloc[removed]

@@ -198,8 +198,10 @@ class Pipeline(_imb_pipeline.Pipeline):
         """Cut, in place, the per-row fit parameters of every step after ``step_idx``
         to the rows ``sampler`` kept (``routed_params`` is this fit's own)."""
         skip = set(self.transform_input or ())
-        later = [name for name, _ in self.steps[step_idx + 1 :] if name in routed_params]
-        per_method = [routed_params[name][m] for name in later for m in routed_params[name]]
+        # .get, not "in" or iteration: scikit-learn's stand-in when nothing is routed
+        # answers every key and defines neither
+        later = [routed_params.get(name) for name, _ in self.steps[step_idx + 1 :]]
+        per_method = [params for by_method in later if by_method for params in by_method.values()]
         if not any(per_method):
             return
         kept = getattr(sampler, "sample_indices_", None)

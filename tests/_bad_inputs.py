@@ -217,7 +217,7 @@ def _zero_sizes_and_unusual_arguments(add):
     add(  # the cleaner's n_jobs did nothing and was removed in 0.8
         "LpNTKCleaner: n_jobs=2",
         lambda: TRAINED["LpNTKCleaner"](n_jobs=2).fit(X, y),
-        ("error", "'n_jobs' is now nothing: the cleaner scores one class after", TypeError),
+        ("error", "'n_jobs' is now nothing: the cleaner scores one fold after", TypeError),
     )
 
 

@@ -105,6 +105,37 @@ def test_noise_floors_and_uniform_noise_on_known_probabilities():
     assert rate == pytest.approx(0.02) and counts.sum() < 0.03 * n
 
 
+def test_noise_evidence_is_a_lower_bound_that_chance_does_not_reach():
+    from scipy.stats import beta
+
+    from sklearn_lpntk._cleaner import noise_evidence, noise_floors, uniform_noise
+
+    # two classes of 100 rows, ordered by the network; class 0's floor region (the 10
+    # rows least likely to be class 0) holds one stray label 0 and class 1's region none
+    n = 200
+    y = np.repeat([0, 1], n // 2)
+    proba = np.column_stack([np.linspace(1, 0, n), np.linspace(0, 1, n)])
+    y[-1] = 0  # the last row: least likely to be class 0, labelled 0
+    floors = noise_floors(proba, y)
+    assert floors[0] == pytest.approx(1 / 10) and floors[1] == 0
+    bound = noise_evidence(proba, y)
+    hits, rows = 1, 10 + 11  # pooled: one hit in both regions, ceil(9.9) + ceil(10.1) rows
+    assert bound == pytest.approx(beta.ppf(0.05, hits, rows - hits + 1))
+    assert bound < 0.03
+    # no hit at all: no evidence
+    assert noise_evidence(proba, np.repeat([0, 1], n // 2)) == 0.0
+    # noise on many rows: the bound is close below the estimate
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 6000)
+    sure = rng.uniform(0.005, 0.015, (6000, 3))
+    sure[np.arange(6000), truth] = 0.98
+    flip = rng.random(6000) < 0.2
+    given = truth.copy()
+    given[flip] = (truth[flip] + rng.integers(1, 3, flip.sum())) % 3
+    rate, _ = uniform_noise(noise_floors(sure, given), given, 3)
+    assert 0.8 * rate < noise_evidence(sure, given) < 1.2 * rate
+
+
 def test_below_the_detection_limit_nothing_is_removed_and_a_warning_says_so(monkeypatch):
     from sklearn_lpntk import LpNTKCleaner, _cleaner
 

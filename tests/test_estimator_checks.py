@@ -57,9 +57,26 @@ EXPECTED_FAILURES = {
 }
 
 
+#: PrunedClassifier's pruner encodes tables for its network (strings, categories), so a
+#: dict in X is refused by the encoding with a ValueError that names the column and the
+#: fix, before the estimator would raise NumPy's TypeError that the check expects.
+CLASSIFIER_EXPECTED_FAILURES = {
+    "check_dtype_object": (
+        "the pruner's encoding refuses a dict in X with a ValueError naming the column "
+        "and the fix (encoder=), not NumPy's TypeError"
+    ),
+}
+
+
+def _expected_failures(estimator):
+    if isinstance(estimator, BasePruner):
+        return EXPECTED_FAILURES
+    return CLASSIFIER_EXPECTED_FAILURES if isinstance(estimator, PrunedClassifier) else {}
+
+
 @sklearn_checks(
     [_pruner(), PrunedClassifier(LogisticRegression(), _pruner()), *BASELINES],
-    expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, BasePruner) else {},
+    expected_failed_checks=_expected_failures,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

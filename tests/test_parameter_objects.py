@@ -549,7 +549,7 @@ def test_the_pruner_has_at_most_twenty_parameters_and_none_of_the_moved_ones():
     assert len(params) <= 20, params
     assert set(params) == set(LpNTKPruner().get_params(deep=False))
     assert not set(params) & set(pruner_module.MOVED)
-    assert len(params) == 17  # 31 in 0.7
+    assert len(params) == 18  # 31 in 0.7; 17 after the reorganisation, and the encoder
 
 
 @pytest.fixture(scope="module")
@@ -621,6 +621,10 @@ READ_BY_THE_FIT = {
     "class_budget": (
         {c: 1.0 + (c == 0) for c in range(10)},
         lambda p, r, s: p.class_weights_ is not None and r.class_weights_ is None,
+    ),
+    "encoder": (
+        __import__("sklearn.preprocessing").preprocessing.StandardScaler(),
+        lambda p, r, s: p.encoder_ is not None and r.encoder_ is None,
     ),
     "memory": ("<tmp>", lambda p, r, s: "cache" in p.timings_ and "cache" not in r.timings_),
     "random_state": (1, lambda p, r, s: _differs(p.sample_indices_, r.sample_indices_)),

@@ -260,6 +260,8 @@ def local_scale(similarity, n_neighbors):
         # padding (-1) ends a row's list: the least similar of its first
         # n_neighbors listed neighbours is its last listed one
         values = np.where(similarity.indices >= 0, similarity.similarities, np.inf)
+        if values.shape[1] == 0:  # a class of one row lists no neighbour
+            return np.full(len(values), np.inf)
         values = values[:, : max(1, min(n_neighbors, values.shape[1]))]
         kth = values.min(axis=1)
     else:
