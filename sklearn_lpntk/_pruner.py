@@ -15,7 +15,7 @@ from ._selection import Centres, KeepRule, NearDuplicates, rule_from, rule_names
 from ._training import kernel_settings, train_for_kernels
 
 #: The default rule (``keep``); chosen in 0.8 from docs/reproduction.md.
-DEFAULT_RULE = "representative"
+DEFAULT_RULE = "herding"
 
 #: Constructor keywords of 0.7 that moved in 0.8, with their new spelling.
 MOVED = {
@@ -79,7 +79,7 @@ class LpNTKPruner(BasePruner):
         "auto": the data decide; only near-duplicates are removed
         (:class:`~sklearn_lpntk.rules.NearDuplicates`; with another rule, its
         order is the one walked). ``duplicate_share_`` is the share removed.
-    keep : str or KeepRule, default="representative"
+    keep : str or KeepRule, default="herding"
         Which rows of each class survive: a rule from ``sklearn_lpntk.rules``
         with its options, or its name for the rule with its defaults:
         "herding" (:class:`~sklearn_lpntk.rules.Herding`, the rows whose kernel

@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from sklearn_lpntk import LpNTK, LpNTKPruner, RandomPruner, make_pipeline
 from sklearn_lpntk.datasets import plant_near_duplicates
-from sklearn_lpntk.rules import Centres, Coverage, FacilityLocation, NearDuplicates
+from sklearn_lpntk.rules import Centres, Coverage, FacilityLocation, Herding, NearDuplicates
 
 FAST = dict(max_epochs=3, random_state=0)
 
@@ -36,7 +36,7 @@ def test_exact_copies_are_found_and_originals_kept(digits):
     assert pruner.duplicate_share_ == pytest.approx(120 / len(Xd))
     assert pruner.duplicate_threshold_ >= 0
     assert "duplicates" in pruner.timings_
-    assert pruner.keep_rule_ == NearDuplicates(rule=FacilityLocation())
+    assert pruner.keep_rule_ == NearDuplicates(rule=Herding())  # the default rule's order
 
 
 def test_a_pool_without_near_duplicates_loses_almost_nothing(digits):

@@ -225,10 +225,11 @@ def test_coverage_on_the_graph_reads_the_exact_typicality(class_kernels):
 # ---------------------------------------------------------------- the switch
 def test_auto_switches_to_a_graph_past_the_dense_limit(small_digits, monkeypatch):
     X, y = small_digits
-    dense = LpNTKPruner(0.5, max_epochs=1, random_state=0, verbose=0).fit(X, y)
+    facility = dict(keep="representative", max_epochs=1, random_state=0)
+    dense = LpNTKPruner(0.5, **facility).fit(X, y)
     assert "neighbours" not in dense.timings_
     monkeypatch.setattr(_plan, "DENSE_MAX_ROWS", 40)
-    auto = LpNTKPruner(0.5, max_epochs=1, random_state=0).fit(X, y)
+    auto = LpNTKPruner(0.5, **facility).fit(X, y)
     exact = LpNTKPruner(0.5, keep=EXACT, max_epochs=1, random_state=0).fit(X, y)
     assert "neighbours" in auto.timings_
     np.testing.assert_array_equal(auto.sample_indices_, exact.sample_indices_)

@@ -170,11 +170,14 @@ def test_the_rule_cut_is_the_herding_order_and_assigns_every_row():
 
 
 def test_pruner_keeps_the_herding_rows_of_its_own_kernel():
+    """The default LpNTKPruner() keeps, per class, the rows a brute-force greedy MMD keeps
+    on the cosine lpNTK of the pruner's own network (and keep="herding" is the default)."""
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     X, y = (X[:400] / 16.0).astype(np.float32), y[:400]
-    pruner = LpNTKPruner(0.5, keep="herding", max_epochs=3, random_state=0).fit(X, y)
+    pruner = LpNTKPruner(0.5, max_epochs=3, random_state=0).fit(X, y)
+    assert pruner.keep == "herding" and pruner.keep_rule_ == Herding()
     module = pruner.net_.module_
     for c in np.unique(y):
         rows = np.flatnonzero(y == c)

@@ -160,7 +160,7 @@ def test_pickling_unfitted_and_fitted_pruners_with_objects(data):
     )
     auto = LpNTKPruner("auto", **FAST).fit(X, y)
     again = pickle.loads(pickle.dumps(auto))
-    assert again.keep_rule_ == auto.keep_rule_ == NearDuplicates(rule=FacilityLocation())
+    assert again.keep_rule_ == auto.keep_rule_ == NearDuplicates(rule=Herding())
     assert again.duplicate_threshold_ == auto.duplicate_threshold_
 
 
@@ -595,7 +595,7 @@ def _differs(a, b):
 #: shows of it (the fitted pruner, the reference fit, what the fit handed on)
 READ_BY_THE_FIT = {
     "prune_ratio": (0.6, lambda p, r, s: len(p.sample_indices_) < len(r.sample_indices_)),
-    "keep": ("herding", lambda p, r, s: _differs(p.sample_indices_, r.sample_indices_)),
+    "keep": ("representative", lambda p, r, s: _differs(p.sample_indices_, r.sample_indices_)),
     "kernel": (
         LpNTK(normalize=None),
         lambda p, r, s: _differs(p.self_kernel_, r.self_kernel_),

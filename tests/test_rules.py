@@ -259,14 +259,15 @@ def test_representative_assignment_is_the_most_similar_kept_row():
     np.testing.assert_array_equal(sel.assignment, expected)
 
 
-def test_default_pruner_keeps_the_brute_force_facility_location_rows():
-    """LpNTKPruner() on a digits subset: per class, the rows a brute-force greedy facility
-    location keeps on the cosine lpNTK of the pruner's own network."""
+def test_facility_location_pruner_keeps_the_brute_force_rows():
+    """LpNTKPruner(keep="representative") on a digits subset: per class, the rows a
+    brute-force greedy facility location keeps on the cosine lpNTK of the pruner's own
+    network."""
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     X, y = (X[:400] / 16.0).astype(np.float32), y[:400]
-    pruner = LpNTKPruner(prune_ratio=0.5, max_epochs=3, random_state=0).fit(X, y)
+    pruner = LpNTKPruner(0.5, keep="representative", max_epochs=3, random_state=0).fit(X, y)
     module = pruner.net_.module_
     for c in np.unique(y):
         rows = np.flatnonzero(y == c)

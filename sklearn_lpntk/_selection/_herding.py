@@ -50,7 +50,7 @@ class Herding(ContradictionOption, KeepRule):
     (:func:`~sklearn_lpntk.selection.kernel_herding`), so the
     kept rows follow the class's distribution, dense regions and boundary rows
     alike, rather than covering it. The order is nested: one fit serves every
-    prune ratio.
+    prune ratio. The default rule since 0.8 (``keep="herding"``).
 
     Parameters
     ----------

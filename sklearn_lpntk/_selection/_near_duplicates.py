@@ -53,7 +53,7 @@ class NearDuplicates(KeepRule):
 
     Parameters
     ----------
-    rule : str or KeepRule, default="representative"
+    rule : str or KeepRule, default="herding"
         The order in which rows are walked (and kept after the duplicates): a
         rule with a keep order ("herding", "representative", "redundancy",
         "centres" without ``selfmax``).
@@ -79,7 +79,7 @@ class NearDuplicates(KeepRule):
 
     def __init__(
         self,
-        rule="representative",
+        rule="herding",
         perturbation="noise",
         scale=None,
         n_neighbors=10,
