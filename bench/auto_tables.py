@@ -22,6 +22,7 @@ full split for all three (difference exactly 0).
     python -m bench.auto_tables                       # 5 seeds, all seven tables
     python -m bench.auto_tables --tables credit churn --seeds 0 1
     python -m bench.auto_tables --report              # the tables of docs/reproduction.md
+    python -m bench.auto_tables --orders              # the share found in each rule's order
 
 Results are appended to ``bench/results/tables-auto.csv`` (one row per table,
 seed, input, model and subset); a rerun skips what the file already holds.
@@ -242,6 +243,27 @@ def report(path=OUT):
     return "\n".join(out)
 
 
+def orders(tables, seed=0):
+    """The share "auto" finds when it walks facility location's order (0.7) and
+    herding's (0.8), on the training split of ``seed`` (raw tables, no downstream run)."""
+    from sklearn_lpntk import LpNTKPruner
+
+    print("| table | auto in facility location's order (0.7) | auto in herding's order (0.8) |")
+    print("|---|---|---|")
+    for name in tables:
+        X, y = load_table(name)
+        X_tr, _, y_tr, _ = split(X, y, seed)
+        cells = []
+        for keep in ("representative", "herding"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pruner = LpNTKPruner("auto", keep=keep, random_state=seed, device="cpu")
+                pruner.fit(X_tr, y_tr)
+            removed = len(y_tr) - len(pruner.sample_indices_)
+            cells.append(f"{pruner.duplicate_share_:.1%} ({removed} rows)")
+        print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES))
@@ -249,8 +271,13 @@ def main():
     parser.add_argument("--inputs", nargs="*", default=list(INPUTS), choices=list(INPUTS))
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report", action="store_true", help="print the markdown tables")
+    parser.add_argument(
+        "--orders", action="store_true", help="the share found in each rule's order (seed 0)"
+    )
     args = parser.parse_args()
-    if args.report:
+    if args.orders:
+        orders(args.tables)
+    elif args.report:
         print(report(args.out))
     else:
         run(args)

@@ -32,10 +32,12 @@ def _run(module, *args):
 def _filled(template, **tables):
     """A template with its tables and its readings (``NAME_READING`` from readings/name.md)."""
     text = (HERE / "templates" / template).read_text()
-    for key, value in tables.items():
-        text = text.replace(key, value)
+    # readings first, then the tables, longest key first: "CLEANING_TABLE" is a prefix
+    # of "CLEANING_TABLES_READING" and of "CLEANING_TABLES_TABLE"
     for reading in sorted((HERE / "templates" / "readings").glob("*.md")):
         text = text.replace(f"{reading.stem.upper()}_READING", reading.read_text().strip())
+    for key in sorted(tables, key=len, reverse=True):
+        text = text.replace(key, tables[key])
     return text
 
 
