@@ -42,7 +42,7 @@ pipe = make_pipeline(
     LogisticRegression(max_iter=2000),
 )
 ratios = [0.1, 0.3, 0.5, 0.7]
-keeps = ["representative", "centres", "coverage"]
+keeps = ["herding", "representative", "centres"]
 grid = {"lpntkpruner__prune_ratio": ratios, "lpntkpruner__keep": keeps}
 start = time.perf_counter()
 search = GridSearchCV(pipe, grid, cv=3, refit=most_pruning_within(0.01)).fit(X, y)

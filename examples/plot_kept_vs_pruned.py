@@ -6,7 +6,8 @@ Which digits does lpNTK keep and drop?
 A look at the rows themselves: :class:`~sklearn_lpntk.LpNTKPruner` removes
 half of every class of scikit-learn's digits, and the figure shows a random
 sample of kept images above a random sample of pruned ones. With the default
-``keep="representative"`` the kept rows cover each class's typical shapes;
+``keep="herding"`` the kept rows follow each class's distribution, common and
+unusual shapes in proportion;
 the paper's setting (:meth:`~sklearn_lpntk.LpNTKPruner.paper`) keeps the
 farthest-first centres, which favours unusual images.
 """

@@ -38,7 +38,7 @@ def random_subset(y, sizes, seed):
     return sampler.sample_indices_
 
 
-def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="representative", normalize="cosine"):
+def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="herding", normalize="cosine"):
     X, y = load_digits(return_X_y=True)
     results = {"full": [], "lpNTK-pruned": [], "paper-pruned": [], "random-pruned": []}
     for seed in seeds:
@@ -92,7 +92,7 @@ def main(prune_ratio=0.3, seeds=(0, 1, 2), keep="representative", normalize="cos
         rows = int(np.mean([r[2] for r in runs]))
         print(f"{name:<15s} {rows:>6d} {acc.mean():>11.4f} ± {acc.std():.4f} {sec:>9.2f}")
     print(
-        "lpNTK-pruned: LpNTKPruner() (cosine lpNTK, representative rows); paper-pruned: "
+        "lpNTK-pruned: LpNTKPruner() (cosine lpNTK, herding); paper-pruned: "
         "LpNTKPruner.paper() (raw lpNTK, farthest-first centres); times include pruning."
     )
     rand = np.array([r[0] for r in results["random-pruned"]])
@@ -117,7 +117,7 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds")
     parser.add_argument(
         "--keep",
-        default="representative",
+        default="herding",
         choices=[name for name in rule_names() if name != "near_duplicates"],
         help="the keep-rule, with its defaults",
     )

@@ -6,9 +6,10 @@ again, or to apply a rule to a similarity of your own. Everything is NumPy: a
 class's ``(n, n)`` similarity matrix in, row indices of that class out.
 
 * how many rows each class keeps: :func:`keep_counts`;
-* the clustering of the paper and the default rule: :func:`~sklearn_lpntk.farthest_first_traversal`,
+* the clustering of the paper, :func:`~sklearn_lpntk.farthest_first_traversal`, and
+  facility location (the "representative" rule, the default of 0.4-0.7),
   :func:`facility_location`;
-* matching a class's distribution: :func:`kernel_herding` (the "herding" rule),
+* matching a class's distribution: :func:`kernel_herding` (the "herding" rule, the default),
   :func:`block_herding` (a class read in blocks), :func:`mean_discrepancy` (the squared
   MMD of a subset to its class);
 * a rule (an object of :mod:`sklearn_lpntk.rules`, or its name from ``KEEP_RULES``
