@@ -196,6 +196,7 @@ class BasePruner(BaseSampler):
         kept_per_class = np.bincount(y_enc[kept], minlength=len(classes))
         self.sampling_strategy_ = dict(zip(classes.tolist(), kept_per_class.tolist()))
         self.timings_ = dict(watch.seconds)
+        self._warn_after_fit(y_enc, classes)
         if self.verbose:
             source = " (read from the cache)" if from_cache else ""
             print(
@@ -205,6 +206,10 @@ class BasePruner(BaseSampler):
                 )
             )
         return self
+
+    def _warn_after_fit(self, y, classes):
+        """Warnings about the fitted selection, given on every fit (also one read from
+        the ``memory`` cache and cut at another ratio); none by default."""
 
     def _cache_key_fields(self):
         """What the cache key needs besides the parameters (e.g. the rule a fit runs,

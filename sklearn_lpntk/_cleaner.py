@@ -240,7 +240,11 @@ class LpNTKCleaner(BasePruner):
     bound, from the floor regions of all classes pooled, is below 3 %: on a small table
     a few stray labels reach several per cent by chance. Noise that sends labels from
     one class to another in pairs, rather than at random, raises only some floors and is
-    therefore read as overlap and left (``docs/reproduction.md``). The fit trains ``cv`` networks.
+    therefore read as overlap and left (``docs/reproduction.md``). The fit trains ``cv``
+    networks. The encoding of a table (``encoder``) is fitted once on all rows before the
+    folds: give an encoder that does not read the labels (the default does not), or the
+    held-out rows' labels reach their own features. Both warnings (nothing removed, a
+    class capped) are given on every fit, also one read from the ``memory`` cache.
 
     Parameters
     ----------
@@ -366,34 +370,12 @@ class LpNTKCleaner(BasePruner):
             rate, counts = uniform_noise(floors, y, len(classes))
             bound = noise_evidence(proba, y)
             if rate < DETECTION_LIMIT or bound < DETECTION_LIMIT:
-                counts = np.zeros(len(classes))
-                if rate > 0:
-                    warnings.warn(
-                        f"LpNTKCleaner estimated that {rate:.1%} of the labels are wrong "
-                        f"(noise_rate_; {bound:.1%} at {EVIDENCE_CONFIDENCE:.0%} "
-                        f"confidence), below the {DETECTION_LIMIT:.0%} it can tell from "
-                        "class overlap and chance, so it removed no row. Overlapping "
-                        "classes and small tables alone give such estimates; "
-                        "label_quality_ still ranks the rows for a review.",
-                        UserWarning,
-                        stacklevel=5,
-                    )
+                counts = np.zeros(len(classes))  # _warn_after_fit says why
             flagged, quality = flag_label_issues(proba, class_typicality, y, counts)
             cuts = []
-            for c, idx in enumerate(rows):  # flagged rows go lowest quality first
+            for idx in rows:  # flagged rows go lowest quality first, at most n_c - k_c
                 order = np.argsort(quality[idx], kind="stable")
-                removal = order[flagged[idx][order]]
-                cuts.append(RemovalCut(removal, len(idx)))
-                capped = len(removal) - (len(idx) - int(n_keep[c]))
-                if capped > 0:
-                    warnings.warn(
-                        f"LpNTKCleaner flagged {len(removal)} of the {len(idx)} rows of "
-                        f"class {classes[c]!r}, more than prune_ratio={self.prune_ratio} "
-                        f"allows; it kept {capped} of them (label_issues_ lists them all). "
-                        "This many issues in one class is unusual: check the labels.",
-                        UserWarning,
-                        stacklevel=5,
-                    )
+                cuts.append(RemovalCut(order[flagged[idx][order]], len(idx)))
         own = np.eye(len(classes), dtype=bool)[y]
         attributes = {
             **attributes,
@@ -406,6 +388,43 @@ class LpNTKCleaner(BasePruner):
             "typicality_": class_typicality[own],
         }
         return cuts, attributes
+
+    def _warn_after_fit(self, y, classes):
+        # here rather than in the cached computation: a fit read from the cache at
+        # another prune_ratio warns as a fresh one would
+        rate, bound = self.noise_rate_, self.noise_evidence_
+        if not self.label_issues_.any() and rate > 0:
+            if rate < DETECTION_LIMIT:
+                why = f"estimated that {rate:.1%} of the labels are wrong (noise_rate_)"
+            else:
+                why = (
+                    f"estimated that {rate:.1%} of the labels are wrong (noise_rate_), but "
+                    f"the evidence shows only {bound:.1%} at {EVIDENCE_CONFIDENCE:.0%} "
+                    "confidence (noise_evidence_)"
+                )
+            warnings.warn(
+                f"LpNTKCleaner {why}, below the {DETECTION_LIMIT:.0%} it can tell from "
+                "class overlap and chance, so it removed no row. Overlapping classes and "
+                "small tables alone give such estimates; label_quality_ still ranks the "
+                "rows for a review.",
+                UserWarning,
+                stacklevel=5,
+            )
+        kept = np.zeros(len(y), dtype=bool)
+        kept[self.sample_indices_] = True
+        for c, label in enumerate(classes):
+            in_class = y == c
+            flagged = int(np.sum(self.label_issues_ & in_class))
+            spared = int(np.sum(self.label_issues_ & in_class & kept))
+            if spared:
+                warnings.warn(
+                    f"LpNTKCleaner flagged {flagged} of the {int(in_class.sum())} rows of "
+                    f"class {label!r}, more than prune_ratio={self.prune_ratio} allows; "
+                    f"it kept {spared} of them (label_issues_ lists them all). This many "
+                    "issues in one class is unusual: check the labels.",
+                    UserWarning,
+                    stacklevel=5,
+                )
 
     def _out_of_fold(self, X, y, classes, rng, watch):
         """Every row's class probabilities and lpNTK typicalities, from the network of

@@ -161,6 +161,22 @@ def test_cleaner_respects_the_cap_per_class_and_warns():
     assert len(removed) < cleaner.label_issues_.sum()
 
 
+def test_the_cap_warns_on_a_fit_read_from_the_cache_at_another_ratio(tmp_path):
+    """The warnings belong to the fit, not to the cached computation: a grid search over
+    prune_ratio with memory= warns where a fresh fit would."""
+    from sklearn_lpntk import LpNTKCleaner
+
+    X, y, _ = _flipped_blobs(0.4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the first fit's cap does not bind
+        first = LpNTKCleaner(0.9, max_epochs=5, random_state=0, memory=tmp_path).fit(X, y)
+    assert not first.from_cache_
+    with pytest.warns(UserWarning, match="more than prune_ratio=0.1 allows"):
+        again = LpNTKCleaner(0.1, max_epochs=5, random_state=0, memory=tmp_path).fit(X, y)
+    assert again.from_cache_
+    np.testing.assert_array_equal(again.label_issues_, first.label_issues_)
+
+
 def test_clean_separable_data_is_left_alone_without_a_warning():
     from sklearn_lpntk import LpNTKCleaner
 

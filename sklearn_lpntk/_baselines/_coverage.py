@@ -103,6 +103,8 @@ class CCSPruner(BasePruner):
         updates = {"random_state": int(rng.randint(np.iinfo(np.int32).max))}
         if "verbose" in params:
             updates["verbose"] = self.verbose
+        if "encoder" in params:
+            updates["encoder"] = None  # X is already what this pruner's encoding made of it
         scorer.set_params(**updates)
         scorer.fit(X, y)
         scores = np.asarray(scorer.scores_, dtype=np.float64)

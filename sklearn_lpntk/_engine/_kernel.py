@@ -321,7 +321,8 @@ class LpNTKEngine:
                 f"The lpNTK ({strategy} strategy) of a class of {largest} samples "
                 f"needs at least {format_bytes(need)}"
                 f" but max_memory allows {format_bytes(budget)}" + ". Raise max_memory, or choose "
-                "strategy='projection' with a smaller projection_dim."
+                "kernel=LpNTK(strategy='projection', projection_dim=...) with a smaller "
+                "projection_dim."
             )
         jobs = fitting_jobs([p.bytes_needed for p in plans], budget, n_jobs)
         return KernelPlan(

@@ -63,7 +63,8 @@ class NearDuplicates(KeepRule):
         "shift", moved by up to ``scale`` (1) positions along the inputs' last
         two axes longer than one; "flip", mirrored along the last axis; a
         callable ``f(X, rng)`` returns perturbed rows (the augmentation you
-        applied offline).
+        applied offline); it receives the rows the network reads, so after a
+        table's encoding (``encoder_``) the encoded numbers, not the table.
     scale : float or None, default=None
         Size of the perturbation (see above).
     n_neighbors : int, default=10
