@@ -91,16 +91,23 @@ def noise_floors(proba, y, share=FLOOR_SHARE):
     -------
     floors : ndarray of shape (n_classes,)
     """
-    n_classes = proba.shape[1]
-    floors = np.zeros(n_classes)
-    for j in range(n_classes):
+    floors = np.zeros(proba.shape[1])
+    for j, hits, rows in _floor_regions(proba, y, share):
+        floors[j] = hits / rows
+    return floors
+
+
+def _floor_regions(proba, y, share):
+    """``(j, hits, rows)`` for every class j with rows of other classes: the
+    ``ceil(share * m)`` rows not labelled j (``m`` of them) with the lowest out-of-fold
+    probability of j, and how many of them carry label j."""
+    for j in range(proba.shape[1]):
         others = int(np.sum(y != j))
         if others == 0:
             continue
         m = max(1, int(np.ceil(share * others)))
         furthest = np.argsort(proba[:, j], kind="stable")[:m]
-        floors[j] = np.mean(y[furthest] == j)
-    return floors
+        yield j, int(np.sum(y[furthest] == j)), m
 
 
 def noise_evidence(proba, y, share=FLOOR_SHARE, confidence=EVIDENCE_CONFIDENCE):
@@ -122,15 +129,9 @@ def noise_evidence(proba, y, share=FLOOR_SHARE, confidence=EVIDENCE_CONFIDENCE):
         In ``[0, 1)``.
     """
     n_classes = proba.shape[1]
-    hits, rows = 0, 0
-    for j in range(n_classes):
-        others = int(np.sum(y != j))
-        if others == 0:
-            continue
-        m = max(1, int(np.ceil(share * others)))
-        furthest = np.argsort(proba[:, j], kind="stable")[:m]
-        hits += int(np.sum(y[furthest] == j))
-        rows += m
+    regions = list(_floor_regions(proba, y, share))
+    hits = sum(h for _, h, _ in regions)
+    rows = sum(m for _, _, m in regions)
     if hits == 0 or rows == 0:
         return 0.0
     low = float(beta.ppf(1 - confidence, hits, rows - hits + 1))
